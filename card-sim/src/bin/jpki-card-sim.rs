@@ -1,0 +1,202 @@
+//! `jpki-card-sim`: a simulated My Number card in a vpcd virtual reader.
+//!
+//! Connects to vpcd (pcscd's vsmartcard driver) and answers APDUs as the card
+//! would, so every PC/SC client — ours, OpenSC, pcsc_scan — sees a card.
+
+use clap::{Parser, ValueEnum};
+use jpki_card_sim::card::SimOptions;
+use jpki_card_sim::vpcd::{serve, Faults};
+use jpki_card_sim::{CardState, Person, PinId, SimCard, TestPki, Variant};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum VariantArg {
+    /// Physical My Number card (token JPKIAPICCTOKEN2).
+    MyNumber,
+    /// Old 住基カード with JPKI (token JPKIAPICCTOKEN).
+    Juki,
+    /// Android smartphone certificate (token JPKIAPGPSETOKEN).
+    Smartphone,
+    /// A smart card without the JPKI application.
+    Foreign,
+}
+
+#[derive(Parser, Debug)]
+#[command(
+    version,
+    about = "A simulated My Number card (JPKI) in a vpcd virtual reader",
+    long_about = "Connects to vpcd (Debian package vsmartcard-vpcd, loaded by pcscd) and \
+answers APDUs as a My Number card would, so PC/SC clients see a real card.\n\n\
+Default secrets: auth PIN 1234, sign password ABC123, text-AP PIN 1234.\n\n\
+Example:\n  jpki-card-sim --state target/sim/state.json --pki-dir target/sim/pki"
+)]
+struct Args {
+    /// vpcd address to connect to (35963 = reader "Virtual PCD 00 00", 35964 = "… 00 01").
+    #[arg(long, default_value = "127.0.0.1:35963")]
+    vpcd: String,
+    /// Card variant.
+    #[arg(long, value_enum, default_value = "my-number")]
+    variant: VariantArg,
+    /// JSON file keeping PIN values and counters across restarts (created if missing).
+    #[arg(long)]
+    state: Option<PathBuf>,
+    /// JSON file rewritten after every APDU with counts (APDUs, VERIFYs per PIN, signatures).
+    #[arg(long)]
+    stats: Option<PathBuf>,
+    /// Write the test PKI (auth.pem, sign.pem, auth-ca.pem, sign-ca.pem, ca-bundle.pem) here.
+    #[arg(long)]
+    pki_dir: Option<PathBuf>,
+    /// Only write the PKI (needs --pki-dir) and exit.
+    #[arg(long, requires = "pki_dir")]
+    pki_only: bool,
+    /// Seed of the deterministic test PKI.
+    #[arg(long, default_value_t = 0x4a50_4b49_5349_4d31)]
+    seed: u64,
+    /// Auth PIN of a fresh card (4 digits).
+    #[arg(long, default_value = "1234")]
+    auth_pin: String,
+    /// Sign password of a fresh card (6-16 of A-Z 0-9).
+    #[arg(long, default_value = "ABC123")]
+    sign_pin: String,
+    /// Text-AP PIN of a fresh card (4 digits).
+    #[arg(long, default_value = "1234")]
+    text_pin: String,
+    /// Tries left on the auth PIN of a fresh card (max 3; 0 = blocked).
+    #[arg(long, value_parser = clap::value_parser!(u8).range(0..=3))]
+    auth_tries: Option<u8>,
+    /// Tries left on the sign password of a fresh card (max 5; 0 = blocked).
+    #[arg(long, value_parser = clap::value_parser!(u8).range(0..=5))]
+    sign_tries: Option<u8>,
+    /// Tries left on the text-AP PIN of a fresh card (max 3; 0 = blocked).
+    #[arg(long, value_parser = clap::value_parser!(u8).range(0..=3))]
+    text_tries: Option<u8>,
+    /// Answer an empty VERIFY after a successful VERIFY with 63Cx instead of 9000
+    /// (spec §6.3: real cards differ).
+    #[arg(long)]
+    verified_query_counter: bool,
+    /// Refuse RSA-PSS signing (COMPUTE DIGITAL SIGNATURE P1=04/05) like a card without it.
+    #[arg(long)]
+    no_pss: bool,
+    /// Delay every APDU response by this many milliseconds (a slow card).
+    #[arg(long)]
+    delay_ms: Option<u64>,
+    /// Exit when vpcd closes the connection instead of reconnecting.
+    #[arg(long)]
+    once: bool,
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
+    match run(Args::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("jpki-card-sim: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(a: Args) -> Result<(), String> {
+    let pki = TestPki::generate(a.seed, Person::default())
+        .map_err(|e| format!("cannot build the test PKI: {e}"))?;
+    if let Some(dir) = &a.pki_dir {
+        pki.write_pem_dir(dir)
+            .map_err(|e| format!("cannot write the test PKI to {}: {e}", dir.display()))?;
+    }
+    if a.pki_only {
+        return Ok(());
+    }
+    let state = match &a.state {
+        Some(p) if p.exists() => CardState::load(p)
+            .map_err(|e| format!("cannot read state file {}: {e}", p.display()))?,
+        _ => {
+            let mut s = CardState::new(
+                &a.auth_pin,
+                &a.sign_pin,
+                &a.text_pin,
+                &pki.person.my_number,
+                "90010120349999",
+            );
+            for (pin, t) in [
+                (PinId::Auth, a.auth_tries),
+                (PinId::Sign, a.sign_tries),
+                (PinId::Text, a.text_tries),
+            ] {
+                if let (Some(t), Some(st)) = (t, s.pins.get_mut(&pin)) {
+                    st.tries = t;
+                }
+            }
+            if let Some(p) = &a.state {
+                s.save(p)
+                    .map_err(|e| format!("cannot write state file {}: {e}", p.display()))?;
+            }
+            s
+        }
+    };
+    let opts = SimOptions {
+        variant: match a.variant {
+            VariantArg::MyNumber => Variant::MyNumberCard,
+            VariantArg::Juki => Variant::JukiCard,
+            VariantArg::Smartphone => Variant::Smartphone,
+            VariantArg::Foreign => Variant::Foreign,
+        },
+        verified_query_ok: !a.verified_query_counter,
+        pss: !a.no_pss,
+    };
+    let mut card = SimCard::new(Arc::new(pki), state, opts);
+    if let Some(p) = a.state.clone() {
+        card.on_persist(Box::new(move |s| {
+            if let Err(e) = s.save(&p) {
+                eprintln!("jpki-card-sim: cannot save state to {}: {e}", p.display());
+            }
+        }));
+    }
+    if let Some(path) = a.stats.clone() {
+        card.on_stats(Box::new(move |s| {
+            if let Err(e) = s.save(&path) {
+                eprintln!(
+                    "jpki-card-sim: cannot write stats to {}: {e}",
+                    path.display()
+                );
+            }
+        }));
+    }
+    let card = Arc::new(Mutex::new(card));
+    let faults = Faults {
+        delay: a.delay_ms.map(Duration::from_millis),
+    };
+    let mut announced = false;
+    loop {
+        let mut stream = match TcpStream::connect(&a.vpcd) {
+            Ok(s) => s,
+            Err(e) => {
+                if !announced {
+                    eprintln!("jpki-card-sim: waiting for vpcd at {} ({e})", a.vpcd);
+                    announced = true;
+                }
+                std::thread::sleep(Duration::from_millis(200));
+                continue;
+            }
+        };
+        eprintln!(
+            "jpki-card-sim: card inserted (connected to vpcd at {})",
+            a.vpcd
+        );
+        announced = false;
+        match serve(&mut stream, &card, &faults) {
+            Ok(()) => eprintln!("jpki-card-sim: vpcd closed the connection"),
+            Err(e) => eprintln!("jpki-card-sim: connection to vpcd lost: {e}"),
+        }
+        if a.once {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}

@@ -1,0 +1,73 @@
+//! Bridge from a [`SimCard`] to vsmartcard's vpcd reader driver, so pcscd sees a
+//! real reader with our card in it.
+//!
+//! Protocol (design.md, vsmartcard 3.3): the card side is a TCP client of vpcd
+//! (default 127.0.0.1:35963). Every message is a 2-byte big-endian length and
+//! a payload; a 1-byte payload is a control (0 power off, 1 power on, 2 reset,
+//! 4 "send your ATR"), anything longer is a command APDU answered with
+//! data ‖ SW. Closing the connection is "card removed"; reconnecting is
+//! "card inserted".
+
+use crate::card::SimCard;
+use std::io::{self, Read, Write};
+use std::net::TcpStream;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Fault injection at the bridge, where a real reader or card would fail.
+#[derive(Debug, Clone, Default)]
+pub struct Faults {
+    /// Extra delay before every APDU response (a slow card).
+    pub delay: Option<Duration>,
+}
+
+/// Runs one connection to vpcd until vpcd closes it. Returns `Ok(())` on an
+/// orderly close, an error if the stream broke.
+pub fn serve(
+    stream: &mut TcpStream,
+    card: &Arc<Mutex<SimCard>>,
+    faults: &Faults,
+) -> io::Result<()> {
+    stream.set_nodelay(true)?;
+    loop {
+        let mut len = [0u8; 2];
+        match stream.read_exact(&mut len) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(()),
+            Err(e) => return Err(e),
+        }
+        let n = u16::from_be_bytes(len) as usize;
+        let mut msg = vec![0u8; n];
+        stream.read_exact(&mut msg)?;
+        let mut card = card
+            .lock()
+            .map_err(|_| io::Error::other("simulator state poisoned"))?;
+        let reply = match msg.as_slice() {
+            [0] | [1] | [2] => {
+                card.reset();
+                None
+            }
+            [4] => Some(card.atr().to_vec()),
+            [_] => None,
+            apdu => {
+                if let Some(d) = faults.delay {
+                    std::thread::sleep(d);
+                }
+                let r = card.process(apdu);
+                tracing::debug!(
+                    ins = apdu.get(1).copied().unwrap_or(0),
+                    sw = ?&r[r.len().saturating_sub(2)..],
+                    "apdu"
+                );
+                Some(r)
+            }
+        };
+        drop(card);
+        if let Some(r) = reply {
+            let mut frame = Vec::with_capacity(r.len() + 2);
+            frame.extend_from_slice(&(r.len() as u16).to_be_bytes());
+            frame.extend_from_slice(&r);
+            stream.write_all(&frame)?;
+        }
+    }
+}

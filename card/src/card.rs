@@ -1,0 +1,162 @@
+//! Finding the card and opening sessions on it.
+//!
+//! A reader is chosen by a name substring, or as the first reader whose card
+//! answers SELECT of the JPKI application and whose token label (EF 0006) is
+//! a JPKI token — never by ATR, which contactless readers make up. Old Juki
+//! cards are refused here, with a message saying so.
+
+use crate::error::{CardError, Result};
+use crate::pcsc::PcscContext;
+use crate::session::Session;
+use crate::token::TokenKind;
+use crate::transport::{Reader, SharedTrace, TraceStats};
+
+/// Which reader to use.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum ReaderChoice {
+    /// The first reader holding a JPKI card.
+    #[default]
+    Auto,
+    /// The reader whose name contains this text (case-insensitive).
+    Named(String),
+}
+
+impl ReaderChoice {
+    /// `None` or empty → [`ReaderChoice::Auto`].
+    pub fn from_option(s: Option<&str>) -> ReaderChoice {
+        match s {
+            Some(s) if !s.is_empty() => ReaderChoice::Named(s.to_string()),
+            _ => ReaderChoice::Auto,
+        }
+    }
+}
+
+/// A JPKI card in a reader.
+pub struct Card {
+    reader: Box<dyn Reader>,
+    token: TokenKind,
+    trace: SharedTrace,
+}
+
+impl std::fmt::Debug for Card {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Card")
+            .field("reader", &self.reader.name())
+            .field("token", &self.token)
+            .finish()
+    }
+}
+
+impl Card {
+    /// Finds a JPKI card through PC/SC.
+    pub fn open(choice: &ReaderChoice) -> Result<Card> {
+        let ctx = PcscContext::establish()?;
+        let readers = ctx.readers()?;
+        if readers.is_empty() {
+            return Err(CardError::NoReaders);
+        }
+        let candidates: Vec<&String> = match choice {
+            ReaderChoice::Auto => readers.iter().collect(),
+            ReaderChoice::Named(f) => {
+                let f = f.to_lowercase();
+                let v: Vec<&String> = readers
+                    .iter()
+                    .filter(|r| r.to_lowercase().contains(&f))
+                    .collect();
+                if v.is_empty() {
+                    return Err(CardError::NoReaderMatches {
+                        filter: f,
+                        available: readers.join(", "),
+                    });
+                }
+                v
+            }
+        };
+        // Remember the most telling failure: a foreign or unsupported card says
+        // more than an empty reader.
+        let mut best: Option<CardError> = None;
+        for name in candidates {
+            let attempt = ctx
+                .connect(name)
+                .and_then(|r| Card::from_reader(Box::new(r)));
+            match attempt {
+                Ok(card) => return Ok(card),
+                Err(e) => {
+                    tracing::debug!(reader = %name, "skipping reader: {e}");
+                    let rank = |e: &CardError| match e {
+                        CardError::NoCard { .. } => 0,
+                        CardError::NotJpki { .. } => 1,
+                        _ => 2,
+                    };
+                    if best.as_ref().is_none_or(|b| rank(&e) >= rank(b)) {
+                        best = Some(e);
+                    }
+                }
+            }
+        }
+        Err(match (best, choice) {
+            (Some(CardError::NoCard { .. }), ReaderChoice::Auto) => CardError::NoCard {
+                reader: "any reader".into(),
+            },
+            (Some(e), _) => e,
+            (None, _) => CardError::NoReaders,
+        })
+    }
+
+    /// Identifies the card in `reader` (SELECT JPKI AP + token label) and refuses
+    /// anything that is not a supported JPKI token.
+    pub fn from_reader(mut reader: Box<dyn Reader>) -> Result<Card> {
+        let name = reader.name().to_string();
+        let trace = SharedTrace::default();
+        let unknown = TokenKind::Unknown(String::new());
+        let token = {
+            let tx = reader.begin()?;
+            let mut s = Session::new(tx, &trace, &unknown);
+            match s.read_token() {
+                Ok(t) => t,
+                Err(CardError::Unexpected { .. }) | Err(CardError::Malformed { .. }) => {
+                    return Err(CardError::NotJpki { reader: name })
+                }
+                Err(e) => return Err(e),
+            }
+        };
+        if !token.is_supported() {
+            return Err(CardError::UnsupportedToken {
+                reader: name,
+                token,
+            });
+        }
+        Ok(Card {
+            reader,
+            token,
+            trace,
+        })
+    }
+
+    /// A simulated card in process (`--reader virtual`, unit tests).
+    #[cfg(feature = "virtual")]
+    pub fn open_virtual(reader: crate::VirtualReader) -> Result<Card> {
+        Card::from_reader(Box::new(reader))
+    }
+
+    /// Starts an exclusive session (one PC/SC transaction).
+    pub fn session(&mut self) -> Result<Session<'_>> {
+        let tx = self.reader.begin()?;
+        Ok(Session::new(tx, &self.trace, &self.token))
+    }
+
+    /// The reader's name.
+    pub fn reader_name(&self) -> &str {
+        self.reader.name()
+    }
+
+    /// What kind of JPKI token this is.
+    pub fn token(&self) -> &TokenKind {
+        &self.token
+    }
+
+    /// APDUs exchanged so far by this handle (including identification).
+    pub fn trace(&self) -> TraceStats {
+        self.trace.stats()
+    }
+}

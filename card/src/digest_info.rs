@@ -1,0 +1,147 @@
+//! The DER `DigestInfo` the card pads and signs (PKCS#1 v1.5, spec §7.1).
+//!
+//! The card signs whatever 1–245 bytes it is given, so handing it anything but
+//! a well-formed DigestInfo makes a signature nobody can verify. A
+//! [`DigestInfo`] can only be built from a hash algorithm and a digest of the
+//! right length. The prefixes are fixed DER (RFC 8017 §9.2 note 1); writing
+//! them out is simpler and safer than pulling an ASN.1 encoder in for five
+//! constant byte strings.
+
+use std::fmt;
+
+/// Hash algorithms the card's PKCS#1 v1.5 signatures are used with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HashAlg {
+    /// SHA-1 (legacy; still accepted by some verifiers).
+    Sha1,
+    /// SHA-224.
+    Sha224,
+    /// SHA-256 (what everything current uses).
+    Sha256,
+    /// SHA-384.
+    Sha384,
+    /// SHA-512.
+    Sha512,
+}
+
+impl HashAlg {
+    /// Digest length in bytes.
+    pub fn len(self) -> usize {
+        match self {
+            HashAlg::Sha1 => 20,
+            HashAlg::Sha224 => 28,
+            HashAlg::Sha256 => 32,
+            HashAlg::Sha384 => 48,
+            HashAlg::Sha512 => 64,
+        }
+    }
+
+    fn prefix(self) -> &'static [u8] {
+        match self {
+            HashAlg::Sha1 => &[
+                0x30, 0x21, 0x30, 0x09, 0x06, 0x05, 0x2B, 0x0E, 0x03, 0x02, 0x1A, 0x05, 0x00, 0x04,
+                0x14,
+            ],
+            HashAlg::Sha224 => &[
+                0x30, 0x2D, 0x30, 0x0D, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
+                0x04, 0x05, 0x00, 0x04, 0x1C,
+            ],
+            HashAlg::Sha256 => &[
+                0x30, 0x31, 0x30, 0x0D, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
+                0x01, 0x05, 0x00, 0x04, 0x20,
+            ],
+            HashAlg::Sha384 => &[
+                0x30, 0x41, 0x30, 0x0D, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
+                0x02, 0x05, 0x00, 0x04, 0x30,
+            ],
+            HashAlg::Sha512 => &[
+                0x30, 0x51, 0x30, 0x0D, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
+                0x03, 0x05, 0x00, 0x04, 0x40,
+            ],
+        }
+    }
+}
+
+/// A digest of the wrong length for its algorithm.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("a {alg:?} digest is {expected} bytes, got {got}")]
+pub struct DigestLengthError {
+    /// The algorithm.
+    pub alg: HashAlg,
+    /// Its digest length.
+    pub expected: usize,
+    /// What was given.
+    pub got: usize,
+}
+
+/// `DigestInfo ::= SEQUENCE { digestAlgorithm AlgorithmIdentifier, digest OCTET STRING }`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DigestInfo {
+    alg: HashAlg,
+    der: Vec<u8>,
+}
+
+impl DigestInfo {
+    /// Wraps a digest computed by the caller.
+    pub fn new(alg: HashAlg, digest: &[u8]) -> Result<DigestInfo, DigestLengthError> {
+        if digest.len() != alg.len() {
+            return Err(DigestLengthError {
+                alg,
+                expected: alg.len(),
+                got: digest.len(),
+            });
+        }
+        let mut der = alg.prefix().to_vec();
+        der.extend_from_slice(digest);
+        Ok(DigestInfo { alg, der })
+    }
+
+    /// The algorithm.
+    pub fn alg(&self) -> HashAlg {
+        self.alg
+    }
+
+    /// The DER bytes sent to the card.
+    pub fn as_der(&self) -> &[u8] {
+        &self.der
+    }
+}
+
+impl fmt::Debug for DigestInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DigestInfo({:?}, {} bytes)", self.alg, self.der.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builds_sha256_digest_info() {
+        let d = DigestInfo::new(HashAlg::Sha256, &[0xAB; 32]).unwrap();
+        assert_eq!(d.as_der().len(), 51);
+        assert_eq!(&d.as_der()[..2], &[0x30, 0x31]);
+        // The outer SEQUENCE length covers the rest of the encoding for every algorithm.
+        for alg in [
+            HashAlg::Sha1,
+            HashAlg::Sha224,
+            HashAlg::Sha256,
+            HashAlg::Sha384,
+            HashAlg::Sha512,
+        ] {
+            let d = DigestInfo::new(alg, &vec![0; alg.len()]).unwrap();
+            assert_eq!(d.as_der()[1] as usize, d.as_der().len() - 2, "{alg:?}");
+            assert_eq!(
+                *d.as_der().get(d.as_der().len() - alg.len() - 1).unwrap() as usize,
+                alg.len()
+            );
+        }
+    }
+
+    #[test]
+    fn rejects_wrong_length() {
+        let e = DigestInfo::new(HashAlg::Sha256, &[0; 20]).unwrap_err();
+        assert_eq!(e.expected, 32);
+    }
+}

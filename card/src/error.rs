@@ -1,0 +1,109 @@
+//! The card layer's error type: each variant says what happened and, in its
+//! message, what the user can do. Tries left travel with PIN errors so no
+//! caller has to ask the card again.
+
+use crate::pin::{PinKind, Tries};
+use crate::token::TokenKind;
+use jpki_apdu::StatusWord;
+
+/// Everything that can go wrong talking to a card.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CardError {
+    /// pcscd is not running or not reachable.
+    #[error("cannot reach the PC/SC service (pcscd); start it (e.g. `systemctl start pcscd.socket` or `pcscd`) and try again")]
+    NoService,
+    /// PC/SC has no readers at all.
+    #[error("no smart-card reader found; connect a reader and try again")]
+    NoReaders,
+    /// No reader name contains the requested text.
+    #[error("no reader matches \"{filter}\"; readers present: {available}")]
+    NoReaderMatches {
+        /// The requested substring.
+        filter: String,
+        /// Names of the readers that exist.
+        available: String,
+    },
+    /// A reader is there but holds no card.
+    #[error("no card in reader \"{reader}\"; insert your My Number card and try again")]
+    NoCard {
+        /// Reader name (or "any reader").
+        reader: String,
+    },
+    /// The card does not carry the JPKI application.
+    #[error(
+        "the card in reader \"{reader}\" is not a My Number card (it has no JPKI application)"
+    )]
+    NotJpki {
+        /// Reader name.
+        reader: String,
+    },
+    /// A JPKI token this tool refuses (e.g. an old 住基カード).
+    #[error("the card in reader \"{reader}\" is {token}, which jpki does not support; use a My Number card (マイナンバーカード)")]
+    UnsupportedToken {
+        /// Reader name.
+        reader: String,
+        /// What the card says it is.
+        token: TokenKind,
+    },
+    /// The card went away during an operation.
+    #[error("the card was removed or reset during the operation; insert it again and retry (no PIN try was spent unless reported)")]
+    CardRemoved,
+    /// The card was reset by another program between our commands.
+    #[error("another program reset the card during the operation; retry")]
+    CardReset,
+    /// A PIN in the wrong format, caught before anything was sent.
+    #[error("{pin}: {reason} (nothing was sent to the card, no try spent)")]
+    BadPinFormat {
+        /// Which PIN.
+        pin: PinKind,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// The card rejected the PIN.
+    #[error("wrong {pin}, {left} left")]
+    WrongPin {
+        /// Which PIN.
+        pin: PinKind,
+        /// Tries left after this failure (never 0: that is [`CardError::Blocked`]).
+        left: Tries,
+    },
+    /// The PIN is blocked (no tries left).
+    #[error("{pin} is blocked (no tries left); only the municipal office can unblock it")]
+    Blocked {
+        /// Which PIN.
+        pin: PinKind,
+    },
+    /// Only one try is left and the caller did not allow spending it.
+    #[error("only 1 try left for the {pin}; refusing to try so the card does not lock. If you are sure, retry with the last-try override (e.g. --force-last-try)")]
+    LastTryRefused {
+        /// Which PIN.
+        pin: PinKind,
+    },
+    /// An operation needed a PIN that was not verified first (a bug in the caller).
+    #[error("the card refused the operation because the {pin} was not verified")]
+    NotVerified {
+        /// Which PIN.
+        pin: PinKind,
+    },
+    /// A status word we did not expect at this step.
+    #[error("the card answered {sw} to {op}; the card may be damaged or not a My Number card")]
+    Unexpected {
+        /// What we were doing.
+        op: &'static str,
+        /// What it said.
+        sw: StatusWord,
+    },
+    /// Data from the card that does not parse.
+    #[error("the card returned malformed data for {what}")]
+    Malformed {
+        /// What we were reading.
+        what: &'static str,
+    },
+    /// Any other PC/SC failure.
+    #[error("PC/SC error: {0}")]
+    Pcsc(String),
+}
+
+/// Result with [`CardError`].
+pub type Result<T> = std::result::Result<T, CardError>;

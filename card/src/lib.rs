@@ -1,0 +1,50 @@
+//! Typed, PIN-safe access to the JPKI application of the Japanese My Number card.
+//!
+//! ```no_run
+//! use jpki_card::{Card, ReaderChoice, KeyKind, LastTry, SignPassword, DigestInfo, HashAlg};
+//! # fn main() -> Result<(), jpki_card::CardError> {
+//! let mut card = Card::open(&ReaderChoice::Auto)?;
+//! let password = SignPassword::new("abc123")?; // upper-cased and checked offline
+//! let di = DigestInfo::new(HashAlg::Sha256, &[0u8; 32]).expect("32 bytes");
+//! let mut s = card.session()?;          // one PC/SC transaction
+//! s.verify(&password, LastTry::Refuse)?; // queries the counter first, never retries
+//! let sig = s.sign(KeyKind::Sign, &di)?;
+//! # let _ = sig; Ok(()) }
+//! ```
+//!
+//! * [`card`]: finding the reader and card ([`Card::open`]);
+//! * [`session`]: one transaction's commands (certificates, token, signing);
+//! * [`verify`]: **the PIN policy** — the only code that sends VERIFY/CHANGE;
+//! * [`pin`]: self-validating PIN types and [`Tries`];
+//! * [`transport`], [`pcsc`], `virtual_reader`: how APDUs travel, and the APDU trace;
+//! * [`text`]: the text AP's 基本4情報.
+//!
+//! This crate knows nothing of OpenSSL, CMS or PDF, and never logs a PIN or
+//! personal data: APDU tracing (`RUST_LOG=jpki_card::apdu=trace`) masks the
+//! payload of VERIFY and CHANGE REFERENCE DATA.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod card;
+pub mod digest_info;
+pub mod error;
+pub mod pcsc;
+pub mod pin;
+pub mod session;
+pub mod text;
+pub mod token;
+pub mod transport;
+pub mod verify;
+#[cfg(feature = "virtual")]
+mod virtual_reader;
+
+pub use card::{Card, ReaderChoice};
+pub use digest_info::{DigestInfo, HashAlg};
+pub use error::{CardError, Result};
+pub use pin::{AnyPin, AuthPin, LastTry, PinKind, Secret, SignPassword, TextPin, Tries};
+pub use session::{CertKind, CertificateDer, KeyKind, RsaSignature, Session};
+pub use text::Basic4;
+pub use token::TokenKind;
+pub use verify::PinStatus;
+#[cfg(feature = "virtual")]
+pub use virtual_reader::VirtualReader;

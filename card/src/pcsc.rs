@@ -1,0 +1,135 @@
+//! The PC/SC transport (pcsc crate → libpcsclite → pcscd).
+//!
+//! Shared mode, so other programs (OpenSC, browsers' middleware) can use the
+//! card between our operations; each operation runs in one
+//! `SCardBeginTransaction` so their APDUs cannot interleave with ours.
+//! Readers are listed here; which one holds a JPKI card is decided in
+//! [`crate::card`], by the card's answers, not its ATR.
+
+use crate::error::{CardError, Result};
+use crate::transport::{Reader, Transport};
+
+/// Maps a PC/SC error to what it means for the user.
+pub(crate) fn map_err(e: pcsc::Error, reader: &str) -> CardError {
+    use pcsc::Error as E;
+    match e {
+        E::NoService | E::ServiceStopped | E::NoReadersAvailable if reader.is_empty() => {
+            if e == E::NoReadersAvailable {
+                CardError::NoReaders
+            } else {
+                CardError::NoService
+            }
+        }
+        E::NoService | E::ServiceStopped => CardError::NoService,
+        E::NoSmartcard => CardError::NoCard {
+            reader: reader.to_string(),
+        },
+        E::RemovedCard | E::ReaderUnavailable | E::UnknownReader => CardError::CardRemoved,
+        E::ResetCard => CardError::CardReset,
+        E::NoReadersAvailable => CardError::NoReaders,
+        other => CardError::Pcsc(other.to_string()),
+    }
+}
+
+/// A PC/SC context (connection to pcscd).
+pub struct PcscContext {
+    ctx: pcsc::Context,
+}
+
+impl PcscContext {
+    /// Connects to pcscd.
+    pub fn establish() -> Result<PcscContext> {
+        let ctx = pcsc::Context::establish(pcsc::Scope::User).map_err(|e| map_err(e, ""))?;
+        Ok(PcscContext { ctx })
+    }
+
+    /// Names of all readers.
+    pub fn readers(&self) -> Result<Vec<String>> {
+        match self.ctx.list_readers_owned() {
+            Ok(v) => Ok(v
+                .into_iter()
+                .map(|c| c.to_string_lossy().into_owned())
+                .collect()),
+            Err(pcsc::Error::NoReadersAvailable) => Ok(Vec::new()),
+            Err(e) => Err(map_err(e, "")),
+        }
+    }
+
+    /// Connects to the card in `reader` (shared mode, T=0 or T=1).
+    pub fn connect(&self, reader: &str) -> Result<PcscReader> {
+        let cname = std::ffi::CString::new(reader).map_err(|_| CardError::NoReaderMatches {
+            filter: reader.to_string(),
+            available: String::new(),
+        })?;
+        let card = self
+            .ctx
+            .connect(&cname, pcsc::ShareMode::Shared, pcsc::Protocols::ANY)
+            .map_err(|e| map_err(e, reader))?;
+        Ok(PcscReader {
+            card,
+            name: reader.to_string(),
+        })
+    }
+}
+
+/// A connected card in a PC/SC reader.
+pub struct PcscReader {
+    card: pcsc::Card,
+    name: String,
+}
+
+struct PcscTransaction<'a> {
+    tx: Option<pcsc::Transaction<'a>>,
+    reader: &'a str,
+    verified: bool,
+}
+
+impl Reader for PcscReader {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn begin(&mut self) -> Result<Box<dyn Transport + '_>> {
+        let tx = self
+            .card
+            .transaction()
+            .map_err(|e| map_err(e, &self.name))?;
+        Ok(Box::new(PcscTransaction {
+            tx: Some(tx),
+            reader: &self.name,
+            verified: false,
+        }))
+    }
+}
+
+impl Transport for PcscTransaction<'_> {
+    fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>> {
+        let tx = self.tx.as_ref().ok_or(CardError::CardRemoved)?;
+        let mut buf = vec![0u8; pcsc::MAX_BUFFER_SIZE_EXTENDED];
+        let r = tx
+            .transmit(apdu, &mut buf)
+            .map_err(|e| map_err(e, self.reader))?;
+        Ok(r.to_vec())
+    }
+
+    fn mark_verified(&mut self) {
+        self.verified = true;
+    }
+}
+
+impl Drop for PcscTransaction<'_> {
+    fn drop(&mut self) {
+        if let Some(tx) = self.tx.take() {
+            // Reset after a VERIFY so the verified state dies with the operation;
+            // otherwise leave the card as it is (a reset costs a real card ~100 ms).
+            let disp = if self.verified {
+                pcsc::Disposition::ResetCard
+            } else {
+                pcsc::Disposition::LeaveCard
+            };
+            if let Err((_, e)) = tx.end(disp) {
+                tracing::debug!("ending PC/SC transaction: {e}");
+            }
+        }
+    }
+}

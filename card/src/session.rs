@@ -1,0 +1,335 @@
+//! One operation's exclusive conversation with the card, and the JPKI AP
+//! commands in it: SELECT, READ BINARY of certificates and token info, COMPUTE
+//! DIGITAL SIGNATURE. PIN handling lives in [`crate::verify`].
+//!
+//! A [`Session`] is one PC/SC transaction. It ends when dropped; if a PIN was
+//! verified, the card is reset then so the verified state does not outlive it.
+
+use crate::digest_info::DigestInfo;
+use crate::error::{CardError, Result};
+use crate::pin::PinKind;
+use crate::token::TokenKind;
+use crate::transport::{Trace, Transport};
+use jpki_apdu::{Command, Le, Response, StatusWord as Sw};
+
+/// An application on the card.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ap {
+    Jpki,
+    Text,
+}
+
+impl Ap {
+    fn aid(self) -> &'static [u8] {
+        match self {
+            Ap::Jpki => &[0xD3, 0x92, 0xF0, 0x00, 0x26, 0x01, 0x00, 0x00, 0x00, 0x01],
+            Ap::Text => &[0xD3, 0x92, 0x10, 0x00, 0x31, 0x00, 0x01, 0x01, 0x04, 0x08],
+        }
+    }
+}
+
+/// The JPKI keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum KeyKind {
+    /// 利用者証明用 key (IEF 0017), opened by the auth PIN.
+    Auth,
+    /// 署名用 key (IEF 001A), opened by the sign password.
+    Sign,
+}
+
+impl KeyKind {
+    /// The PIN that opens the key.
+    pub fn pin(self) -> PinKind {
+        match self {
+            KeyKind::Auth => PinKind::Auth,
+            KeyKind::Sign => PinKind::Sign,
+        }
+    }
+
+    fn fid(self) -> u16 {
+        match self {
+            KeyKind::Auth => 0x0017,
+            KeyKind::Sign => 0x001A,
+        }
+    }
+}
+
+/// The certificates on the card.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CertKind {
+    /// User-authentication certificate (EF 000A, free to read on a card).
+    Auth,
+    /// User-authentication CA (EF 000B).
+    AuthCa,
+    /// Signature certificate (EF 0001, needs the sign password).
+    Sign,
+    /// Signature CA (EF 0002).
+    SignCa,
+}
+
+impl CertKind {
+    fn fid(self) -> u16 {
+        match self {
+            CertKind::Sign => 0x0001,
+            CertKind::SignCa => 0x0002,
+            CertKind::Auth => 0x000A,
+            CertKind::AuthCa => 0x000B,
+        }
+    }
+
+    /// Name used on command lines and in `jpki:` URIs.
+    pub fn id(self) -> &'static str {
+        match self {
+            CertKind::Auth => "auth",
+            CertKind::AuthCa => "auth-ca",
+            CertKind::Sign => "sign",
+            CertKind::SignCa => "sign-ca",
+        }
+    }
+
+    /// The PIN needed before reading it (on a physical card).
+    pub fn needs_pin(self) -> Option<PinKind> {
+        (self == CertKind::Sign).then_some(PinKind::Sign)
+    }
+}
+
+/// A certificate as DER bytes, exactly as long as its outer SEQUENCE (filler cut off).
+#[derive(Clone, PartialEq, Eq)]
+pub struct CertificateDer(Vec<u8>);
+
+impl CertificateDer {
+    /// The DER bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// Takes the bytes.
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.0
+    }
+}
+
+impl std::fmt::Debug for CertificateDer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "CertificateDer({} bytes)", self.0.len())
+    }
+}
+
+/// A 256-byte RSA signature from the card.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct RsaSignature(Vec<u8>);
+
+impl RsaSignature {
+    /// The signature bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// Takes the bytes.
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.0
+    }
+}
+
+/// Total length of the BER TLV whose first bytes are `h` (tag of any length,
+/// definite length up to 3 bytes). `None` if `h` is too short or not BER.
+pub(crate) fn tlv_total_len(h: &[u8]) -> Option<usize> {
+    let mut i = 1;
+    if h.first()? & 0x1F == 0x1F {
+        while h.get(i)? & 0x80 != 0 {
+            i += 1;
+        }
+        i += 1;
+    }
+    let l0 = *h.get(i)? as usize;
+    i += 1;
+    let len = match l0 {
+        0..=0x7F => l0,
+        0x81 => *h.get(i)? as usize,
+        0x82 => ((*h.get(i)? as usize) << 8) | *h.get(i + 1)? as usize,
+        0x83 => {
+            ((*h.get(i)? as usize) << 16)
+                | ((*h.get(i + 1)? as usize) << 8)
+                | *h.get(i + 2)? as usize
+        }
+        _ => return None,
+    };
+    let hdr = i + if l0 > 0x80 { l0 - 0x80 } else { 0 };
+    Some(hdr + len)
+}
+
+/// Largest EF offset READ BINARY can address (15 bits).
+const MAX_EF: usize = 0x7FFF;
+
+/// An exclusive conversation with the card (one PC/SC transaction).
+pub struct Session<'a> {
+    tx: Box<dyn Transport + 'a>,
+    trace: &'a Trace,
+    ap: Option<Ap>,
+    token: &'a TokenKind,
+}
+
+impl<'a> Session<'a> {
+    pub(crate) fn new(tx: Box<dyn Transport + 'a>, trace: &'a Trace, token: &'a TokenKind) -> Self {
+        Session {
+            tx,
+            trace,
+            ap: None,
+            token,
+        }
+    }
+
+    /// Sends one command. Never retried: see [`crate::transport`].
+    pub(crate) fn exchange(&mut self, cmd: &Command) -> Result<Response> {
+        let bytes = cmd
+            .to_bytes()
+            .map_err(|_| CardError::Malformed { what: "a command" })?;
+        let raw = self.tx.transmit(&bytes)?;
+        self.trace.record(&bytes, &raw);
+        Response::parse(&raw).map_err(|_| CardError::Malformed { what: "a response" })
+    }
+
+    pub(crate) fn mark_verified(&mut self) {
+        self.tx.mark_verified();
+    }
+
+    /// Selects an application unless it is already current.
+    pub(crate) fn select_ap(&mut self, ap: Ap) -> Result<()> {
+        if self.ap == Some(ap) {
+            return Ok(());
+        }
+        let r = self.exchange(&Command::new(0x00, 0xA4, 0x04, 0x0C).with_data(ap.aid()))?;
+        match r.sw {
+            Sw::OK => {
+                self.ap = Some(ap);
+                Ok(())
+            }
+            sw => Err(CardError::Unexpected {
+                op: match ap {
+                    Ap::Jpki => "SELECT of the JPKI application",
+                    Ap::Text => "SELECT of the text application (券面事項入力補助AP)",
+                },
+                sw,
+            }),
+        }
+    }
+
+    /// Selects an EF of the current application.
+    pub(crate) fn select_ef(&mut self, fid: u16, op: &'static str) -> Result<()> {
+        let r =
+            self.exchange(&Command::new(0x00, 0xA4, 0x02, 0x0C).with_data(fid.to_be_bytes()))?;
+        match r.sw {
+            Sw::OK => Ok(()),
+            sw => Err(CardError::Unexpected { op, sw }),
+        }
+    }
+
+    /// Reads the whole TLV object at the start of the current EF: a first chunk of
+    /// 256 bytes carries the header, then 256-byte chunks up to its length.
+    pub(crate) fn read_tlv(&mut self, what: &'static str, pin: Option<PinKind>) -> Result<Vec<u8>> {
+        let mut data = self.read_chunk(0, 256, what, pin)?;
+        let total = tlv_total_len(&data).ok_or(CardError::Malformed { what })?;
+        if total > MAX_EF {
+            return Err(CardError::Malformed { what });
+        }
+        while data.len() < total {
+            let want = (total - data.len()).min(256);
+            let chunk = self.read_chunk(data.len(), want, what, pin)?;
+            if chunk.is_empty() {
+                return Err(CardError::Malformed { what });
+            }
+            data.extend_from_slice(&chunk);
+        }
+        data.truncate(total);
+        Ok(data)
+    }
+
+    fn read_chunk(
+        &mut self,
+        offset: usize,
+        len: usize,
+        what: &'static str,
+        pin: Option<PinKind>,
+    ) -> Result<Vec<u8>> {
+        let le = Le::new(len as u32).ok_or(CardError::Malformed { what })?;
+        let [hi, lo] = (offset as u16).to_be_bytes();
+        let r = self.exchange(&Command::new(0x00, 0xB0, hi & 0x7F, lo).with_le(le))?;
+        match r.sw {
+            // 62 82: end of file before Le bytes — some cards say so (spec §5).
+            Sw::OK | Sw::END_OF_FILE => Ok(r.data),
+            Sw::SECURITY_NOT_SATISFIED => Err(CardError::NotVerified {
+                pin: pin.unwrap_or(PinKind::Auth),
+            }),
+            Sw::OFFSET_OUTSIDE => Err(CardError::Malformed { what }),
+            sw => Err(CardError::Unexpected { op: what, sw }),
+        }
+    }
+
+    /// Reads the token label (EF 0006) — what kind of JPKI card this is.
+    pub fn read_token(&mut self) -> Result<TokenKind> {
+        self.select_ap(Ap::Jpki)?;
+        self.select_ef(0x0006, "SELECT of the token information (EF 0006)")?;
+        let r = self.read_chunk(0, 32, "the token information (EF 0006)", None)?;
+        Ok(TokenKind::from_label(&r))
+    }
+
+    /// Reads a certificate. The sign certificate needs the sign password verified
+    /// in this session first; the auth certificate does too on smartphone tokens.
+    pub fn read_cert(&mut self, kind: CertKind) -> Result<CertificateDer> {
+        self.select_ap(Ap::Jpki)?;
+        let pin = match kind {
+            CertKind::Auth if self.token.auth_cert_needs_pin() => Some(PinKind::Auth),
+            k => k.needs_pin(),
+        };
+        self.select_ef(kind.fid(), "SELECT of a certificate file")?;
+        let der = self.read_tlv("a certificate", pin)?;
+        if der.first() != Some(&0x30) {
+            return Err(CardError::Malformed {
+                what: "a certificate",
+            });
+        }
+        Ok(CertificateDer(der))
+    }
+
+    /// Signs a DigestInfo with a key (PKCS#1 v1.5 padding on the card, P1=00).
+    /// The key's PIN must have been verified in this session.
+    pub fn sign(&mut self, key: KeyKind, digest_info: &DigestInfo) -> Result<RsaSignature> {
+        self.select_ap(Ap::Jpki)?;
+        self.select_ef(key.fid(), "SELECT of a private key")?;
+        let cmd = Command::new(0x80, 0x2A, 0x00, 0x80)
+            .with_data(digest_info.as_der())
+            .with_le(Le::MAX_SHORT);
+        let r = self.exchange(&cmd)?;
+        match r.sw {
+            Sw::OK if r.data.len() == 256 => Ok(RsaSignature(r.data)),
+            Sw::OK => Err(CardError::Malformed {
+                what: "a signature",
+            }),
+            Sw::SECURITY_NOT_SATISFIED => Err(CardError::NotVerified { pin: key.pin() }),
+            sw => Err(CardError::Unexpected {
+                op: "COMPUTE DIGITAL SIGNATURE",
+                sw,
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tlv_total_len;
+
+    #[test]
+    fn tlv_lengths() {
+        assert_eq!(tlv_total_len(&[0x30, 0x82, 0x06, 0x2B]), Some(0x62B + 4));
+        assert_eq!(tlv_total_len(&[0x30, 0x81, 0x90]), Some(0x90 + 3));
+        assert_eq!(tlv_total_len(&[0x30, 0x05]), Some(7));
+        assert_eq!(tlv_total_len(&[0xFF, 0x20, 0x56]), Some(0x56 + 3));
+        assert_eq!(
+            tlv_total_len(&[0xFF, 0x30, 0x82, 0x01, 0x4B]),
+            Some(0x14B + 5)
+        );
+        assert_eq!(tlv_total_len(&[0x30]), None);
+        assert_eq!(tlv_total_len(&[0x30, 0x85, 1, 2, 3, 4, 5]), None);
+        assert_eq!(tlv_total_len(&[0xFF, 0xFF]), None);
+    }
+}
