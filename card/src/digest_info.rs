@@ -26,7 +26,7 @@ pub enum HashAlg {
 
 impl HashAlg {
     /// Digest length in bytes.
-    pub fn len(self) -> usize {
+    pub fn digest_len(self) -> usize {
         match self {
             HashAlg::Sha1 => 20,
             HashAlg::Sha224 => 28,
@@ -84,10 +84,10 @@ pub struct DigestInfo {
 impl DigestInfo {
     /// Wraps a digest computed by the caller.
     pub fn new(alg: HashAlg, digest: &[u8]) -> Result<DigestInfo, DigestLengthError> {
-        if digest.len() != alg.len() {
+        if digest.len() != alg.digest_len() {
             return Err(DigestLengthError {
                 alg,
-                expected: alg.len(),
+                expected: alg.digest_len(),
                 got: digest.len(),
             });
         }
@@ -130,11 +130,13 @@ mod tests {
             HashAlg::Sha384,
             HashAlg::Sha512,
         ] {
-            let d = DigestInfo::new(alg, &vec![0; alg.len()]).unwrap();
+            let d = DigestInfo::new(alg, &vec![0; alg.digest_len()]).unwrap();
             assert_eq!(d.as_der()[1] as usize, d.as_der().len() - 2, "{alg:?}");
             assert_eq!(
-                *d.as_der().get(d.as_der().len() - alg.len() - 1).unwrap() as usize,
-                alg.len()
+                *d.as_der()
+                    .get(d.as_der().len() - alg.digest_len() - 1)
+                    .unwrap() as usize,
+                alg.digest_len()
             );
         }
     }

@@ -32,6 +32,7 @@ pub mod pcsc;
 pub mod pin;
 pub mod session;
 pub mod text;
+mod tlv;
 pub mod token;
 pub mod transport;
 pub mod verify;

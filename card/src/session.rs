@@ -131,33 +131,6 @@ impl RsaSignature {
     }
 }
 
-/// Total length of the BER TLV whose first bytes are `h` (tag of any length,
-/// definite length up to 3 bytes). `None` if `h` is too short or not BER.
-pub(crate) fn tlv_total_len(h: &[u8]) -> Option<usize> {
-    let mut i = 1;
-    if h.first()? & 0x1F == 0x1F {
-        while h.get(i)? & 0x80 != 0 {
-            i += 1;
-        }
-        i += 1;
-    }
-    let l0 = *h.get(i)? as usize;
-    i += 1;
-    let len = match l0 {
-        0..=0x7F => l0,
-        0x81 => *h.get(i)? as usize,
-        0x82 => ((*h.get(i)? as usize) << 8) | *h.get(i + 1)? as usize,
-        0x83 => {
-            ((*h.get(i)? as usize) << 16)
-                | ((*h.get(i + 1)? as usize) << 8)
-                | *h.get(i + 2)? as usize
-        }
-        _ => return None,
-    };
-    let hdr = i + if l0 > 0x80 { l0 - 0x80 } else { 0 };
-    Some(hdr + len)
-}
-
 /// Largest EF offset READ BINARY can address (15 bits).
 const MAX_EF: usize = 0x7FFF;
 
@@ -228,7 +201,7 @@ impl<'a> Session<'a> {
     /// 256 bytes carries the header, then 256-byte chunks up to its length.
     pub(crate) fn read_tlv(&mut self, what: &'static str, pin: Option<PinKind>) -> Result<Vec<u8>> {
         let mut data = self.read_chunk(0, 256, what, pin)?;
-        let total = tlv_total_len(&data).ok_or(CardError::Malformed { what })?;
+        let total = crate::tlv::total_len(&data).ok_or(CardError::Malformed { what })?;
         if total > MAX_EF {
             return Err(CardError::Malformed { what });
         }
@@ -311,25 +284,5 @@ impl<'a> Session<'a> {
                 sw,
             }),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::tlv_total_len;
-
-    #[test]
-    fn tlv_lengths() {
-        assert_eq!(tlv_total_len(&[0x30, 0x82, 0x06, 0x2B]), Some(0x62B + 4));
-        assert_eq!(tlv_total_len(&[0x30, 0x81, 0x90]), Some(0x90 + 3));
-        assert_eq!(tlv_total_len(&[0x30, 0x05]), Some(7));
-        assert_eq!(tlv_total_len(&[0xFF, 0x20, 0x56]), Some(0x56 + 3));
-        assert_eq!(
-            tlv_total_len(&[0xFF, 0x30, 0x82, 0x01, 0x4B]),
-            Some(0x14B + 5)
-        );
-        assert_eq!(tlv_total_len(&[0x30]), None);
-        assert_eq!(tlv_total_len(&[0x30, 0x85, 1, 2, 3, 4, 5]), None);
-        assert_eq!(tlv_total_len(&[0xFF, 0xFF]), None);
     }
 }

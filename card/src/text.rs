@@ -6,6 +6,7 @@
 use crate::error::{CardError, Result};
 use crate::pin::{LastTry, TextPin};
 use crate::session::{Ap, Session};
+use crate::tlv;
 
 /// Name, address, birth date and sex as the card stores them (spec §8.3).
 #[derive(Clone, PartialEq, Eq)]
@@ -26,44 +27,16 @@ impl std::fmt::Debug for Basic4 {
     }
 }
 
-/// Reads one BER TLV at `pos`: (tag bytes, value range).
-fn next_tlv(b: &[u8], pos: usize) -> Option<(&[u8], std::ops::Range<usize>)> {
-    let mut i = pos + 1;
-    if b.get(pos)? & 0x1F == 0x1F {
-        while b.get(i)? & 0x80 != 0 {
-            i += 1;
-        }
-        i += 1;
-    }
-    let tag = b.get(pos..i)?;
-    let l0 = *b.get(i)? as usize;
-    i += 1;
-    let len = match l0 {
-        0..=0x7F => l0,
-        0x81 => {
-            i += 1;
-            *b.get(i - 1)? as usize
-        }
-        0x82 => {
-            i += 2;
-            ((*b.get(i - 2)? as usize) << 8) | *b.get(i - 1)? as usize
-        }
-        _ => return None,
-    };
-    let end = i.checked_add(len)?;
-    (end <= b.len()).then_some((tag, i..end))
-}
-
 /// Parses EF 0002 (`FF20 { DF21 … DF25 }`), tolerating any field order.
 pub fn parse_basic4(ef: &[u8]) -> Option<Basic4> {
-    let (tag, outer) = next_tlv(ef, 0)?;
+    let (tag, outer) = tlv::at(ef, 0)?;
     if tag != [0xFF, 0x20] {
         return None;
     }
     let mut pos = outer.start;
     let (mut name, mut address, mut birth, mut sex) = (None, None, None, None);
     while pos < outer.end {
-        let (tag, v) = next_tlv(&ef[..outer.end], pos)?;
+        let (tag, v) = tlv::at(&ef[..outer.end], pos)?;
         let s = || String::from_utf8(ef[v.clone()].to_vec()).ok();
         match tag {
             [0xDF, 0x22] => name = s(),

@@ -1,1 +1,134 @@
-fn main() {}
+//! `jpki-sign`: the card owner's command line.
+//!
+//! So far: card information, PIN status without spending a try, and the four
+//! certificates. Signing PDFs and CMS (issue "jpki-sign CLI") builds on the
+//! same pieces. Errors are converted once, in [`exit::report`], to one line on
+//! stderr and a documented exit code.
+#![forbid(unsafe_code)]
+
+mod cmd;
+mod exit;
+mod secret;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+const AFTER_HELP: &str = "\
+Exit codes:
+  0  success
+  1  other error (file I/O, bad arguments to a sub-command)
+  2  usage error (unknown option, missing argument)
+  3  no usable card: pcscd not running, no reader, no card, not a My Number card
+  4  PIN problem: wrong PIN, blocked PIN, last try refused, bad PIN format
+  5  the card failed or answered unexpectedly
+
+PINs are never taken as arguments: on a terminal jpki-sign asks for them;
+otherwise pass --pin-file FILE (first line; `-` reads standard input).
+
+Examples:
+  jpki-sign card                      which reader, which card
+  jpki-sign pin status                tries left of every PIN (spends none)
+  jpki-sign cert auth --pem           the authentication certificate
+  jpki-sign cert sign -o sign.pem     the signature certificate (asks for the password)";
+
+/// Sign documents with the Japanese My Number card (JPKI).
+#[derive(Parser, Debug)]
+#[command(name = "jpki-sign", version, about, after_help = AFTER_HELP)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command understands.
+#[derive(Args, Debug)]
+pub struct Global {
+    /// Use the reader whose name contains this text (default: the first reader holding a My Number card).
+    #[arg(long, global = true, env = "JPKI_READER")]
+    pub reader: Option<String>,
+    /// Read the PIN or password from this file's first line (`-` = standard input).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub pin_file: Option<PathBuf>,
+    /// Allow spending the very last PIN try (a wrong PIN then blocks the card).
+    #[arg(long, global = true)]
+    pub force_last_try: bool,
+    /// Print results as JSON (for scripts).
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Show the reader and what kind of card is in it.
+    Card,
+    /// PIN status and management.
+    #[command(subcommand)]
+    Pin(PinCommand),
+    /// Print a certificate from the card.
+    Cert(CertArgs),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PinCommand {
+    /// Tries left for the auth PIN, the sign password and the text PIN. Spends no try.
+    Status,
+}
+
+/// Which certificate.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum CertName {
+    /// User-authentication certificate (no PIN needed).
+    Auth,
+    /// Signature certificate (needs the sign password; contains name and address).
+    Sign,
+    /// CA of the authentication certificate.
+    AuthCa,
+    /// CA of the signature certificate.
+    SignCa,
+}
+
+#[derive(Args, Debug)]
+pub struct CertArgs {
+    /// Which certificate.
+    #[arg(value_enum)]
+    pub which: CertName,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "pem")]
+    pub format: CertFormat,
+    /// PEM output (same as --format pem).
+    #[arg(long, conflicts_with_all = ["format", "der", "text"])]
+    pub pem: bool,
+    /// DER output (same as --format der).
+    #[arg(long, conflicts_with_all = ["format", "pem", "text"])]
+    pub der: bool,
+    /// Human-readable output (same as --format text).
+    #[arg(long, conflicts_with_all = ["format", "pem", "der"])]
+    pub text: bool,
+    /// Write to this file instead of standard output (never overwrites silently: use --force).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Overwrite the output file if it exists.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum CertFormat {
+    Pem,
+    Der,
+    Text,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_env("JPKI_LOG"))
+        .with_writer(std::io::stderr)
+        .init();
+    match cmd::run(&cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => exit::report(&e),
+    }
+}

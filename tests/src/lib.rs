@@ -1,1 +1,211 @@
 //! Shared helpers of the end-to-end tests.
+//!
+//! The tests run against the real stack: pcscd + vpcd + `jpki-card-sim`. The
+//! main simulated card (reader "Virtual PCD 00 00") is started by
+//! `make sim-up` and only used in ways that leave its counters as they were.
+//! Tests that spend PIN tries or need another card variant start their own
+//! simulator in the second vpcd slot ("Virtual PCD 00 01") with [`SecondSim`]
+//! and must run one at a time (`--test-threads=1`, as `make test` does).
+
+use jpki_card_sim::{CardState, PinId, Stats};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// Name of the reader the main simulator sits in.
+pub const MAIN_READER: &str = "Virtual PCD 00 00";
+/// Name of the reader [`SecondSim`] uses.
+pub const SECOND_READER: &str = "Virtual PCD 00 01";
+
+/// `target/debug` (where cargo put the binaries under test).
+pub fn bin_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    // target/debug/deps/<test> → target/debug
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("target dir")
+        .to_path_buf()
+}
+
+/// Path of a workspace binary.
+pub fn bin(name: &str) -> PathBuf {
+    let p = bin_dir().join(name);
+    assert!(
+        p.exists(),
+        "{} is not built; run `cargo build --workspace` first",
+        p.display()
+    );
+    p
+}
+
+/// The directory `make sim-up` writes to (`JPKI_SIM_DIR`, default `target/sim`).
+pub fn sim_dir() -> PathBuf {
+    std::env::var_os("JPKI_SIM_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| bin_dir().parent().expect("target").join("sim"))
+}
+
+/// The test PKI as PEM files of the main simulator, failing clearly if it is not up.
+pub fn pki_file(name: &str) -> PathBuf {
+    let p = sim_dir().join("pki").join(name);
+    assert!(
+        p.exists(),
+        "{} missing: the end-to-end tests need the simulator; run `make sim-up` (or `make test`)",
+        p.display()
+    );
+    p
+}
+
+/// Runs a command and returns its output (stdin closed).
+pub fn run(cmd: &mut Command) -> Output {
+    cmd.stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
+}
+
+/// Runs a command with `input` on stdin.
+pub fn run_with_input(cmd: &mut Command, input: &[u8]) -> Output {
+    use std::io::Write;
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input)
+        .expect("write stdin");
+    child.wait_with_output().expect("wait")
+}
+
+/// stdout as text.
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// stderr as text.
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Whether a card is present in `reader` (pcsc directly, independent of our card crate).
+pub fn card_present(reader: &str) -> bool {
+    let Ok(ctx) = pcsc::Context::establish(pcsc::Scope::User) else {
+        return false;
+    };
+    let Ok(name) = std::ffi::CString::new(reader) else {
+        return false;
+    };
+    ctx.connect(&name, pcsc::ShareMode::Shared, pcsc::Protocols::ANY)
+        .is_ok()
+}
+
+fn wait_until(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !f() {
+        assert!(
+            start.elapsed() < timeout,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A simulator in the second vpcd slot, with its own state and stats files.
+/// Dropping it pulls the card and waits until PC/SC sees the reader empty.
+pub struct SecondSim {
+    child: Child,
+    dir: tempfile::TempDir,
+    args: Vec<String>,
+}
+
+fn spawn_sim(dir: &Path, args: &[String]) -> Child {
+    Command::new(bin("jpki-card-sim"))
+        .args(["--vpcd", "127.0.0.1:35964", "--state"])
+        .arg(dir.join("state.json"))
+        .arg("--stats")
+        .arg(dir.join("stats.json"))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start jpki-card-sim")
+}
+
+impl SecondSim {
+    /// Starts `jpki-card-sim` with extra `args` and waits until the card is present.
+    pub fn start(args: &[&str]) -> SecondSim {
+        assert!(
+            !card_present(SECOND_READER),
+            "a card is already in {SECOND_READER}; is another test or simulator using it?"
+        );
+        let dir = tempfile::tempdir().expect("tempdir");
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        let child = spawn_sim(dir.path(), &args);
+        let sim = SecondSim { child, dir, args };
+        sim.wait_present();
+        sim
+    }
+
+    /// Pulls the card (stops the simulator) and inserts it again with the same
+    /// state file, as a power cycle of a real card.
+    pub fn restart(&mut self) {
+        self.pull();
+        self.child = spawn_sim(self.dir.path(), &self.args);
+        self.wait_present();
+    }
+
+    fn wait_present(&self) {
+        wait_until("the second simulated card", Duration::from_secs(20), || {
+            card_present(SECOND_READER)
+        });
+    }
+
+    fn pull(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let start = Instant::now();
+        while card_present(SECOND_READER) && start.elapsed() < Duration::from_secs(10) {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// What the simulator counted so far.
+    pub fn stats(&self) -> Stats {
+        Stats::load(&self.dir.path().join("stats.json")).unwrap_or_default()
+    }
+
+    /// The card's non-volatile state (PIN counters).
+    pub fn state(&self) -> CardState {
+        CardState::load(&self.dir.path().join("state.json")).expect("state file")
+    }
+
+    /// Tries left on a PIN, as the card itself knows them.
+    pub fn tries(&self, pin: PinId) -> u8 {
+        self.state().pins.get(&pin).map(|p| p.tries).expect("pin")
+    }
+}
+
+impl Drop for SecondSim {
+    fn drop(&mut self) {
+        self.pull();
+    }
+}
+
+/// `jpki-sign` with the second reader selected.
+pub fn jpki_sign_second() -> Command {
+    let mut c = Command::new(bin("jpki-sign"));
+    c.args(["--reader", SECOND_READER]);
+    c
+}
+
+/// `jpki-sign` with the main reader selected.
+pub fn jpki_sign_main() -> Command {
+    let mut c = Command::new(bin("jpki-sign"));
+    c.args(["--reader", MAIN_READER]);
+    c
+}

@@ -1,0 +1,190 @@
+//! The sub-commands.
+
+use crate::exit::CliError;
+use crate::secret::read_pin;
+use crate::{CertArgs, CertFormat, CertName, Cli, Command, Global, PinCommand};
+use jpki_card::{Card, CertKind, LastTry, PinKind, PinStatus, ReaderChoice, TokenKind};
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+
+pub fn run(cli: &Cli) -> Result<(), CliError> {
+    match &cli.command {
+        Command::Card => card_info(&cli.global),
+        Command::Pin(PinCommand::Status) => pin_status(&cli.global),
+        Command::Cert(a) => cert(&cli.global, a),
+    }
+}
+
+fn open(g: &Global) -> Result<Card, CliError> {
+    Ok(Card::open(&ReaderChoice::from_option(g.reader.as_deref()))?)
+}
+
+fn last_try(g: &Global) -> LastTry {
+    if g.force_last_try {
+        LastTry::Allow
+    } else {
+        LastTry::Refuse
+    }
+}
+
+fn card_info(g: &Global) -> Result<(), CliError> {
+    let card = open(g)?;
+    if g.json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "reader": card.reader_name(),
+                "token": token_id(card.token()),
+                "description": card.token().to_string(),
+            })
+        );
+    } else {
+        println!("Reader: {}", card.reader_name());
+        println!("Card:   {}", card.token());
+    }
+    Ok(())
+}
+
+fn token_id(t: &TokenKind) -> &'static str {
+    match t {
+        TokenKind::MyNumberCard => "JPKIAPICCTOKEN2",
+        TokenKind::SmartphoneAndroid => "JPKIAPGPSETOKEN",
+        TokenKind::SmartphoneIos => "JPKIAPIOSTOKEN",
+        TokenKind::JukiCard => "JPKIAPICCTOKEN",
+        _ => "unknown",
+    }
+}
+
+fn pin_status(g: &Global) -> Result<(), CliError> {
+    let mut card = open(g)?;
+    let mut pins = vec![PinKind::Auth, PinKind::Sign];
+    // Smartphone tokens have only the JPKI application.
+    if card.token() == &TokenKind::MyNumberCard {
+        pins.push(PinKind::Text);
+    }
+    let mut rows = Vec::new();
+    {
+        let mut s = card.session()?;
+        for p in pins {
+            rows.push((p, s.pin_status(p)?));
+        }
+    }
+    if g.json {
+        let v: serde_json::Map<String, serde_json::Value> = rows
+            .iter()
+            .map(|(p, st)| {
+                let tries = st.tries().map(|t| t.get());
+                (
+                    p.id().to_string(),
+                    serde_json::json!({"tries_left": tries, "max": p.max_tries(), "blocked": tries == Some(0)}),
+                )
+            })
+            .collect();
+        println!("{}", serde_json::Value::Object(v));
+        return Ok(());
+    }
+    for (p, st) in rows {
+        let state = match st {
+            PinStatus::Tries(t) if t.is_blocked() => {
+                "BLOCKED — only the municipal office can unblock it".to_string()
+            }
+            PinStatus::Tries(t) if t.is_last() => {
+                format!(
+                    "1 of {} tries left — the next wrong entry blocks it",
+                    p.max_tries()
+                )
+            }
+            PinStatus::Tries(t) => format!("{} of {} tries left", t.get(), p.max_tries()),
+            PinStatus::Verified => "verified".to_string(),
+        };
+        println!("{:<40} {state}", format!("{p}:"));
+    }
+    Ok(())
+}
+
+fn cert(g: &Global, a: &CertArgs) -> Result<(), CliError> {
+    let kind = match a.which {
+        CertName::Auth => CertKind::Auth,
+        CertName::Sign => CertKind::Sign,
+        CertName::AuthCa => CertKind::AuthCa,
+        CertName::SignCa => CertKind::SignCa,
+    };
+    let format = if a.der {
+        CertFormat::Der
+    } else if a.text {
+        CertFormat::Text
+    } else if a.pem {
+        CertFormat::Pem
+    } else {
+        a.format
+    };
+    if let Some(out) = &a.output {
+        if out.exists() && !a.force {
+            return Err(CliError::Usage(format!(
+                "{} exists; choose another file or pass --force to overwrite it",
+                out.display()
+            )));
+        }
+    } else if format == CertFormat::Der && std::io::stdout().is_terminal() {
+        return Err(CliError::Usage(
+            "refusing to write binary DER to a terminal; use -o FILE or --pem".into(),
+        ));
+    }
+    let mut card = open(g)?;
+    let need_pin = match kind {
+        CertKind::Auth if card.token().auth_cert_needs_pin() => Some(PinKind::Auth),
+        k => k.needs_pin(),
+    };
+    let der = {
+        let pin = match need_pin {
+            Some(p) => {
+                // Ask with the tries left in the prompt; the count is read again
+                // right before the VERIFY (the policy), so nothing is assumed.
+                let tries = card.session()?.pin_status(p)?.tries();
+                Some(read_pin(p, g.pin_file.as_deref(), tries)?)
+            }
+            None => None,
+        };
+        let mut s = card.session()?;
+        if let Some(pin) = &pin {
+            s.verify(pin, last_try(g))?;
+        }
+        s.read_cert(kind)?
+    };
+    let x509 =
+        openssl::x509::X509::from_der(der.as_bytes()).map_err(|e| CliError::Cert(e.to_string()))?;
+    let bytes = match format {
+        CertFormat::Der => der.into_bytes(),
+        CertFormat::Pem => x509.to_pem().map_err(|e| CliError::Cert(e.to_string()))?,
+        CertFormat::Text => x509.to_text().map_err(|e| CliError::Cert(e.to_string()))?,
+    };
+    match &a.output {
+        Some(p) => write_atomic(p, &bytes),
+        None => std::io::stdout()
+            .write_all(&bytes)
+            .map_err(|e| CliError::Io {
+                what: "cannot write",
+                path: "standard output".into(),
+                source: e,
+            }),
+    }
+}
+
+/// Writes to a temporary file next to `path`, then renames it into place, so a
+/// failure never leaves half a file.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
+    let io = |what, e| CliError::Io {
+        what,
+        path: path.display().to_string(),
+        source: e,
+    };
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut tmp =
+        tempfile::NamedTempFile::new_in(dir).map_err(|e| io("cannot create a file next to", e))?;
+    tmp.write_all(bytes).map_err(|e| io("cannot write", e))?;
+    tmp.persist(path).map_err(|e| io("cannot write", e.error))?;
+    Ok(())
+}

@@ -1,0 +1,53 @@
+//! The CLI's error type and its single conversion to a message and exit code.
+
+use jpki_card::CardError;
+use std::process::ExitCode;
+
+/// Everything a command can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// From the card layer (its messages already say what to do).
+    #[error(transparent)]
+    Card(#[from] CardError),
+    /// A file could not be read or written.
+    #[error("{what} {path}: {source}")]
+    Io {
+        /// "cannot read", "cannot write" …
+        what: &'static str,
+        /// The file.
+        path: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The user must do something differently.
+    #[error("{0}")]
+    Usage(String),
+    /// Certificate data that OpenSSL cannot parse.
+    #[error("cannot decode the certificate from the card: {0}")]
+    Cert(String),
+}
+
+fn code(e: &CliError) -> u8 {
+    match e {
+        CliError::Card(c) => match c {
+            CardError::NoService
+            | CardError::NoReaders
+            | CardError::NoReaderMatches { .. }
+            | CardError::NoCard { .. }
+            | CardError::NotJpki { .. }
+            | CardError::UnsupportedToken { .. } => 3,
+            CardError::BadPinFormat { .. }
+            | CardError::WrongPin { .. }
+            | CardError::Blocked { .. }
+            | CardError::LastTryRefused { .. } => 4,
+            _ => 5,
+        },
+        CliError::Io { .. } | CliError::Usage(_) | CliError::Cert(_) => 1,
+    }
+}
+
+/// Prints one line on stderr and returns the exit code.
+pub fn report(e: &CliError) -> ExitCode {
+    eprintln!("jpki-sign: error: {e}");
+    ExitCode::from(code(e))
+}
