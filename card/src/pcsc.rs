@@ -90,6 +90,18 @@ impl Reader for PcscReader {
     }
 
     fn begin(&mut self) -> Result<Box<dyn Transport + '_>> {
+        // After a transaction that ended with a reset (ours, to drop a verified
+        // PIN, or another program's), PC/SC wants the handle reconnected before
+        // it can be used again. Nothing was sent yet, so this spends nothing.
+        if let Err(pcsc::Error::ResetCard) = self.card.status2_owned() {
+            self.card
+                .reconnect(
+                    pcsc::ShareMode::Shared,
+                    pcsc::Protocols::ANY,
+                    pcsc::Disposition::LeaveCard,
+                )
+                .map_err(|e| map_err(e, &self.name))?;
+        }
         let tx = self
             .card
             .transaction()

@@ -97,7 +97,7 @@ fn pin_status(g: &Global) -> Result<(), CliError> {
             PinStatus::Tries(t) => format!("{} of {} tries left", t.get(), p.max_tries()),
             PinStatus::Verified => "verified".to_string(),
         };
-        println!("{:<40} {state}", format!("{p}:"));
+        println!("{p}: {state}");
     }
     Ok(())
 }

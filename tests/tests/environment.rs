@@ -179,3 +179,26 @@ fn no_terminal_and_no_pin_file() {
     );
     assert_eq!(sim.stats().verifies_of(PinId::Sign), 0);
 }
+
+#[test]
+fn apdu_trace_masks_pins_and_shows_no_personal_data() {
+    let _sim = SecondSim::start(&[]);
+    let o = run_with_input(
+        jpki_sign_second()
+            .args(["cert", "sign", "--pin-file", "-"])
+            .env("JPKI_LOG", "trace"),
+        b"abc123\n",
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let log = stderr(&o);
+    // The trace is there (so this test can fail) …
+    assert!(
+        log.contains("00 A4 04 0C 0A D3 92 F0 00 26 01 00 00 00 01"),
+        "{log}"
+    );
+    assert!(log.contains("00 20 00 80 06 <6 bytes masked>"), "{log}");
+    // … but neither the password nor its bytes, in any case.
+    for needle in ["ABC123", "abc123", "41 42 43 31 32 33", "414243313233"] {
+        assert!(!log.contains(needle), "{needle} leaked into the log");
+    }
+}

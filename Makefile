@@ -1,0 +1,51 @@
+# jpki — build, test and demo with the simulated My Number card.  `make` lists the targets.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+# deps must be installed before build starts, and sim-up only after build.
+.NOTPARALLEL:
+
+# CI shells may not have ~/.cargo/bin on PATH.
+ifeq ($(shell command -v cargo 2>/dev/null),)
+ifneq ($(wildcard $(HOME)/.cargo/bin/cargo),)
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+endif
+endif
+
+CARGO ?= cargo
+# Where sim-up keeps the simulator's state, stats, PKI, logs and PIDs; the tests read it.
+export JPKI_SIM_DIR := $(CURDIR)/target/sim
+
+.PHONY: help deps build sim-up sim-down test demo clean-sim
+
+help:
+	@echo 'jpki make targets:'
+	@echo '  make deps       install missing Debian packages (pcscd, vsmartcard-vpcd, opensc, ...)'
+	@echo '  make build      cargo build --workspace --all-targets'
+	@echo '  make sim-up     build, then start pcscd (if not running) and the simulated card'
+	@echo '                  (JPKI_SIM_ARGS="..." adds simulator options, JPKI_SIM_KEEP_STATE=1 keeps PINs/counters)'
+	@echo '  make sim-down   stop what sim-up started'
+	@echo '  make test       deps, build, unit tests, then end-to-end tests against the simulator'
+	@echo '  make demo       deps, build, then jpki-sign against the simulated card'
+	@echo '  make clean-sim  sim-down, then remove target/sim'
+
+deps:
+	scripts/deps.sh
+
+build:
+	$(CARGO) build --workspace --all-targets
+
+sim-up: build
+	scripts/sim-up.sh
+
+sim-down:
+	scripts/sim-down.sh
+
+test: deps build
+	scripts/test.sh
+
+demo: deps build
+	scripts/with-sim.sh scripts/demo.sh
+
+clean-sim: sim-down
+	rm -rf target/sim

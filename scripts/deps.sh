@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Install the Debian packages jpki needs (build, simulator behind pcscd/vpcd, demo tools) if any
+# is missing. Runs apt-get only then. Works as root (CI) or through sudo.
+set -euo pipefail
+
+PACKAGES=(
+    pcscd libpcsclite-dev vsmartcard-vpcd # PC/SC daemon, headers, virtual reader for the simulator
+    opensc pcsc-tools                     # independent clients (opensc-tool, pkcs15-tool, pcsc_scan)
+    poppler-utils qpdf                    # pdfsig, PDF inspection for the demo and tests
+    libssl-dev pkg-config openssl         # OpenSSL provider build and verification
+    make
+)
+
+if ! command -v dpkg-query >/dev/null 2>&1; then
+    echo "deps: not a Debian system (no dpkg-query); install these yourself: ${PACKAGES[*]}" >&2
+    exit 0
+fi
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+    if [[ $(dpkg-query -W -f='${Status}' "$p" 2>/dev/null) != "install ok installed" ]]; then
+        missing+=("$p")
+    fi
+done
+if ((${#missing[@]} == 0)); then
+    echo "deps: all ${#PACKAGES[@]} Debian packages already installed"
+    exit 0
+fi
+
+if ((EUID == 0)); then
+    as_root=()
+elif command -v sudo >/dev/null 2>&1; then
+    as_root=(sudo)
+else
+    echo "deps: missing ${missing[*]}; run as root or install sudo" >&2
+    exit 1
+fi
+
+echo "deps: installing ${missing[*]}"
+"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -q update
+"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -q install -y --no-install-recommends "${missing[@]}"
+
+# pcscd reads /etc/reader.conf.d only at start-up: a pcscd that the installation started before
+# vsmartcard-vpcd was unpacked has no vpcd reader. Restart it (pcscd --hotplug does not re-read it).
+if [[ " ${missing[*]} " == *" vsmartcard-vpcd "* ]]; then
+    for comm in /proc/[0-9]*/comm; do
+        if [[ $(cat "$comm" 2>/dev/null) == pcscd ]]; then
+            echo "deps: restarting the running pcscd so that it loads the vpcd reader"
+            if [[ -d /run/systemd/system ]]; then
+                "${as_root[@]}" systemctl restart pcscd.service || true
+            elif [[ -x /etc/init.d/pcscd ]]; then
+                "${as_root[@]}" /etc/init.d/pcscd restart || true
+            fi
+            break
+        fi
+    done
+fi

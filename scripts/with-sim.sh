@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Run a command against a fresh simulated card: sim-down (if anything is left over), sim-up,
+# COMMAND..., then sim-down — also when COMMAND fails or is interrupted. Exits with COMMAND's status.
+#   usage: scripts/with-sim.sh COMMAND [ARGS...]
+set -euo pipefail
+
+SCRIPTS=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+if (($# == 0)); then
+    echo "usage: $0 COMMAND [ARGS...]" >&2
+    exit 2
+fi
+
+"$SCRIPTS/sim-down.sh" # a fresh card every run: stop whatever an earlier sim-up left running
+
+# shellcheck disable=SC2317 # invoked by the trap
+cleanup() {
+    local rc=$?
+    trap - EXIT
+    "$SCRIPTS/sim-down.sh" || true
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+"$SCRIPTS/sim-up.sh"
+"$@"
