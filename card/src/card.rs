@@ -58,14 +58,14 @@ impl Card {
         let candidates: Vec<&String> = match choice {
             ReaderChoice::Auto => readers.iter().collect(),
             ReaderChoice::Named(f) => {
-                let f = f.to_lowercase();
+                let needle = f.to_lowercase();
                 let v: Vec<&String> = readers
                     .iter()
-                    .filter(|r| r.to_lowercase().contains(&f))
+                    .filter(|r| r.to_lowercase().contains(&needle))
                     .collect();
                 if v.is_empty() {
                     return Err(CardError::NoReaderMatches {
-                        filter: f,
+                        filter: f.clone(),
                         available: readers.join(", "),
                     });
                 }

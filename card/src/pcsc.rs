@@ -13,13 +13,6 @@ use crate::transport::{Reader, Transport};
 pub(crate) fn map_err(e: pcsc::Error, reader: &str) -> CardError {
     use pcsc::Error as E;
     match e {
-        E::NoService | E::ServiceStopped | E::NoReadersAvailable if reader.is_empty() => {
-            if e == E::NoReadersAvailable {
-                CardError::NoReaders
-            } else {
-                CardError::NoService
-            }
-        }
         E::NoService | E::ServiceStopped => CardError::NoService,
         E::NoSmartcard => CardError::NoCard {
             reader: reader.to_string(),

@@ -1,8 +1,10 @@
 //! The sub-commands.
 
 use crate::exit::CliError;
-use crate::secret::read_pin;
-use crate::{CertArgs, CertFormat, CertName, Cli, Command, Global, PinCommand};
+use crate::secret::{read_new_pin, read_pin};
+use crate::{
+    CertArgs, CertFormat, CertName, ChangeArgs, Cli, Command, Global, PinCommand, PinName,
+};
 use jpki_card::{Card, CertKind, LastTry, PinKind, PinStatus, ReaderChoice, TokenKind};
 use std::io::{IsTerminal, Write};
 use std::path::Path;
@@ -11,6 +13,7 @@ pub fn run(cli: &Cli) -> Result<(), CliError> {
     match &cli.command {
         Command::Card => card_info(&cli.global),
         Command::Pin(PinCommand::Status) => pin_status(&cli.global),
+        Command::Pin(PinCommand::Change(a)) => pin_change(&cli.global, a),
         Command::Cert(a) => cert(&cli.global, a),
     }
 }
@@ -99,6 +102,26 @@ fn pin_status(g: &Global) -> Result<(), CliError> {
         };
         println!("{p}: {state}");
     }
+    Ok(())
+}
+
+fn pin_change(g: &Global, a: &ChangeArgs) -> Result<(), CliError> {
+    let kind = match a.which {
+        PinName::Auth => PinKind::Auth,
+        PinName::Sign => PinKind::Sign,
+    };
+    if a.new_pin_file.is_some() && a.new_pin_file == g.pin_file {
+        return Err(CliError::Usage(
+            "--pin-file and --new-pin-file must be different files".into(),
+        ));
+    }
+    let mut card = open(g)?;
+    let tries = card.session()?.pin_status(kind)?.tries();
+    // Both values are read and checked before the card sees either.
+    let old = read_pin(kind, g.pin_file.as_deref(), tries)?;
+    let new = read_new_pin(kind, a.new_pin_file.as_deref())?;
+    card.session()?.change_pin(&old, &new, last_try(g))?;
+    println!("{kind} changed.");
     Ok(())
 }
 

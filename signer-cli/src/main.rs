@@ -29,6 +29,7 @@ otherwise pass --pin-file FILE (first line; `-` reads standard input).
 Examples:
   jpki-sign card                      which reader, which card
   jpki-sign pin status                tries left of every PIN (spends none)
+  jpki-sign pin change sign           change the sign password (asks for old and new)
   jpki-sign cert auth --pem           the authentication certificate
   jpki-sign cert sign -o sign.pem     the signature certificate (asks for the password)";
 
@@ -74,6 +75,27 @@ pub enum Command {
 pub enum PinCommand {
     /// Tries left for the auth PIN, the sign password and the text PIN. Spends no try.
     Status,
+    /// Change the auth PIN or the sign password (the current one is verified first: one try).
+    Change(ChangeArgs),
+}
+
+/// Which PIN to change.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum PinName {
+    /// The 4-digit auth PIN (利用者証明用暗証番号).
+    Auth,
+    /// The 6-16 character sign password (署名用パスワード).
+    Sign,
+}
+
+#[derive(Args, Debug)]
+pub struct ChangeArgs {
+    /// Which PIN.
+    #[arg(value_enum)]
+    pub which: PinName,
+    /// Read the NEW PIN from this file's first line (the current one comes from --pin-file or the terminal).
+    #[arg(long, value_name = "FILE")]
+    pub new_pin_file: Option<PathBuf>,
 }
 
 /// Which certificate.

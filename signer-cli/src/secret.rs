@@ -47,6 +47,32 @@ pub fn read_pin(
     Ok(AnyPin::new(kind, raw.trim_end_matches(['\r', '\n']))?)
 }
 
+/// Reads a new PIN: from `file`, or on the terminal twice (they must match).
+pub fn read_new_pin(kind: PinKind, file: Option<&Path>) -> Result<AnyPin, CliError> {
+    if file.is_some() {
+        return read_pin(kind, file, None);
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(CliError::Usage(format!(
+            "the new {kind} is needed but there is no terminal to ask on; pass --new-pin-file FILE"
+        )));
+    }
+    let a = Zeroizing::new(
+        rpassword::prompt_password(format!("New {kind}: "))
+            .map_err(|e| io("cannot read", "the terminal", e))?,
+    );
+    let b = Zeroizing::new(
+        rpassword::prompt_password(format!("Repeat the new {kind}: "))
+            .map_err(|e| io("cannot read", "the terminal", e))?,
+    );
+    if *a != *b {
+        return Err(CliError::Usage(
+            "the two entries of the new PIN differ; nothing was changed".into(),
+        ));
+    }
+    Ok(AnyPin::new(kind, &a)?)
+}
+
 fn io(what: &'static str, path: &str, source: std::io::Error) -> CliError {
     CliError::Io {
         what,

@@ -209,3 +209,23 @@ pub fn jpki_sign_main() -> Command {
     c.args(["--reader", MAIN_READER]);
     c
 }
+
+/// Checks a PKCS#1 v1.5 SHA-256 signature over `data` with the `openssl`
+/// command line, against the public key of the certificate `cert_pem`.
+pub fn assert_openssl_verifies_sha256(cert_pem: &Path, data: &Path, sig: &Path) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pubkey = dir.path().join("pub.pem");
+    let o = run(Command::new("openssl")
+        .args(["x509", "-pubkey", "-noout", "-in"])
+        .arg(cert_pem)
+        .arg("-out")
+        .arg(&pubkey));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run(Command::new("openssl")
+        .args(["dgst", "-sha256", "-verify"])
+        .arg(&pubkey)
+        .arg("-signature")
+        .arg(sig)
+        .arg(data));
+    assert_eq!(stdout(&o).trim(), "Verified OK", "{}", stderr(&o));
+}

@@ -58,7 +58,7 @@ fn no_reader_matches() {
     one_line_error(
         &o,
         3,
-        "no reader matches \"nosuchreader\"; readers present: Virtual PCD 00 00",
+        "no reader matches \"NoSuchReader\"; readers present: Virtual PCD 00 00",
     );
 }
 
@@ -201,4 +201,43 @@ fn apdu_trace_masks_pins_and_shows_no_personal_data() {
     for needle in ["ABC123", "abc123", "41 42 43 31 32 33", "414243313233"] {
         assert!(!log.contains(needle), "{needle} leaked into the log");
     }
+}
+
+#[test]
+fn pin_change_spends_one_verify_and_the_new_password_works() {
+    let sim = SecondSim::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let (old, new) = (dir.path().join("old"), dir.path().join("new"));
+    std::fs::write(&old, "abc123\n").unwrap();
+    std::fs::write(&new, "newpass1\n").unwrap();
+    let o = run(jpki_sign_second()
+        .args(["pin", "change", "sign", "--pin-file"])
+        .arg(&old)
+        .arg("--new-pin-file")
+        .arg(&new));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("changed"), "{}", stdout(&o));
+    assert_eq!(sim.stats().verifies_of(PinId::Sign), 1);
+    assert_eq!(sim.state().pins[&PinId::Sign].value, "NEWPASS1");
+    // A malformed new password is refused before anything is sent.
+    std::fs::write(&new, "short\n").unwrap();
+    let o = run(jpki_sign_second()
+        .args(["pin", "change", "sign", "--pin-file"])
+        .arg(&old)
+        .arg("--new-pin-file")
+        .arg(&new));
+    one_line_error(&o, 4, "must be 6 to 16 characters long");
+    assert_eq!(sim.stats().verifies_of(PinId::Sign), 1);
+    // The old password is now wrong: one try spent, tries left reported.
+    let o = run_with_input(
+        jpki_sign_second().args(["cert", "sign", "--pin-file", "-"]),
+        b"ABC123\n",
+    );
+    one_line_error(&o, 4, "4 tries left");
+    let o = run_with_input(
+        jpki_sign_second().args(["cert", "sign", "--pin-file", "-"]),
+        b"NEWPASS1\n",
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(sim.stats().verifies_of(PinId::Sign), 3);
 }

@@ -88,18 +88,5 @@ fn pkcs11_tool_signs_and_openssl_verifies() {
     assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
     // OpenSC presented the PIN once.
     assert_eq!(main_stats().verifies_of(PinId::Auth), before + 1);
-    let pubkey = dir.path().join("pub.pem");
-    let o = run(Command::new("openssl")
-        .args(["x509", "-pubkey", "-noout", "-in"])
-        .arg(pki_file("auth.pem"))
-        .arg("-out")
-        .arg(&pubkey));
-    assert!(o.status.success(), "{}", stderr(&o));
-    let o = run(Command::new("openssl")
-        .args(["dgst", "-sha256", "-verify"])
-        .arg(&pubkey)
-        .arg("-signature")
-        .arg(&sig)
-        .arg(&data));
-    assert_eq!(stdout(&o).trim(), "Verified OK", "{}", stderr(&o));
+    assert_openssl_verifies_sha256(&pki_file("auth.pem"), &data, &sig);
 }

@@ -7,7 +7,6 @@ use jpki_card::{
 use jpki_card_sim::PinId;
 use jpki_tests::*;
 use openssl::hash::{hash, MessageDigest};
-use std::process::Command;
 
 fn main_card() -> Card {
     Card::open(&ReaderChoice::Named(MAIN_READER.into())).expect("main simulated card")
@@ -64,20 +63,7 @@ fn sign_and_verify_with_openssl(
     };
     let sig_path = dir.path().join("sig.bin");
     std::fs::write(&sig_path, sig.as_bytes()).unwrap();
-    let pubkey = dir.path().join("pub.pem");
-    let o = run(Command::new("openssl")
-        .args(["x509", "-pubkey", "-noout", "-in"])
-        .arg(pki_file(cert))
-        .arg("-out")
-        .arg(&pubkey));
-    assert!(o.status.success(), "{}", stderr(&o));
-    let o = run(Command::new("openssl")
-        .args(["dgst", "-sha256", "-verify"])
-        .arg(&pubkey)
-        .arg("-signature")
-        .arg(&sig_path)
-        .arg(&data));
-    assert_eq!(stdout(&o).trim(), "Verified OK", "{}", stderr(&o));
+    assert_openssl_verifies_sha256(&pki_file(cert), &data, &sig_path);
 }
 
 #[test]
