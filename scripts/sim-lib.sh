@@ -91,10 +91,21 @@ find_other_sim() {
     return 1
 }
 
+# signal_and_wait SIG PID COMM: sends SIG, then polls up to 5 s; succeeds once the process is gone.
+signal_and_wait() {
+    local sig=$1 pid=$2 comm=$3 deadline
+    kill "-$sig" "$pid" 2>/dev/null || true
+    deadline=$(($(now_ms) + 5000))
+    while proc_alive "$pid" "$comm" && (($(now_ms) < deadline)); do
+        sleep 0.1
+    done
+    ! proc_alive "$pid" "$comm"
+}
+
 # stop_pidfile FILE COMM NAME: stops the process recorded in FILE (TERM, then KILL after 5 s)
 # and removes FILE. Does nothing if FILE is missing.
 stop_pidfile() {
-    local file=$1 comm=$2 name=$3 pid deadline
+    local file=$1 comm=$2 name=$3 pid
     if [[ ! -f $file ]]; then
         echo "sim-down: $name: not started by sim-up, nothing to stop"
         return 0
@@ -104,19 +115,9 @@ stop_pidfile() {
         rm -f "$file"
         return 0
     fi
-    kill -TERM "$pid" 2>/dev/null || true
-    deadline=$(($(now_ms) + 5000))
-    while proc_alive "$pid" "$comm" && (($(now_ms) < deadline)); do
-        sleep 0.1
-    done
-    if proc_alive "$pid" "$comm"; then
+    if ! signal_and_wait TERM "$pid" "$comm"; then
         echo "sim-down: $name (pid $pid) ignored SIGTERM for 5 s, sending SIGKILL"
-        kill -KILL "$pid" 2>/dev/null || true
-        deadline=$(($(now_ms) + 5000))
-        while proc_alive "$pid" "$comm" && (($(now_ms) < deadline)); do
-            sleep 0.1
-        done
-        if proc_alive "$pid" "$comm"; then
+        if ! signal_and_wait KILL "$pid" "$comm"; then
             echo "sim-down: $name (pid $pid) still alive after SIGKILL" >&2
             return 1
         fi

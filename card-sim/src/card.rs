@@ -279,13 +279,19 @@ impl SimCard {
         Response::new(data[offset..end].to_vec(), Sw::OK)
     }
 
-    fn pin_target(&mut self, p2: u8) -> Result<PinId, Sw> {
+    /// The EF a P2 of `80` (current EF) or `80|SFI` names, as VERIFY, CHANGE and
+    /// COMPUTE DIGITAL SIGNATURE use it.
+    fn p2_target(&mut self, p2: u8) -> Result<(Df, u16), Sw> {
         let sfi = match p2 {
             0x80 => None,
             p if p & 0xE0 == 0x80 => Some(p & 0x1F),
             _ => return Err(Sw::WRONG_P1P2),
         };
-        let (df, fid) = self.target(sfi)?;
+        self.target(sfi)
+    }
+
+    fn pin_target(&mut self, p2: u8) -> Result<PinId, Sw> {
+        let (df, fid) = self.p2_target(p2)?;
         match self.fs.get(df, fid) {
             Some(Ef::Pin(p)) => Ok(*p),
             _ => Err(Sw::INCOMPATIBLE_FILE),
@@ -363,20 +369,12 @@ impl SimCard {
     }
 
     fn sign(&mut self, c: &Command) -> Response {
-        let key = match c.p2 {
-            0x80 => match self.target(None) {
-                Ok((df, fid)) => self.fs.get(df, fid).cloned(),
-                Err(sw) => return Response::status(sw),
+        let key = match self.p2_target(c.p2) {
+            Ok((df, fid)) => match self.fs.get(df, fid) {
+                Some(Ef::Key(k)) => *k,
+                _ => return Response::status(Sw::INCOMPATIBLE_FILE),
             },
-            p if p & 0xE0 == 0x80 => match self.target(Some(p & 0x1F)) {
-                Ok((df, fid)) => self.fs.get(df, fid).cloned(),
-                Err(sw) => return Response::status(sw),
-            },
-            _ => return Response::status(Sw::WRONG_P1P2),
-        };
-        let key = match key {
-            Some(Ef::Key(k)) => k,
-            _ => return Response::status(Sw::INCOMPATIBLE_FILE),
+            Err(sw) => return Response::status(sw),
         };
         if !self.vol.verified.contains(&key.pin()) {
             return Response::status(Sw::SECURITY_NOT_SATISFIED);

@@ -75,6 +75,8 @@ struct PcscTransaction<'a> {
     tx: Option<pcsc::Transaction<'a>>,
     reader: &'a str,
     verified: bool,
+    /// Response buffer, allocated once per transaction rather than per APDU.
+    buf: Vec<u8>,
 }
 
 impl Reader for PcscReader {
@@ -103,6 +105,7 @@ impl Reader for PcscReader {
             tx: Some(tx),
             reader: &self.name,
             verified: false,
+            buf: vec![0u8; pcsc::MAX_BUFFER_SIZE_EXTENDED],
         }))
     }
 }
@@ -110,9 +113,8 @@ impl Reader for PcscReader {
 impl Transport for PcscTransaction<'_> {
     fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>> {
         let tx = self.tx.as_ref().ok_or(CardError::CardRemoved)?;
-        let mut buf = vec![0u8; pcsc::MAX_BUFFER_SIZE_EXTENDED];
         let r = tx
-            .transmit(apdu, &mut buf)
+            .transmit(apdu, &mut self.buf)
             .map_err(|e| map_err(e, self.reader))?;
         Ok(r.to_vec())
     }

@@ -227,14 +227,13 @@ impl<'a> Session<'a> {
         let le = Le::new(len as u32).ok_or(CardError::Malformed { what })?;
         let [hi, lo] = (offset as u16).to_be_bytes();
         let r = self.exchange(&Command::new(0x00, 0xB0, hi & 0x7F, lo).with_le(le))?;
-        match r.sw {
+        match (r.sw, pin) {
             // 62 82: end of file before Le bytes — some cards say so (spec §5).
-            Sw::OK | Sw::END_OF_FILE => Ok(r.data),
-            Sw::SECURITY_NOT_SATISFIED => Err(CardError::NotVerified {
-                pin: pin.unwrap_or(PinKind::Auth),
-            }),
-            Sw::OFFSET_OUTSIDE => Err(CardError::Malformed { what }),
-            sw => Err(CardError::Unexpected { op: what, sw }),
+            (Sw::OK | Sw::END_OF_FILE, _) => Ok(r.data),
+            // A file we know to be free answering 69 82 is a surprise, not a PIN problem.
+            (Sw::SECURITY_NOT_SATISFIED, Some(pin)) => Err(CardError::NotVerified { pin }),
+            (Sw::OFFSET_OUTSIDE, _) => Err(CardError::Malformed { what }),
+            (sw, _) => Err(CardError::Unexpected { op: what, sw }),
         }
     }
 

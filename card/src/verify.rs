@@ -53,11 +53,11 @@ impl Session<'_> {
 
     fn query_selected(&mut self, pin: PinKind) -> Result<PinStatus> {
         let r = self.exchange(&Command::new(0x00, 0x20, 0x00, 0x80))?;
+        if let Some(n) = r.sw.counter() {
+            return Ok(PinStatus::Tries(Tries::new(n)));
+        }
         match r.sw {
             Sw::OK => Ok(PinStatus::Verified),
-            sw if sw.counter().is_some() => {
-                Ok(PinStatus::Tries(Tries::new(sw.counter().unwrap_or(0))))
-            }
             // Some cards and clients use 69 83 / 69 84 for "blocked" (spec §17.2).
             Sw::AUTH_BLOCKED | Sw::REF_DATA_LOCKED => Ok(PinStatus::Tries(Tries::new(0))),
             sw => Err(CardError::Unexpected {
