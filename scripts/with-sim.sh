@@ -10,6 +10,14 @@ if (($# == 0)); then
     exit 2
 fi
 
+# One simulated card behind one pcscd per machine: concurrent runs (two checkouts, a developer's
+# shell and CI) would fight over vpcd's port, so they take turns.
+exec 9>"${JPKI_SIM_LOCK:-/tmp/jpki-sim.lock}"
+if ! flock -n 9; then
+    echo "with-sim: another simulator run holds ${JPKI_SIM_LOCK:-/tmp/jpki-sim.lock}; waiting for it" >&2
+    flock 9
+fi
+
 "$SCRIPTS/sim-down.sh" # a fresh card every run: stop whatever an earlier sim-up left running
 
 # shellcheck disable=SC2317 # invoked by the trap
