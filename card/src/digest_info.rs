@@ -96,6 +96,24 @@ impl DigestInfo {
         Ok(DigestInfo { alg, der })
     }
 
+    /// Recognises a complete DigestInfo someone else built (`openssl pkeyutl -sign` without
+    /// a digest hands over exactly that). Anything else is `None`: the card would sign it,
+    /// and nobody could verify the result.
+    pub fn from_der(der: &[u8]) -> Option<DigestInfo> {
+        [
+            HashAlg::Sha1,
+            HashAlg::Sha224,
+            HashAlg::Sha256,
+            HashAlg::Sha384,
+            HashAlg::Sha512,
+        ]
+        .into_iter()
+        .find_map(|alg| {
+            let digest = der.strip_prefix(alg.prefix())?;
+            DigestInfo::new(alg, digest).ok()
+        })
+    }
+
     /// The algorithm.
     pub fn alg(&self) -> HashAlg {
         self.alg
@@ -116,6 +134,16 @@ impl fmt::Debug for DigestInfo {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn recognises_only_complete_digest_infos() {
+        let d = DigestInfo::new(HashAlg::Sha384, &[7; 48]).unwrap();
+        let back = DigestInfo::from_der(d.as_der()).unwrap();
+        assert_eq!(back.alg(), HashAlg::Sha384);
+        assert_eq!(back.as_der(), d.as_der());
+        assert!(DigestInfo::from_der(&d.as_der()[..66]).is_none());
+        assert!(DigestInfo::from_der(&[0u8; 32]).is_none());
+    }
 
     #[test]
     fn builds_sha256_digest_info() {

@@ -1,7 +1,46 @@
-//! OpenSSL 3 provider for the JPKI card keys — **not implemented yet**.
+//! `jpki` — an OpenSSL 3 provider that puts the My Number card's two keys behind `jpki:` URIs.
 //!
-//! Issue "OpenSSL 3 provider" fills this crate: a cdylib `jpki.so` with a
-//! `jpki:` store, key management, RSA PKCS#1 v1.5 signature and a decoder for
-//! PEM-wrapped `jpki:` URIs, built on `jpki-card`. Until then it exports
-//! nothing, so no OpenSSL can mistake it for a working provider.
-#![forbid(unsafe_code)]
+//! ```text
+//! openssl cms -sign -provider jpki -provider default -signer jpki:sign -inkey jpki:sign …
+//! openssl dgst -sha256 -sign jpki:auth …     curl/nginx: a PEM-URI key file + OPENSSL_CONF
+//! ```
+//!
+//! * [`store`]: the `jpki:` scheme (keys by reference, certificates, listing);
+//! * [`keymgmt`]: RSA key objects whose private half stays on the card;
+//! * [`signature`]: PKCS#1 v1.5 signatures, DigestInfo built here, padding on the card;
+//! * [`decoder`]: PEM files that contain a `jpki:` URI (for programs that want a key file);
+//! * [`token`]: card connection, PIN prompting and caching — the provider's PIN policy;
+//! * [`provider`]: `OSSL_provider_init`, config, upcalls, algorithm tables;
+//! * [`ffi`], [`params`]: the hand-written slice of the 3.0 provider ABI.
+//!
+//! Nothing here panics across the C boundary ([`provider::guard`] at every entry point),
+//! nothing is logged that is secret, and no private key material exists in this process.
+//! `unsafe` is confined to the FFI edge; each block says why it holds.
+
+pub mod decoder;
+pub mod error;
+pub mod ffi;
+pub mod key;
+pub mod keymgmt;
+pub mod params;
+pub mod provider;
+pub mod signature;
+pub mod store;
+pub mod token;
+
+use std::ffi::{c_int, c_void};
+
+/// The module entry point OpenSSL looks up after loading `jpki.so`.
+///
+/// # Safety
+/// Called by OpenSSL with its core handle and dispatch tables.
+#[no_mangle]
+pub unsafe extern "C" fn OSSL_provider_init(
+    handle: *const c_void,
+    input: *const ffi::Dispatch,
+    out: *mut *const ffi::Dispatch,
+    provctx: *mut *mut c_void,
+) -> c_int {
+    // SAFETY: arguments forwarded unchanged from OpenSSL.
+    provider::guard(0, || unsafe { provider::init(handle, input, out, provctx) })
+}

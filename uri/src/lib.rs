@@ -1,0 +1,285 @@
+//! The names by which software reaches the My Number card's objects.
+//!
+//! * [`JpkiUri`]: `jpki:auth`, `jpki:sign`, `jpki:auth-ca`, `jpki:sign-ca`, `jpki:` (all), with
+//!   optional query attributes `reader=` (reader-name substring), `pin-source=` (`file:/path` or
+//!   `env:NAME`, the way RFC 7512 `pkcs11:` URIs name a PIN source) and `last-try=allow`.
+//! * [`pem_uri`]: a small PEM file that *contains* such a URI, for programs that only accept a
+//!   private-key file (nginx 1.22, curl 7.88). The OpenSSL provider's decoder turns it into the
+//!   card key; `jpki-sign uri-key` writes it.
+//!
+//! Shared by the provider and the CLI so both accept exactly the same spelling. This crate does
+//! not touch the card and refuses URIs that carry a PIN value: a secret in a URI ends up in shell
+//! history, process lists and logs.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod pem_uri;
+
+use percent_encoding::percent_decode_str;
+use std::fmt;
+use std::path::PathBuf;
+
+/// The URI scheme (also the OpenSSL store loader's name).
+pub const SCHEME: &str = "jpki";
+
+/// What a `jpki:` URI points at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Object {
+    /// `jpki:` — every object (listing).
+    All,
+    /// `jpki:auth` — user-authentication key and certificate (4-digit PIN).
+    Auth,
+    /// `jpki:sign` — signature key and certificate (sign password).
+    Sign,
+    /// `jpki:auth-ca` — the CA certificate of the authentication certificate.
+    AuthCa,
+    /// `jpki:sign-ca` — the CA certificate of the signature certificate.
+    SignCa,
+}
+
+impl Object {
+    /// The path part of the URI (`auth`, `sign`, …; empty for [`Object::All`]).
+    pub fn path(self) -> &'static str {
+        match self {
+            Object::All => "",
+            Object::Auth => "auth",
+            Object::Sign => "sign",
+            Object::AuthCa => "auth-ca",
+            Object::SignCa => "sign-ca",
+        }
+    }
+
+    /// Whether the object has a private key.
+    pub fn is_key(self) -> bool {
+        matches!(self, Object::Auth | Object::Sign)
+    }
+}
+
+/// Where a PIN comes from when nobody is at a terminal.
+#[derive(Clone, PartialEq, Eq)]
+pub enum PinSource {
+    /// First line of a file.
+    File(PathBuf),
+    /// An environment variable.
+    Env(String),
+}
+
+impl fmt::Debug for PinSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl fmt::Display for PinSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PinSource::File(p) => write!(f, "file:{}", p.display()),
+            PinSource::Env(v) => write!(f, "env:{v}"),
+        }
+    }
+}
+
+impl PinSource {
+    /// Parses `file:/path` or `env:NAME`.
+    pub fn parse(s: &str) -> Result<PinSource, UriError> {
+        if let Some(p) = s.strip_prefix("file:") {
+            if p.is_empty() {
+                return Err(UriError::BadPinSource(s.to_string()));
+            }
+            Ok(PinSource::File(PathBuf::from(p)))
+        } else if let Some(v) = s.strip_prefix("env:") {
+            if v.is_empty() || v.contains('=') {
+                return Err(UriError::BadPinSource(s.to_string()));
+            }
+            Ok(PinSource::Env(v.to_string()))
+        } else {
+            Err(UriError::BadPinSource(s.to_string()))
+        }
+    }
+}
+
+/// A parsed `jpki:` URI.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JpkiUri {
+    /// What it names.
+    pub object: Object,
+    /// `reader=`: use the reader whose name contains this text.
+    pub reader: Option<String>,
+    /// `pin-source=`: read the PIN from here instead of asking.
+    pub pin_source: Option<PinSource>,
+    /// `last-try=allow`: allow spending the very last PIN try.
+    pub allow_last_try: bool,
+}
+
+/// Why a string is not a usable `jpki:` URI.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UriError {
+    /// Not `jpki:` at all.
+    #[error(
+        "not a jpki: URI (expected jpki:auth, jpki:sign, jpki:auth-ca, jpki:sign-ca or jpki:)"
+    )]
+    NotJpki,
+    /// The path names no object.
+    #[error("jpki: URI names an unknown object \"{0}\" (expected auth, sign, auth-ca, sign-ca, or nothing to list all)")]
+    UnknownObject(String),
+    /// A query attribute we do not know (we refuse rather than ignore: a typo in `pin-source`
+    /// would otherwise silently fall back to prompting).
+    #[error("jpki: URI has an unknown attribute \"{0}\" (known: reader, pin-source, last-try)")]
+    UnknownAttribute(String),
+    /// A PIN value in the URI.
+    #[error(
+        "jpki: URIs never carry a PIN value; use pin-source=file:/path or pin-source=env:NAME"
+    )]
+    PinValue,
+    /// `pin-source=` with an unknown form.
+    #[error("jpki: URI pin-source \"{0}\" is not file:/path or env:NAME")]
+    BadPinSource(String),
+    /// `last-try=` other than allow/refuse.
+    #[error("jpki: URI last-try must be \"allow\" or \"refuse\"")]
+    BadLastTry,
+    /// Bad percent-encoding.
+    #[error("jpki: URI attribute is not valid UTF-8 after percent-decoding")]
+    BadEncoding,
+}
+
+impl JpkiUri {
+    /// A URI for `object` with no attributes.
+    pub fn new(object: Object) -> JpkiUri {
+        JpkiUri {
+            object,
+            reader: None,
+            pin_source: None,
+            allow_last_try: false,
+        }
+    }
+
+    /// Parses `jpki:OBJECT[?attr=value&…]` (also `jpki://OBJECT…`, which OpenSSL does not try
+    /// as a file name first).
+    pub fn parse(s: &str) -> Result<JpkiUri, UriError> {
+        let rest = s
+            .strip_prefix(SCHEME)
+            .and_then(|r| r.strip_prefix(':'))
+            .ok_or(UriError::NotJpki)?;
+        let rest = rest.strip_prefix("//").unwrap_or(rest);
+        let (path, query) = match rest.split_once('?') {
+            Some((p, q)) => (p, Some(q)),
+            None => (rest, None),
+        };
+        let path = path.trim_end_matches('/');
+        let object = match path {
+            "" => Object::All,
+            "auth" => Object::Auth,
+            "sign" => Object::Sign,
+            "auth-ca" => Object::AuthCa,
+            "sign-ca" => Object::SignCa,
+            other => return Err(UriError::UnknownObject(other.to_string())),
+        };
+        let mut uri = JpkiUri::new(object);
+        for attr in query
+            .into_iter()
+            .flat_map(|q| q.split('&'))
+            .filter(|a| !a.is_empty())
+        {
+            let (k, v) = attr.split_once('=').unwrap_or((attr, ""));
+            let v = percent_decode_str(v)
+                .decode_utf8()
+                .map_err(|_| UriError::BadEncoding)?;
+            match k {
+                "reader" => uri.reader = Some(v.into_owned()).filter(|r| !r.is_empty()),
+                "pin-source" => uri.pin_source = Some(PinSource::parse(&v)?),
+                "last-try" => {
+                    uri.allow_last_try = match &*v {
+                        "allow" => true,
+                        "refuse" => false,
+                        _ => return Err(UriError::BadLastTry),
+                    }
+                }
+                "pin-value" | "pin" | "password" => return Err(UriError::PinValue),
+                other => return Err(UriError::UnknownAttribute(other.to_string())),
+            }
+        }
+        Ok(uri)
+    }
+
+    /// The URI without attributes, e.g. `jpki:auth` — safe to show in messages.
+    pub fn base(&self) -> String {
+        format!("{SCHEME}:{}", self.object.path())
+    }
+}
+
+impl fmt::Display for JpkiUri {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
+        const ATTR: &AsciiSet = &CONTROLS.add(b' ').add(b'&').add(b'?').add(b'%').add(b'#');
+        write!(f, "{}", self.base())?;
+        let mut sep = '?';
+        if let Some(r) = &self.reader {
+            write!(f, "{sep}reader={}", utf8_percent_encode(r, ATTR))?;
+            sep = '&';
+        }
+        if let Some(p) = &self.pin_source {
+            write!(
+                f,
+                "{sep}pin-source={}",
+                utf8_percent_encode(&p.to_string(), ATTR)
+            )?;
+            sep = '&';
+        }
+        if self.allow_last_try {
+            write!(f, "{sep}last-try=allow")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_objects_and_attributes() {
+        assert_eq!(JpkiUri::parse("jpki:").map(|u| u.object), Ok(Object::All));
+        assert_eq!(
+            JpkiUri::parse("jpki://sign").map(|u| u.object),
+            Ok(Object::Sign)
+        );
+        let u =
+            JpkiUri::parse("jpki:auth?reader=ACS%20ACR&pin-source=file:/run/pin&last-try=allow")
+                .unwrap();
+        assert_eq!(u.object, Object::Auth);
+        assert_eq!(u.reader.as_deref(), Some("ACS ACR"));
+        assert_eq!(u.pin_source, Some(PinSource::File("/run/pin".into())));
+        assert!(u.allow_last_try);
+        assert_eq!(JpkiUri::parse(&u.to_string()), Ok(u));
+    }
+
+    #[test]
+    fn refuses_what_it_does_not_understand() {
+        assert_eq!(JpkiUri::parse("pkcs11:token=x"), Err(UriError::NotJpki));
+        assert_eq!(JpkiUri::parse("jpki"), Err(UriError::NotJpki));
+        assert!(matches!(
+            JpkiUri::parse("jpki:signature"),
+            Err(UriError::UnknownObject(_))
+        ));
+        assert_eq!(
+            JpkiUri::parse("jpki:sign?pin-value=ABC123"),
+            Err(UriError::PinValue)
+        );
+        assert!(matches!(
+            JpkiUri::parse("jpki:sign?pin-sorce=file:/x"),
+            Err(UriError::UnknownAttribute(_))
+        ));
+        assert!(matches!(
+            JpkiUri::parse("jpki:sign?pin-source=/x"),
+            Err(UriError::BadPinSource(_))
+        ));
+        assert_eq!(
+            JpkiUri::parse("jpki:sign?last-try=yes"),
+            Err(UriError::BadLastTry)
+        );
+        assert_eq!(
+            JpkiUri::parse("jpki:sign?reader=%FF"),
+            Err(UriError::BadEncoding)
+        );
+    }
+}
