@@ -18,7 +18,7 @@ if ! flock -n 9; then
     flock 9
 fi
 
-"$SCRIPTS/sim-down.sh" # a fresh card every run: stop whatever an earlier sim-up left running
+"$SCRIPTS/sim-down.sh" 9>&- # a fresh card every run: stop whatever an earlier sim-up left running
 
 # shellcheck disable=SC2317 # invoked by the trap
 cleanup() {
@@ -31,5 +31,6 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-"$SCRIPTS/sim-up.sh"
-"$@"
+# 9>&-: pcscd and the simulator outlive this script's children; they must not inherit the lock.
+"$SCRIPTS/sim-up.sh" 9>&-
+"$@" 9>&-

@@ -6,11 +6,18 @@
 //! (PIN through the program's passphrase callback: `ssl_password_file`, `--pass`, `-passin`, or
 //! a pin-source in the URI/config) and hands OpenSSL a key reference.
 //!
+//! Two decoders, the way pkcs11-provider splits its own (OpenSSL builds chains by type):
+//! * [`PEM_DISPATCH`] `DER ← PEM`: unwraps our PEM label into DER with data-structure
+//!   `jpki-uri`. This is what lets `openssl -inkey key.pem` work: the `file:` store only chains
+//!   decoders that end in DER, then decodes that DER again for a key, reaching …
+//! * [`DISPATCH`] `RSA ← DER (structure jpki-uri)`: reads the URI and loads the card key.
+//!
 //! Any other input is answered "not mine, carry on" (return 1 with no object), so ordinary key
 //! files keep working with the provider active. Only private keys are produced.
 
 use crate::error::ProvError;
 use crate::ffi::{self, dispatch, Callback, Dispatch, PassphraseCallback, DISPATCH_END};
+use crate::params::Builder;
 use crate::provider::{guard, Provider};
 use crate::store::{emit_key, load_key};
 use crate::token::Prompt;
@@ -48,6 +55,53 @@ unsafe extern "C" fn does_selection(_provctx: *mut c_void, selection: c_int) -> 
     (selection == 0 || selection & (ffi::SELECT_PRIVATE_KEY | ffi::SELECT_PUBLIC_KEY) != 0) as c_int
 }
 
+/// The `data-structure` name of our DER (also in the der→key decoder's properties).
+pub const STRUCTURE: &str = "jpki-uri";
+
+/// Reads the decoder's input, or `None` if it is not readable (then it is not ours).
+///
+/// # Safety
+/// `cin` is the core BIO OpenSSL passed to `decode`.
+unsafe fn read_input(c: &DecoderCtx, cin: *mut c_void) -> Option<Vec<u8>> {
+    // SAFETY: forwarded.
+    unsafe { c.prov.core.read_bio(cin, pem_uri::MAX_LEN) }.filter(|v| v.len() <= pem_uri::MAX_LEN)
+}
+
+unsafe extern "C" fn decode_pem(
+    ctx: *mut c_void,
+    cin: *mut c_void,
+    _selection: c_int,
+    data_cb: Option<Callback>,
+    data_cbarg: *mut c_void,
+    _pw_cb: Option<PassphraseCallback>,
+    _pw_cbarg: *mut c_void,
+) -> c_int {
+    guard(0, || {
+        // SAFETY: our context.
+        let Some(c) = (unsafe { (ctx as *const DecoderCtx).as_ref() }) else {
+            return 0;
+        };
+        let Some(cb) = data_cb else { return 0 };
+        // SAFETY: the core BIO OpenSSL handed this decoder.
+        let Some(input) = (unsafe { read_input(c, cin) }) else {
+            return 1;
+        };
+        match pem_uri::pem_to_der(&input) {
+            Ok(der) => Builder::default()
+                .octets(c"data", &der)
+                .utf8(c"data-structure", STRUCTURE)
+                // SAFETY: OpenSSL's callback; the array lives for the call.
+                .with(|arr| unsafe { cb(arr, data_cbarg) }),
+            // Not ours: let the other decoders try.
+            Err(PemUriError::NotOurs) => 1,
+            Err(e) => {
+                c.prov.core.raise(&ProvError::PemUri(e));
+                0
+            }
+        }
+    })
+}
+
 unsafe extern "C" fn decode(
     ctx: *mut c_void,
     cin: *mut c_void,
@@ -64,12 +118,11 @@ unsafe extern "C" fn decode(
         };
         let Some(cb) = data_cb else { return 0 };
         // SAFETY: the core BIO OpenSSL handed this decoder.
-        let Some(input) = (unsafe { c.prov.core.read_bio(cin, pem_uri::MAX_LEN) }) else {
+        let Some(input) = (unsafe { read_input(c, cin) }) else {
             return 1;
         };
-        let uri = match pem_uri::decode(&input) {
+        let uri = match pem_uri::decode_der(&input) {
             Ok(u) => u,
-            // Not ours: let the other decoders try.
             Err(PemUriError::NotOurs) => return 1,
             Err(e) => {
                 c.prov.core.raise(&ProvError::PemUri(e));
@@ -102,6 +155,36 @@ unsafe extern "C" fn decode(
     })
 }
 
+type DecodeFn = unsafe extern "C" fn(
+    *mut c_void,
+    *mut c_void,
+    c_int,
+    Option<Callback>,
+    *mut c_void,
+    Option<PassphraseCallback>,
+    *mut c_void,
+) -> c_int;
+
+pub static PEM_DISPATCH: [Dispatch; 5] = [
+    dispatch!(
+        ffi::DECODER_NEWCTX,
+        newctx,
+        unsafe extern "C" fn(*mut c_void) -> *mut c_void
+    ),
+    dispatch!(
+        ffi::DECODER_FREECTX,
+        freectx,
+        unsafe extern "C" fn(*mut c_void)
+    ),
+    dispatch!(
+        ffi::DECODER_DOES_SELECTION,
+        does_selection,
+        unsafe extern "C" fn(*mut c_void, c_int) -> c_int
+    ),
+    dispatch!(ffi::DECODER_DECODE, decode_pem, DecodeFn),
+    DISPATCH_END,
+];
+
 pub static DISPATCH: [Dispatch; 5] = [
     dispatch!(
         ffi::DECODER_NEWCTX,
@@ -118,18 +201,6 @@ pub static DISPATCH: [Dispatch; 5] = [
         does_selection,
         unsafe extern "C" fn(*mut c_void, c_int) -> c_int
     ),
-    dispatch!(
-        ffi::DECODER_DECODE,
-        decode,
-        unsafe extern "C" fn(
-            *mut c_void,
-            *mut c_void,
-            c_int,
-            Option<Callback>,
-            *mut c_void,
-            Option<PassphraseCallback>,
-            *mut c_void,
-        ) -> c_int
-    ),
+    dispatch!(ffi::DECODER_DECODE, decode, DecodeFn),
     DISPATCH_END,
 ];

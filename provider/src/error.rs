@@ -23,10 +23,11 @@ pub enum Reason {
     BadUri = 8,
     Unsupported = 9,
     Internal = 10,
+    Config = 11,
 }
 
 /// `provider_get_reason_strings`.
-pub static REASON_STRINGS: [Item; 11] = [
+pub static REASON_STRINGS: [Item; 12] = [
     Item {
         id: Reason::NoCard as u32,
         ptr: c"no usable My Number card".as_ptr(),
@@ -66,6 +67,10 @@ pub static REASON_STRINGS: [Item; 11] = [
     Item {
         id: Reason::Internal as u32,
         ptr: c"internal error".as_ptr(),
+    },
+    Item {
+        id: Reason::Config as u32,
+        ptr: c"OpenSSL configuration".as_ptr(),
     },
     Item {
         id: 0,
@@ -116,6 +121,9 @@ pub enum ProvError {
     /// The object asked for is not a private key / not available.
     #[error("{0}")]
     NotAvailable(String),
+    /// `-provider jpki` alone replaces the default provider.
+    #[error("the default provider is not loaded, so OpenSSL cannot hash or read certificates: add `-provider default` after `-provider jpki` (a -provider option replaces the built-in default), or use OPENSSL_CONF with conf/jpki.cnf, which activates both")]
+    NoDefaultProvider,
     /// A bug or an OpenSSL call we did not expect.
     #[error("internal error: {0}")]
     Internal(&'static str),
@@ -149,6 +157,7 @@ impl ProvError {
             ProvError::AlreadyRefused { .. } => Reason::WrongPin,
             ProvError::PaddingUnsupported { .. } | ProvError::Digest(_) => Reason::Unsupported,
             ProvError::BadInput(_) | ProvError::NotAvailable(_) => Reason::Unsupported,
+            ProvError::NoDefaultProvider => Reason::Config,
             ProvError::Internal(_) => Reason::Internal,
         }
     }

@@ -91,6 +91,7 @@ pub const OP_STORE: c_int = 22;
 
 // Core → provider upcalls we pick out of the `in` table.
 pub const CORE_GET_PARAMS: c_int = 2;
+pub const CORE_GET_LIBCTX: c_int = 4;
 pub const CORE_NEW_ERROR: c_int = 5;
 pub const CORE_SET_ERROR_DEBUG: c_int = 6;
 pub const CORE_VSET_ERROR: c_int = 7;
@@ -193,6 +194,21 @@ pub type BioReadExFn = unsafe extern "C" fn(
     data_len: usize,
     bytes_read: *mut usize,
 ) -> c_int;
+
+pub type CoreGetLibctxFn = unsafe extern "C" fn(handle: *const c_void) -> *mut c_void;
+
+// libcrypto itself (the host program's copy: one libcrypto.so.3 per process).
+#[link(name = "crypto")]
+extern "C" {
+    pub fn EVP_MD_fetch(
+        libctx: *mut c_void,
+        name: *const c_char,
+        props: *const c_char,
+    ) -> *mut c_void;
+    pub fn EVP_MD_free(md: *mut c_void);
+    pub fn ERR_set_mark() -> c_int;
+    pub fn ERR_pop_to_mark() -> c_int;
+}
 
 extern "C" {
     /// src/c/err_shim.c

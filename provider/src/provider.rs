@@ -18,6 +18,7 @@ use std::sync::Arc;
 pub struct Core {
     handle: *const c_void,
     get_params: Option<ffi::CoreGetParamsFn>,
+    get_libctx: Option<ffi::CoreGetLibctxFn>,
     new_error: Option<ffi::CoreNewErrorFn>,
     set_error_debug: Option<ffi::CoreSetErrorDebugFn>,
     vset_error: Option<ffi::CoreVsetErrorFn>,
@@ -39,6 +40,7 @@ impl Core {
         let mut core = Core {
             handle,
             get_params: None,
+            get_libctx: None,
             new_error: None,
             set_error_debug: None,
             vset_error: None,
@@ -53,6 +55,10 @@ impl Core {
                     ffi::CORE_GET_PARAMS => {
                         core.get_params =
                             f.map(|f| std::mem::transmute::<_, ffi::CoreGetParamsFn>(f))
+                    }
+                    ffi::CORE_GET_LIBCTX => {
+                        core.get_libctx =
+                            f.map(|f| std::mem::transmute::<_, ffi::CoreGetLibctxFn>(f))
                     }
                     ffi::CORE_NEW_ERROR => {
                         core.new_error = f.map(|f| std::mem::transmute::<_, ffi::CoreNewErrorFn>(f))
@@ -117,6 +123,28 @@ impl Core {
             out.extend_from_slice(&buf[..n.min(buf.len())]);
         }
         Some(out)
+    }
+
+    /// Whether some provider in our library context offers SHA-256 — in practice, whether
+    /// `default` is loaded beside us. Without it OpenSSL cannot decode the card's certificates
+    /// or hash for CMS, and fails later with errors that do not say why.
+    pub fn companion_loaded(&self) -> bool {
+        let Some(get) = self.get_libctx else {
+            return true;
+        };
+        // SAFETY: the core's upcall with its handle; EVP_MD_fetch/free on that library context.
+        unsafe {
+            let libctx = get(self.handle);
+            ffi::ERR_set_mark();
+            let md = ffi::EVP_MD_fetch(libctx, c"SHA256".as_ptr(), std::ptr::null());
+            // The failed fetch's own error says nothing the user can act on.
+            ffi::ERR_pop_to_mark();
+            if md.is_null() {
+                return false;
+            }
+            ffi::EVP_MD_free(md);
+        }
+        true
     }
 
     /// A `key = value` of this provider's openssl.cnf section.
@@ -332,12 +360,18 @@ static SIGNATURE_ALGS: [Algorithm; 2] = [
     ALGORITHM_END,
 ];
 
-static DECODER_ALGS: [Algorithm; 2] = [
+static DECODER_ALGS: [Algorithm; 3] = [
+    Algorithm {
+        names: c"DER".as_ptr(),
+        properties: c"provider=jpki,input=pem".as_ptr(),
+        implementation: crate::decoder::PEM_DISPATCH.as_ptr(),
+        description: c"PEM file holding a jpki: URI (JPKI PROVIDER URI) to DER".as_ptr(),
+    },
     Algorithm {
         names: RSA_NAMES.as_ptr(),
-        properties: c"provider=jpki,input=pem".as_ptr(),
+        properties: c"provider=jpki,input=der,structure=jpki-uri".as_ptr(),
         implementation: crate::decoder::DISPATCH.as_ptr(),
-        description: c"PEM file holding a jpki: URI (JPKI PROVIDER URI)".as_ptr(),
+        description: c"jpki: URI (DER) to the My Number card key it names".as_ptr(),
     },
     ALGORITHM_END,
 ];

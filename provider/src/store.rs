@@ -238,6 +238,10 @@ unsafe extern "C" fn open(provctx: *mut c_void, uri: *const c_char) -> *mut c_vo
         }
         // SAFETY: OpenSSL's NUL-terminated URI.
         let text = unsafe { CStr::from_ptr(uri) }.to_string_lossy();
+        if !prov.core.companion_loaded() {
+            prov.core.raise(&ProvError::NoDefaultProvider);
+            return std::ptr::null_mut();
+        }
         match JpkiUri::parse(&text) {
             Ok(uri) => Box::into_raw(Box::new(StoreCtx {
                 prov,

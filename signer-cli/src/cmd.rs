@@ -15,6 +15,7 @@ pub fn run(cli: &Cli) -> Result<(), CliError> {
         Command::Pin(PinCommand::Status) => pin_status(&cli.global),
         Command::Pin(PinCommand::Change(a)) => pin_change(&cli.global, a),
         Command::Cert(a) => cert(&cli.global, a),
+        Command::UriKey(a) => crate::urikey::run(a),
     }
 }
 
@@ -141,14 +142,8 @@ fn cert(g: &Global, a: &CertArgs) -> Result<(), CliError> {
     } else {
         a.format
     };
-    if let Some(out) = &a.output {
-        if out.exists() && !a.force {
-            return Err(CliError::Usage(format!(
-                "{} exists; choose another file or pass --force to overwrite it",
-                out.display()
-            )));
-        }
-    } else if format == CertFormat::Der && std::io::stdout().is_terminal() {
+    check_output(a.output.as_deref(), a.force)?;
+    if a.output.is_none() && format == CertFormat::Der && std::io::stdout().is_terminal() {
         return Err(CliError::Usage(
             "refusing to write binary DER to a terminal; use -o FILE or --pem".into(),
         ));
@@ -181,10 +176,26 @@ fn cert(g: &Global, a: &CertArgs) -> Result<(), CliError> {
         CertFormat::Pem => x509.to_pem().map_err(|e| CliError::Cert(e.to_string()))?,
         CertFormat::Text => x509.to_text().map_err(|e| CliError::Cert(e.to_string()))?,
     };
-    match &a.output {
-        Some(p) => write_atomic(p, &bytes),
+    write_output(a.output.as_deref(), &bytes)
+}
+
+/// Refuses to overwrite an existing output file unless forced (checked before any card work).
+pub(crate) fn check_output(output: Option<&Path>, force: bool) -> Result<(), CliError> {
+    match output {
+        Some(out) if out.exists() && !force => Err(CliError::Usage(format!(
+            "{} exists; choose another file or pass --force to overwrite it",
+            out.display()
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Writes to the output file (atomically) or to standard output.
+pub(crate) fn write_output(output: Option<&Path>, bytes: &[u8]) -> Result<(), CliError> {
+    match output {
+        Some(p) => write_atomic(p, bytes),
         None => std::io::stdout()
-            .write_all(&bytes)
+            .write_all(bytes)
             .map_err(|e| CliError::Io {
                 what: "cannot write",
                 path: "standard output".into(),
@@ -195,7 +206,7 @@ fn cert(g: &Global, a: &CertArgs) -> Result<(), CliError> {
 
 /// Writes to a temporary file next to `path`, then renames it into place, so a
 /// failure never leaves half a file.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
     let io = |what, e| CliError::Io {
         what,
         path: path.display().to_string(),

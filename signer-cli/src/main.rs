@@ -9,6 +9,7 @@
 mod cmd;
 mod exit;
 mod secret;
+mod urikey;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -69,6 +70,9 @@ pub enum Command {
     Pin(PinCommand),
     /// Print a certificate from the card.
     Cert(CertArgs),
+    /// Write a key file that points at a card key, for programs that only take key files.
+    #[command(after_help = urikey::AFTER_HELP)]
+    UriKey(urikey::UriKeyArgs),
 }
 
 #[derive(Subcommand, Debug)]

@@ -54,6 +54,11 @@ pub fn encode(uri: &JpkiUri) -> Result<String, PemUriError> {
 
 /// Decodes a PEM-URI file. Input with another PEM label (or none) is [`PemUriError::NotOurs`].
 pub fn decode(input: &[u8]) -> Result<JpkiUri, PemUriError> {
+    decode_der(&pem_to_der(input)?)
+}
+
+/// The DER body of a PEM-URI file (first step of OpenSSL's PEM → DER → key decoder chain).
+pub fn pem_to_der(input: &[u8]) -> Result<Vec<u8>, PemUriError> {
     if input.len() > MAX_LEN {
         return Err(PemUriError::NotOurs);
     }
@@ -65,9 +70,14 @@ pub fn decode(input: &[u8]) -> Result<JpkiUri, PemUriError> {
     if label != LABEL {
         return Err(PemUriError::NotOurs);
     }
-    let file = UriFile::from_der(&der).map_err(|_| PemUriError::Damaged("DER body"))?;
+    Ok(der)
+}
+
+/// The URI in a DER body. Bytes that are not our structure are [`PemUriError::NotOurs`].
+pub fn decode_der(der: &[u8]) -> Result<JpkiUri, PemUriError> {
+    let file = UriFile::from_der(der).map_err(|_| PemUriError::NotOurs)?;
     if file.desc.tag() != Tag::VisibleString || file.desc.value() != DESC.as_bytes() {
-        return Err(PemUriError::Damaged("unknown format version"));
+        return Err(PemUriError::NotOurs);
     }
     Ok(JpkiUri::parse(file.uri.as_str())?)
 }
