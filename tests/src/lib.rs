@@ -229,3 +229,38 @@ pub fn assert_openssl_verifies_sha256(cert_pem: &Path, data: &Path, sig: &Path) 
         .arg(data));
     assert_eq!(stdout(&o).trim(), "Verified OK", "{}", stderr(&o));
 }
+
+/// The directory holding `jpki.so` for `OPENSSL_MODULES`: cargo builds the provider as
+/// `libjpki.so`, OpenSSL looks for `<name>.so`, so a symlink is made next to it.
+pub fn provider_modules() -> PathBuf {
+    let lib = bin("libjpki.so");
+    let dir = bin_dir().join("ossl-modules");
+    std::fs::create_dir_all(&dir).expect("create target/debug/ossl-modules");
+    let link = dir.join("jpki.so");
+    if std::fs::read_link(&link).ok().as_deref() != Some(lib.as_path()) {
+        let _ = std::fs::remove_file(&link);
+        std::os::unix::fs::symlink(&lib, &link).expect("symlink jpki.so");
+    }
+    dir
+}
+
+/// The repository's `conf/` directory.
+pub fn conf_file(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("conf")
+        .join(name)
+}
+
+/// `openssl` that finds the jpki provider module (no config: pass `-provider` options).
+pub fn openssl() -> Command {
+    let mut c = Command::new("openssl");
+    c.env("OPENSSL_MODULES", provider_modules())
+        .env_remove("OPENSSL_CONF");
+    c
+}
+
+/// What the main simulator counted so far.
+pub fn main_stats() -> Stats {
+    Stats::load(&sim_dir().join("stats.json")).unwrap_or_default()
+}

@@ -1,15 +1,11 @@
 //! OpenSC's own JPKI driver must accept the simulator unchanged: it is the
 //! independent client that keeps the simulator honest.
 
-use jpki_card_sim::{PinId, Stats};
+use jpki_card_sim::PinId;
 use jpki_tests::*;
 use std::process::Command;
 
 const MODULE: &str = "/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so";
-
-fn main_stats() -> Stats {
-    Stats::load(&sim_dir().join("stats.json")).unwrap_or_default()
-}
 
 #[test]
 fn opensc_tool_names_a_jpki_card() {

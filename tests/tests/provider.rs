@@ -1,0 +1,500 @@
+//! The OpenSSL provider end to end: the `openssl` command line with `-provider jpki`, against
+//! the simulated card through pcscd, checked by OpenSSL's own verification.
+//!
+//! The main card is used only with correct PINs (its counters stay as they were); wrong,
+//! blocked and last-try cases run on a second simulated card (`SecondSim`).
+
+use jpki_card_sim::PinId;
+use jpki_tests::*;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const P: [&str; 4] = ["-provider", "jpki", "-provider", "default"];
+const SECOND: &str = "reader=Virtual%20PCD%2000%2001";
+
+struct Work {
+    dir: tempfile::TempDir,
+}
+
+impl Work {
+    fn new() -> Work {
+        let w = Work {
+            dir: tempfile::tempdir().expect("tempdir"),
+        };
+        std::fs::write(w.path("doc.txt"), b"jpki provider test document\n").expect("write");
+        std::fs::write(w.path("authpin"), b"1234\n").expect("write");
+        std::fs::write(w.path("signpw"), b"abc123\n").expect("write");
+        w
+    }
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+    fn s(&self, name: &str) -> String {
+        self.path(name).display().to_string()
+    }
+}
+
+fn ok(o: &Output) {
+    assert!(
+        o.status.success(),
+        "command failed:\nstdout: {}\nstderr: {}",
+        stdout(o),
+        stderr(o)
+    );
+}
+
+fn cms_verify(w: &Work, p7s: &str, detached: bool) {
+    let mut c = Command::new("openssl");
+    c.args(["cms", "-verify", "-CAfile"])
+        .arg(pki_file("sign-ca.pem"))
+        .args([
+            "-inform",
+            "DER",
+            "-in",
+            &w.s(p7s),
+            "-binary",
+            "-out",
+            &w.s("verified.txt"),
+        ]);
+    if detached {
+        c.args(["-content", &w.s("doc.txt")]);
+    }
+    let o = run(&mut c);
+    assert!(
+        stderr(&o).contains("Verification successful"),
+        "openssl cms -verify: {}",
+        stderr(&o)
+    );
+    assert_eq!(
+        std::fs::read(w.path("verified.txt")).expect("verified content"),
+        std::fs::read(w.path("doc.txt")).expect("doc")
+    );
+}
+
+fn pubkey_of_cert(cert: &Path) -> String {
+    let o = run(Command::new("openssl")
+        .args(["x509", "-pubkey", "-noout", "-in"])
+        .arg(cert));
+    ok(&o);
+    stdout(&o)
+}
+
+#[test]
+fn cms_sign_as_the_issue_types_it_detached_and_attached() {
+    let w = Work::new();
+    let before = main_stats();
+    // -signer jpki:sign is loaded before -inkey and without -passin (apps/cms.c), so OpenSSL
+    // asks for the password itself: on a terminal the user types it once; here, without one,
+    // OpenSSL's prompt reads standard input. The key load then reuses the verified password.
+    let o = run_with_input(
+        openssl().args(["cms", "-sign"]).args(P).args([
+            "-in",
+            &w.s("doc.txt"),
+            "-binary",
+            "-signer",
+            "jpki:sign",
+            "-inkey",
+            "jpki:sign",
+            "-outform",
+            "DER",
+            "-out",
+            &w.s("doc.p7s"),
+            "-passin",
+            &format!("file:{}", w.s("signpw")),
+        ]),
+        b"abc123\n",
+    );
+    ok(&o);
+    let prompts = stderr(&o)
+        .matches("Enter pass phrase for jpki:sign")
+        .count();
+    assert_eq!(prompts, 1, "one prompt per key per process: {}", stderr(&o));
+    assert!(
+        stderr(&o).contains("tries left"),
+        "prompt shows the tries left: {}",
+        stderr(&o)
+    );
+    cms_verify(&w, "doc.p7s", true);
+    let after = main_stats();
+    // One VERIFY to read the sign certificate (load), one before the signature.
+    assert_eq!(
+        after.verifies_of(PinId::Sign) - before.verifies_of(PinId::Sign),
+        2
+    );
+    assert_eq!(after.signatures - before.signatures, 1);
+
+    // Attached, with the password from a pin-source: no prompt, nothing on stdin.
+    let o = run(openssl().args(["cms", "-sign"]).args(P).args([
+        "-nodetach",
+        "-in",
+        &w.s("doc.txt"),
+        "-binary",
+        "-signer",
+        &format!("jpki:sign?pin-source=file:{}", w.s("signpw")),
+        "-inkey",
+        "jpki:sign",
+        "-outform",
+        "DER",
+        "-out",
+        &w.s("attached.p7s"),
+    ]));
+    ok(&o);
+    assert!(!stderr(&o).contains("Enter pass phrase"), "{}", stderr(&o));
+    cms_verify(&w, "attached.p7s", false);
+}
+
+#[test]
+fn without_the_default_provider_the_error_says_what_to_add() {
+    let w = Work::new();
+    let o = run(openssl().args(["cms", "-sign", "-provider", "jpki"]).args([
+        "-in",
+        &w.s("doc.txt"),
+        "-binary",
+        "-signer",
+        "jpki:sign",
+        "-inkey",
+        "jpki:sign",
+        "-outform",
+        "DER",
+        "-out",
+        &w.s("doc.p7s"),
+    ]));
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("add `-provider default` after `-provider jpki`"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        !w.path("doc.p7s").exists()
+            || std::fs::metadata(w.path("doc.p7s"))
+                .map(|m| m.len())
+                .unwrap_or(0)
+                == 0
+    );
+}
+
+#[test]
+fn storeutl_lists_objects_without_asking_for_a_pin() {
+    let before = main_stats();
+    let o = run(openssl().args(["storeutl"]).args(P).arg("jpki:"));
+    ok(&o);
+    let out = stdout(&o);
+    for name in ["jpki:auth", "jpki:sign", "jpki:auth-ca", "jpki:sign-ca"] {
+        assert!(
+            out.contains(&format!("Name: {name}\n")),
+            "{name} missing:\n{out}"
+        );
+    }
+    let o = run(openssl().args(["storeutl", "-certs"]).args(P).arg("jpki:"));
+    ok(&o);
+    assert_eq!(
+        stdout(&o).matches("-----BEGIN CERTIFICATE-----").count(),
+        3,
+        "{}",
+        stdout(&o)
+    );
+    let o = run(openssl()
+        .args(["storeutl", "-certs", "-noout", "-text"])
+        .args(P)
+        .arg("jpki:auth-ca"));
+    ok(&o);
+    let after = main_stats();
+    assert_eq!(after.verifies, before.verifies, "listing spent no VERIFY");
+    assert!(!stderr(&o).contains("pass phrase"));
+}
+
+#[test]
+fn dgst_and_pkeyutl_signatures_verify_with_the_certificate() {
+    let w = Work::new();
+    let passin = format!("file:{}", w.s("authpin"));
+    let o = run(openssl()
+        .args(["dgst", "-sha256", "-sign", "jpki:auth", "-passin", &passin])
+        .args(P)
+        .args(["-out", &w.s("sig.bin"), &w.s("doc.txt")]));
+    ok(&o);
+    assert_openssl_verifies_sha256(
+        &pki_file("auth.pem"),
+        &w.path("doc.txt"),
+        &w.path("sig.bin"),
+    );
+
+    // Sign-a-digest form: the provider builds the DigestInfo for the digest named.
+    let o = run(Command::new("openssl").args([
+        "dgst",
+        "-sha384",
+        "-binary",
+        "-out",
+        &w.s("h.bin"),
+        &w.s("doc.txt"),
+    ]));
+    ok(&o);
+    let o = run(openssl()
+        .args([
+            "pkeyutl",
+            "-sign",
+            "-inkey",
+            "jpki:auth",
+            "-passin",
+            &passin,
+        ])
+        .args(P)
+        .args([
+            "-pkeyopt",
+            "digest:sha384",
+            "-in",
+            &w.s("h.bin"),
+            "-out",
+            &w.s("p.sig"),
+        ]));
+    ok(&o);
+    let o = run(Command::new("openssl")
+        .args(["pkeyutl", "-verify", "-certin", "-inkey"])
+        .arg(pki_file("auth.pem"))
+        .args([
+            "-pkeyopt",
+            "digest:sha384",
+            "-in",
+            &w.s("h.bin"),
+            "-sigfile",
+            &w.s("p.sig"),
+        ]));
+    assert!(
+        stdout(&o).contains("Signature Verified Successfully"),
+        "{}{}",
+        stdout(&o),
+        stderr(&o)
+    );
+
+    // Raw bytes without a digest are refused with a message, not signed.
+    let o = run(openssl()
+        .args([
+            "pkeyutl",
+            "-sign",
+            "-inkey",
+            "jpki:auth",
+            "-passin",
+            &passin,
+        ])
+        .args(P)
+        .args(["-in", &w.s("doc.txt"), "-out", &w.s("raw.sig")]));
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("the card signs digests"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn req_makes_a_csr_that_verifies_and_carries_the_card_key() {
+    let w = Work::new();
+    let o = run(openssl()
+        .args(["req", "-new", "-key", "jpki:auth", "-subj", "/CN=test"])
+        .args(P)
+        .args([
+            "-passin",
+            &format!("file:{}", w.s("authpin")),
+            "-out",
+            &w.s("req.pem"),
+        ]));
+    ok(&o);
+    let o = run(Command::new("openssl").args(["req", "-verify", "-noout", "-in", &w.s("req.pem")]));
+    assert!(
+        format!("{}{}", stdout(&o), stderr(&o)).contains("verify OK"),
+        "{}{}",
+        stdout(&o),
+        stderr(&o)
+    );
+    let o = run(Command::new("openssl").args(["req", "-pubkey", "-noout", "-in", &w.s("req.pem")]));
+    ok(&o);
+    assert_eq!(stdout(&o), pubkey_of_cert(&pki_file("auth.pem")));
+}
+
+#[test]
+fn pem_uri_key_file_works_as_inkey_with_the_conf_fragment() {
+    let w = Work::new();
+    let o =
+        run(Command::new(bin("jpki-sign")).args(["uri-key", "jpki:auth", "-o", &w.s("key.pem")]));
+    ok(&o);
+    let pem = std::fs::read_to_string(w.path("key.pem")).expect("key.pem");
+    assert!(
+        pem.starts_with("-----BEGIN JPKI PROVIDER URI-----"),
+        "{pem}"
+    );
+    let conf = conf_file("jpki.cnf");
+    let o = run(Command::new("openssl")
+        .env("OPENSSL_CONF", &conf)
+        .env("OPENSSL_MODULES", provider_modules())
+        .args([
+            "dgst",
+            "-sha256",
+            "-sign",
+            &w.s("key.pem"),
+            "-passin",
+            &format!("file:{}", w.s("authpin")),
+        ])
+        .args(["-out", &w.s("sig.bin"), &w.s("doc.txt")]));
+    ok(&o);
+    assert_openssl_verifies_sha256(
+        &pki_file("auth.pem"),
+        &w.path("doc.txt"),
+        &w.path("sig.bin"),
+    );
+    // The same file read as a key by a program that uses PEM_read_bio_PrivateKey-style
+    // decoding (openssl pkey) gives the card's public key.
+    let o = run(Command::new("openssl")
+        .env("OPENSSL_CONF", &conf)
+        .env("OPENSSL_MODULES", provider_modules())
+        .args([
+            "pkey",
+            "-pubout",
+            "-in",
+            &w.s("key.pem"),
+            "-passin",
+            &format!("file:{}", w.s("authpin")),
+        ]));
+    ok(&o);
+    assert_eq!(stdout(&o), pubkey_of_cert(&pki_file("auth.pem")));
+    // An ordinary key file still works with the provider active.
+    let o = run(Command::new("openssl").args([
+        "genpkey",
+        "-algorithm",
+        "RSA",
+        "-out",
+        &w.s("soft.pem"),
+    ]));
+    ok(&o);
+    let o = run(Command::new("openssl")
+        .env("OPENSSL_CONF", &conf)
+        .env("OPENSSL_MODULES", provider_modules())
+        .args([
+            "dgst",
+            "-sha256",
+            "-sign",
+            &w.s("soft.pem"),
+            "-out",
+            &w.s("soft.sig"),
+            &w.s("doc.txt"),
+        ]));
+    ok(&o);
+}
+
+#[test]
+fn wrong_pin_costs_exactly_one_try_and_says_so() {
+    let sim = SecondSim::start(&[]);
+    let w = Work::new();
+    std::fs::write(w.path("bad"), b"9876\n").expect("write");
+    let o = run(openssl()
+        .args(["dgst", "-sha256", "-sign", &format!("jpki:auth?{SECOND}")])
+        .args(P)
+        .args([
+            "-passin",
+            &format!("file:{}", w.s("bad")),
+            "-out",
+            &w.s("sig.bin"),
+            &w.s("doc.txt"),
+        ]));
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(err.contains("jpki: wrong auth PIN"), "{err}");
+    assert!(err.contains("2 tries left"), "{err}");
+    assert!(
+        !err.contains("9876"),
+        "the PIN must not appear in errors: {err}"
+    );
+    assert_eq!(sim.tries(PinId::Auth), 2);
+    assert_eq!(
+        sim.stats().verifies_of(PinId::Auth),
+        1,
+        "exactly one VERIFY for one typed PIN"
+    );
+}
+
+#[test]
+fn blocked_pin_is_never_presented() {
+    let sim = SecondSim::start(&["--sign-tries", "0"]);
+    let w = Work::new();
+    let o = run(openssl()
+        .args(["pkey", "-pubout", "-in", &format!("jpki:sign?{SECOND}")])
+        .args(P)
+        .args(["-passin", &format!("file:{}", w.s("signpw"))]));
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(
+        err.contains("sign password (署名用パスワード) is blocked"),
+        "{err}"
+    );
+    assert!(err.contains("municipal office"), "{err}");
+    assert_eq!(
+        sim.stats().verifies_of(PinId::Sign),
+        0,
+        "no VERIFY sent to a blocked PIN"
+    );
+}
+
+#[test]
+fn last_try_is_refused_unless_allowed_in_the_uri() {
+    let sim = SecondSim::start(&["--auth-tries", "1"]);
+    let w = Work::new();
+    let passin = format!("file:{}", w.s("authpin"));
+    let o = run(openssl()
+        .args(["dgst", "-sha256", "-sign", &format!("jpki:auth?{SECOND}")])
+        .args(P)
+        .args(["-passin", &passin, "-out", &w.s("sig.bin"), &w.s("doc.txt")]));
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(err.contains("only 1 try left"), "{err}");
+    assert!(
+        err.contains("last-try=allow"),
+        "says how to override: {err}"
+    );
+    assert_eq!(sim.stats().verifies_of(PinId::Auth), 0);
+    assert_eq!(sim.tries(PinId::Auth), 1);
+
+    let o = run(openssl()
+        .args([
+            "dgst",
+            "-sha256",
+            "-sign",
+            &format!("jpki:auth?{SECOND}&last-try=allow"),
+        ])
+        .args(P)
+        .args(["-passin", &passin, "-out", &w.s("sig.bin"), &w.s("doc.txt")]));
+    ok(&o);
+    assert_openssl_verifies_sha256(
+        &pki_file("auth.pem"),
+        &w.path("doc.txt"),
+        &w.path("sig.bin"),
+    );
+    assert_eq!(
+        sim.tries(PinId::Auth),
+        3,
+        "a correct PIN resets the counter"
+    );
+}
+
+#[test]
+fn malformed_password_and_no_pin_are_refused_before_the_card() {
+    let sim = SecondSim::start(&[]);
+    let w = Work::new();
+    std::fs::write(w.path("short"), b"ab\n").expect("write");
+    let o = run(openssl()
+        .args(["pkey", "-pubout", "-in", &format!("jpki:sign?{SECOND}")])
+        .args(P)
+        .args(["-passin", &format!("file:{}", w.s("short"))]));
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("no try spent"), "{}", stderr(&o));
+    // No terminal, nothing on stdin, no -passin: a clear message, not a hang or a bare code.
+    let o = run(openssl()
+        .args(["pkey", "-pubout", "-in", &format!("jpki:sign?{SECOND}")])
+        .args(P));
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("no sign password (署名用パスワード) given"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(sim.stats().verifies_of(PinId::Sign), 0);
+    assert_eq!(sim.tries(PinId::Sign), 5);
+}
