@@ -16,7 +16,15 @@ CARGO ?= cargo
 # Where sim-up keeps the simulator's state, stats, PKI, logs and PIDs; the tests read it.
 export JPKI_SIM_DIR := $(CURDIR)/target/sim
 
-.PHONY: help deps build sim-up sim-down test demo clean-sim
+.PHONY: help deps build sim-up sim-down test demo clean-sim install install-files
+
+# `make install`: the provider where `openssl version -m` says (so `-provider jpki` needs no
+# path), jpki-sign in $(PREFIX)/bin, the OpenSSL config fragment in /etc/jpki.
+# DESTDIR stages the files elsewhere; PROFILE=dev installs the debug build.
+PROFILE ?= release
+PREFIX ?= /usr/local
+MODULESDIR ?= $(shell openssl version -m 2>/dev/null | sed -E 's/^[^"]*"([^"]*)".*/\1/')
+PROFILE_DIR = $(if $(filter dev,$(PROFILE)),debug,$(PROFILE))
 
 help:
 	@echo 'jpki make targets:'
@@ -28,6 +36,8 @@ help:
 	@echo '  make test       deps, build, unit tests, then end-to-end tests against the simulator'
 	@echo '  make demo       deps, build, then jpki-sign against the simulated card'
 	@echo '  make clean-sim  sim-down, then remove target/sim'
+	@echo '  make install    build (release) and install jpki.so into OpenSSL'"'"'s MODULESDIR, jpki-sign, /etc/jpki/jpki.cnf'
+	@echo '                  (DESTDIR=... to stage, PREFIX=/usr/local, PROFILE=dev for the debug build)'
 
 deps:
 	scripts/deps.sh
@@ -49,3 +59,13 @@ demo: deps build
 
 clean-sim: sim-down
 	rm -rf target/sim
+
+install:
+	$(CARGO) build --profile $(PROFILE) -p jpki-provider -p jpki-sign
+	$(MAKE) install-files
+
+install-files:
+	@test -n "$(MODULESDIR)" || { echo "make install: cannot find OpenSSL's MODULESDIR (openssl version -m)" >&2; exit 1; }
+	install -D -m 0644 target/$(PROFILE_DIR)/libjpki.so $(DESTDIR)$(MODULESDIR)/jpki.so
+	install -D -m 0755 target/$(PROFILE_DIR)/jpki-sign $(DESTDIR)$(PREFIX)/bin/jpki-sign
+	install -D -m 0644 conf/jpki.cnf $(DESTDIR)/etc/jpki/jpki.cnf

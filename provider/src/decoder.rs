@@ -144,8 +144,9 @@ unsafe extern "C" fn decode(
         match load_key(&c.prov, &uri, kind, prompt, false) {
             Ok(key) => {
                 let desc = format!("My Number card key {}", uri.base());
-                // `key` stays alive until the callback (which loads it) returns.
-                emit_key(cb, data_cbarg, &key, &desc)
+                // SAFETY: the callback OpenSSL passed to this decode; `key` stays alive until
+                // it (and the key load it triggers) returns.
+                unsafe { emit_key(cb, data_cbarg, &key, &desc) }
             }
             Err(e) => {
                 c.prov.core.raise(&e);

@@ -14,8 +14,8 @@ use crate::key::{CardKey, Key, RsaPublic};
 use crate::params::{locate_const, Builder};
 use crate::provider::{guard, Provider};
 use crate::token::{cert_of, Access, Prompt};
-use jpki_card::{CertKind, KeyKind, LastTry};
-use jpki_uri::{JpkiUri, Object};
+use jpki_card::{CertKind, KeyKind, LastTry, ReaderChoice};
+use jpki_uri::{JpkiUri, Object, PinSource};
 use std::collections::VecDeque;
 use std::ffi::{c_char, c_int, c_void, CStr};
 use std::sync::Arc;
@@ -85,6 +85,41 @@ fn plan(object: Object, expect: c_int) -> VecDeque<Pending> {
     v.into()
 }
 
+/// A URI's settings, with the provider config filling in what the URI does not say.
+struct Settings {
+    reader: ReaderChoice,
+    pin_source: Option<PinSource>,
+    last_try: LastTry,
+    base: String,
+}
+
+impl Settings {
+    fn new(prov: &Provider, uri: &JpkiUri) -> Settings {
+        Settings {
+            reader: prov.config.reader_for(uri.reader.as_deref()),
+            pin_source: uri
+                .pin_source
+                .clone()
+                .or_else(|| prov.config.pin_source.clone()),
+            last_try: if uri.allow_last_try || prov.config.allow_last_try {
+                LastTry::Allow
+            } else {
+                LastTry::Refuse
+            },
+            base: uri.base(),
+        }
+    }
+
+    fn access(&self, prompt: Option<Prompt>) -> Access<'_> {
+        Access {
+            pin_source: self.pin_source.as_ref(),
+            last_try: self.last_try,
+            prompt,
+            uri: &self.base,
+        }
+    }
+}
+
 /// Loads a card key (or only its public half): asks for the PIN once per process.
 pub fn load_key(
     prov: &Arc<Provider>,
@@ -93,34 +128,19 @@ pub fn load_key(
     prompt: Option<Prompt>,
     public_only: bool,
 ) -> Result<Arc<Key>> {
-    let reader = prov.config.reader_for(uri.reader.as_deref());
-    let pin_source = uri
-        .pin_source
-        .clone()
-        .or_else(|| prov.config.pin_source.clone());
-    let last_try = if uri.allow_last_try || prov.config.allow_last_try {
-        LastTry::Allow
-    } else {
-        LastTry::Refuse
-    };
-    let base = uri.base();
-    let access = Access {
-        pin_source: pin_source.as_ref(),
-        last_try,
-        prompt,
-        uri: &base,
-    };
+    let set = Settings::new(prov, uri);
+    let access = set.access(prompt);
     if !public_only {
-        prov.token.login(&reader, kind, &access)?;
+        prov.token.login(&set.reader, kind, &access)?;
     }
-    let cert = prov.token.cert(&reader, cert_of(kind), &access)?;
+    let cert = prov.token.cert(&set.reader, cert_of(kind), &access)?;
     let public = RsaPublic::from_cert(&cert)?;
     let card = (!public_only).then(|| CardKey {
         kind,
-        reader: reader.clone(),
-        pin_source: pin_source.clone(),
-        last_try,
-        uri: base.clone(),
+        reader: set.reader.clone(),
+        pin_source: set.pin_source.clone(),
+        last_try: set.last_try,
+        uri: set.base.clone(),
     });
     Ok(Arc::new(Key {
         prov: prov.clone(),
@@ -130,7 +150,10 @@ pub fn load_key(
 }
 
 /// Hands a key reference to OpenSSL's object callback.
-pub fn emit_key(cb: Callback, arg: *mut c_void, key: &Arc<Key>, desc: &str) -> c_int {
+///
+/// # Safety
+/// `cb`/`arg` are a callback and its argument OpenSSL passed for this load or decode.
+pub unsafe fn emit_key(cb: Callback, arg: *mut c_void, key: &Arc<Key>, desc: &str) -> c_int {
     let reference = Key::reference(key);
     Builder::default()
         .int(c"type", ffi::OBJECT_PKEY)
@@ -168,7 +191,6 @@ impl StoreCtx {
         let Some(item) = queue.pop_front() else {
             return Ok(None);
         };
-        let reader = self.prov.config.reader_for(self.uri.reader.as_deref());
         let r = match item {
             Pending::Name(o) => {
                 let name = format!("jpki:{}", o.path());
@@ -187,23 +209,11 @@ impl StoreCtx {
                     .with(|arr| unsafe { cb(arr, cbarg) })
             }
             Pending::Cert(kind) => {
-                let pin_source = self
-                    .uri
-                    .pin_source
-                    .clone()
-                    .or_else(|| self.prov.config.pin_source.clone());
-                let base = self.uri.base();
-                let access = Access {
-                    pin_source: pin_source.as_ref(),
-                    last_try: if self.uri.allow_last_try || self.prov.config.allow_last_try {
-                        LastTry::Allow
-                    } else {
-                        LastTry::Refuse
-                    },
-                    prompt,
-                    uri: &base,
-                };
-                let der = self.prov.token.cert(&reader, kind, &access)?;
+                let set = Settings::new(&self.prov, &self.uri);
+                let der = self
+                    .prov
+                    .token
+                    .cert(&set.reader, kind, &set.access(prompt))?;
                 Builder::default()
                     .int(c"type", ffi::OBJECT_CERT)
                     .utf8(c"data-type", "CERTIFICATE")
@@ -220,7 +230,8 @@ impl StoreCtx {
                     KeyKind::Auth => "My Number card: user authentication key (jpki:auth)",
                     KeyKind::Sign => "My Number card: signature key (jpki:sign)",
                 };
-                emit_key(cb, cbarg, &key, desc)
+                // SAFETY: the callback OpenSSL passed to this load.
+                unsafe { emit_key(cb, cbarg, &key, desc) }
             }
         };
         Ok(Some(r))

@@ -498,3 +498,36 @@ fn malformed_password_and_no_pin_are_refused_before_the_card() {
     assert_eq!(sim.stats().verifies_of(PinId::Sign), 0);
     assert_eq!(sim.tries(PinId::Sign), 5);
 }
+
+#[test]
+fn make_install_puts_the_module_where_openssl_looks() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let dest = tempfile::tempdir().expect("tempdir");
+    let o = run(Command::new("make")
+        .arg("-C")
+        .arg(&root)
+        .arg("install-files")
+        .arg(format!("DESTDIR={}", dest.path().display()))
+        .arg("PROFILE=dev"));
+    ok(&o);
+    let v = run(Command::new("openssl").args(["version", "-m"]));
+    let modulesdir = stdout(&v)
+        .split('"')
+        .nth(1)
+        .expect("MODULESDIR in `openssl version -m`")
+        .to_string();
+    let staged = dest.path().join(modulesdir.trim_start_matches('/'));
+    assert!(staged.join("jpki.so").exists(), "{}", staged.display());
+    assert!(dest.path().join("etc/jpki/jpki.cnf").exists());
+    // `-provider jpki` finds it by name alone in that directory.
+    let o = run(Command::new("openssl")
+        .env("OPENSSL_MODULES", &staged)
+        .args(["list", "-providers", "-provider", "jpki"]));
+    ok(&o);
+    assert!(
+        stdout(&o).contains("My Number card (JPKI) provider"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(stdout(&o).contains("status: active"), "{}", stdout(&o));
+}
