@@ -94,6 +94,9 @@ pub enum CardError {
         /// What it said.
         sw: StatusWord,
     },
+    /// The card refused RSA-PSS (COMPUTE DIGITAL SIGNATURE P1=04).
+    #[error("this card does not do RSA-PSS signatures; use PKCS#1 v1.5 (for TLS: cap at TLS 1.2 with RSA+SHA256 signature algorithms)")]
+    PssUnsupported,
     /// Data from the card that does not parse.
     #[error("the card returned malformed data for {what}")]
     Malformed {

@@ -266,10 +266,27 @@ impl<'a> Session<'a> {
     /// Signs a DigestInfo with a key (PKCS#1 v1.5 padding on the card, P1=00).
     /// The key's PIN must have been verified in this session.
     pub fn sign(&mut self, key: KeyKind, digest_info: &DigestInfo) -> Result<RsaSignature> {
+        self.compute_signature(key, 0x00, digest_info.as_der())
+    }
+
+    /// RSASSA-PSS over a SHA-256 hash (P1=04, salt length 32 and MGF1-SHA-256 as far as is
+    /// known). Spec §7.2 marks this mode [O]: seen on one card, not confirmed for all, so
+    /// callers must verify the result with the public key, and a card that answers 6A 86 is
+    /// reported as [`CardError::PssUnsupported`].
+    pub fn sign_pss_sha256(&mut self, key: KeyKind, sha256: &[u8; 32]) -> Result<RsaSignature> {
+        match self.compute_signature(key, 0x04, sha256) {
+            Err(CardError::Unexpected { sw, .. }) if sw == Sw::WRONG_P1P2 => {
+                Err(CardError::PssUnsupported)
+            }
+            r => r,
+        }
+    }
+
+    fn compute_signature(&mut self, key: KeyKind, p1: u8, data: &[u8]) -> Result<RsaSignature> {
         self.select_ap(Ap::Jpki)?;
         self.select_ef(key.fid(), "SELECT of a private key")?;
-        let cmd = Command::new(0x80, 0x2A, 0x00, 0x80)
-            .with_data(digest_info.as_der())
+        let cmd = Command::new(0x80, 0x2A, p1, 0x80)
+            .with_data(data)
             .with_le(Le::MAX_SHORT);
         let r = self.exchange(&cmd)?;
         match r.sw {

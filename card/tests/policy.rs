@@ -209,6 +209,42 @@ fn signatures_of_both_keys_verify_with_their_certificates() {
 }
 
 #[test]
+fn pss_sha256_verifies_where_the_card_does_it_and_is_named_where_not() {
+    let data = b"tls transcript";
+    let h = hash(MessageDigest::sha256(), data).unwrap();
+    let digest: [u8; 32] = h.as_ref().try_into().unwrap();
+    let s = sim();
+    let mut card = open(&s);
+    let mut sess = card.session().unwrap();
+    sess.verify(&auth("1234"), LastTry::Refuse).unwrap();
+    let sig = sess.sign_pss_sha256(KeyKind::Auth, &digest).unwrap();
+    let cert = X509::from_der(sess.read_cert(CertKind::Auth).unwrap().as_bytes()).unwrap();
+    drop(sess);
+    let key = cert.public_key().unwrap();
+    let mut v = Verifier::new(MessageDigest::sha256(), &key).unwrap();
+    v.set_rsa_padding(openssl::rsa::Padding::PKCS1_PSS).unwrap();
+    v.set_rsa_pss_saltlen(openssl::sign::RsaPssSaltlen::DIGEST_LENGTH)
+        .unwrap();
+    v.update(data).unwrap();
+    assert!(v.verify(sig.as_bytes()).unwrap());
+
+    let s = sim_with(
+        SimOptions {
+            pss: false,
+            ..SimOptions::default()
+        },
+        |_| {},
+    );
+    let mut card = open(&s);
+    let mut sess = card.session().unwrap();
+    sess.verify(&auth("1234"), LastTry::Refuse).unwrap();
+    assert!(matches!(
+        sess.sign_pss_sha256(KeyKind::Auth, &digest),
+        Err(CardError::PssUnsupported)
+    ));
+}
+
+#[test]
 fn certificates_equal_the_test_pki() {
     let s = sim();
     let mut card = open(&s);

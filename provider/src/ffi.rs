@@ -165,6 +165,7 @@ pub const OBJECT_CERT: c_int = 3;
 
 // RSA padding modes as `pad-mode` integers.
 pub const RSA_PKCS1_PADDING: i64 = 1;
+pub const RSA_PKCS1_PSS_PADDING: i64 = 6;
 
 /// `OSSL_CALLBACK`.
 pub type Callback = unsafe extern "C" fn(params: *const Param, arg: *mut c_void) -> c_int;

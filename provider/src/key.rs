@@ -7,9 +7,9 @@
 
 use crate::error::{ProvError, Result};
 use crate::provider::Provider;
-use crate::token::{cert_of, Access};
+use crate::token::{cert_of, Access, SignInput};
 use der::Decode;
-use jpki_card::{CertificateDer, DigestInfo, KeyKind, LastTry, ReaderChoice};
+use jpki_card::{CertificateDer, KeyKind, LastTry, ReaderChoice};
 use jpki_uri::PinSource;
 use rsa::traits::PublicKeyParts;
 use std::sync::Arc;
@@ -62,25 +62,31 @@ impl RsaPublic {
         !self.n.is_empty() && !self.e.is_empty()
     }
 
-    /// Checks a PKCS#1 v1.5 signature over a DigestInfo: catches a card that signed with
-    /// another key than the certificate we hold (card swapped) before anyone ships it.
-    pub fn check(&self, di: &DigestInfo, sig: &[u8]) -> Result<()> {
+    /// Checks a card signature with the public key: catches a card that signed with another
+    /// key than the certificate we hold (card swapped), or a PSS mode that is not what we
+    /// think (spec §7.2 [O]), before anyone ships the signature.
+    pub fn check(&self, input: &SignInput, sig: &[u8]) -> Result<()> {
         let key = rsa::RsaPublicKey::new(
             rsa::BigUint::from_bytes_be(&self.n),
             rsa::BigUint::from_bytes_be(&self.e),
         )
         .map_err(|_| ProvError::Internal("unusable public key"))?;
-        if key.size() != sig.len() {
-            return Err(ProvError::NotAvailable(
-                "the card's signature does not match its certificate; was the card swapped? Load the key again".into(),
-            ));
+        let ok = key.size() == sig.len()
+            && match input {
+                SignInput::Pkcs1(di) => key
+                    .verify(rsa::Pkcs1v15Sign::new_unprefixed(), di.as_der(), sig)
+                    .is_ok(),
+                SignInput::PssSha256(h) => key
+                    .verify(rsa::Pss::new_with_salt::<sha2::Sha256>(32), h, sig)
+                    .is_ok(),
+            };
+        if ok {
+            return Ok(());
         }
-        key.verify(rsa::Pkcs1v15Sign::new_unprefixed(), di.as_der(), sig)
-            .map_err(|_| {
-                ProvError::NotAvailable(
-                    "the card's signature does not match its certificate; was the card swapped? Load the key again".into(),
-                )
-            })
+        Err(ProvError::NotAvailable(match input {
+            SignInput::Pkcs1(_) => "the card's signature does not match its certificate; was the card swapped? Load the key again".into(),
+            SignInput::PssSha256(_) => "the card's RSA-PSS signature does not verify (this card's PSS mode differs from the known one); set pss = refuse and cap TLS at 1.2".into(),
+        }))
     }
 }
 
@@ -90,6 +96,8 @@ pub struct CardKey {
     pub reader: ReaderChoice,
     pub pin_source: Option<PinSource>,
     pub last_try: LastTry,
+    /// Whether RSA-PSS requests go to the card's PSS mode.
+    pub pss: bool,
     /// `jpki:auth` / `jpki:sign`, for messages and prompts.
     pub uri: String,
 }
@@ -135,8 +143,8 @@ impl Key {
         }
     }
 
-    /// Signs a DigestInfo on the card, and checks the result against the public key.
-    pub fn sign(&self, di: &DigestInfo) -> Result<Vec<u8>> {
+    /// Signs on the card, and checks the result against the public key.
+    pub fn sign(&self, input: &SignInput) -> Result<Vec<u8>> {
         let Some(ck) = &self.card else {
             return Err(ProvError::NotAvailable(
                 "this is a public key only (no card key behind it); load jpki:auth or jpki:sign as a private key".into(),
@@ -148,9 +156,14 @@ impl Key {
             prompt: None,
             uri: &ck.uri,
         };
-        let sig = self.prov.token.sign(&ck.reader, ck.kind, di, &access)?;
-        self.public.check(di, sig.as_bytes())?;
+        let sig = self.prov.token.sign(&ck.reader, ck.kind, input, &access)?;
+        self.public.check(input, sig.as_bytes())?;
         Ok(sig.into_bytes())
+    }
+
+    /// Whether PSS requests may use the card's PSS mode.
+    pub fn pss_allowed(&self) -> bool {
+        self.card.as_ref().is_some_and(|c| c.pss)
     }
 
     /// Which certificate goes with this key.

@@ -137,8 +137,11 @@ unsafe extern "C" fn get_params(kd: *mut c_void, params: *mut Param) -> c_int {
     })
 }
 
-unsafe extern "C" fn query_operation_name(_operation_id: c_int) -> *const c_char {
-    c"RSA".as_ptr()
+unsafe extern "C" fn query_operation_name(operation_id: c_int) -> *const c_char {
+    match operation_id {
+        ffi::OP_SIGNATURE => crate::provider::SIGNATURE_NAME.as_ptr(),
+        _ => c"RSA".as_ptr(),
+    }
 }
 
 unsafe extern "C" fn has(kd: *const c_void, selection: c_int) -> c_int {

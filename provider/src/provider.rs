@@ -181,6 +181,10 @@ pub struct Config {
     pub pin_source: Option<PinSource>,
     /// `last-try = allow`: may spend the very last PIN try.
     pub allow_last_try: bool,
+    /// `pss = card`: answer RSA-PSS requests (TLS 1.3) with the card's PSS mode (spec §7.2,
+    /// [O]: not confirmed on every card, so it is off unless asked for, and every PSS signature
+    /// is checked against the public key).
+    pub pss: bool,
 }
 
 impl Config {
@@ -191,6 +195,13 @@ impl Config {
         };
         if let Some(p) = core.config_value(c"pin-source") {
             c.pin_source = Some(PinSource::parse(&p)?);
+        }
+        if let Some(v) = core.config_value(c"pss") {
+            c.pss = match v.as_str() {
+                "card" => true,
+                "refuse" => false,
+                _ => return Err(ProvError::Uri(jpki_uri::UriError::BadPss)),
+            };
         }
         if let Some(v) = core.config_value(c"last-try") {
             c.allow_last_try = match v.as_str() {
@@ -350,9 +361,15 @@ static KEYMGMT_ALGS: [Algorithm; 2] = [
     ALGORITHM_END,
 ];
 
+/// The signature algorithm's own name. Not "RSA": with both providers loaded, OpenSSL fetches
+/// a signature implementation by name from whichever provider offers it, and would then route
+/// *verification* with ordinary RSA keys (a TLS server's key) here, where there is none. Card
+/// keys reach it because the keymgmt names it in `query_operation_name`.
+pub const SIGNATURE_NAME: &CStr = c"JPKI-RSA";
+
 static SIGNATURE_ALGS: [Algorithm; 2] = [
     Algorithm {
-        names: RSA_NAMES.as_ptr(),
+        names: SIGNATURE_NAME.as_ptr(),
         properties: c"provider=jpki".as_ptr(),
         implementation: crate::signature::DISPATCH.as_ptr(),
         description: c"RSA PKCS#1 v1.5 signatures made by the My Number card".as_ptr(),

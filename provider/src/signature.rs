@@ -6,7 +6,9 @@
 //! here with RustCrypto's SHA implementations so it does not depend on which other providers
 //! are loaded.
 //!
-//! Refuses: RSA-PSS and raw RSA (the card's PSS mode is unconfirmed, spec §7.2 [O]), digests
+//! RSA-PSS only when enabled (`pss = card`): the card's PSS mode is unconfirmed (spec §7.2
+//! [O]), SHA-256 with a 32-byte salt only, and each PSS signature is verified before it is
+//! returned. Refuses: raw RSA, PSS when not enabled, digests
 //! other than SHA-1/224/256/384/512, verification (that is the default provider's job, with
 //! the exported public key). `digest_sign_init` never touches the card: libssl calls it as a
 //! probe for every signature algorithm it considers.
@@ -17,6 +19,7 @@ use crate::key::Key;
 use crate::keymgmt::keydata;
 use crate::params::{locate, locate_const};
 use crate::provider::{guard, Provider};
+use crate::token::SignInput;
 use jpki_card::{DigestInfo, HashAlg};
 use sha2::Digest;
 use std::ffi::{c_char, c_int, c_void, CStr};
@@ -116,6 +119,8 @@ struct SigCtx {
     /// Set by `digest_sign_init` or the `digest` parameter; `None` = caller gives DigestInfos.
     alg: Option<HashAlg>,
     hasher: Option<Hasher>,
+    /// RSA-PSS asked for (and allowed: `pss = card`).
+    pss: bool,
 }
 
 impl SigCtx {
@@ -132,7 +137,32 @@ impl SigCtx {
         }
     }
 
+    /// What the card signs for a finished hash of `alg`.
+    fn input_for_hash(&self, alg: HashAlg, hash: &[u8]) -> Result<SignInput> {
+        if self.pss {
+            let h: [u8; 32] = match (alg, hash.try_into()) {
+                (HashAlg::Sha256, Ok(h)) => h,
+                _ => {
+                    return Err(ProvError::PaddingUnsupported {
+                        what: format!("RSA-PSS with {alg:?} (the card does PSS over SHA-256 only)"),
+                    })
+                }
+            };
+            return Ok(SignInput::PssSha256(h));
+        }
+        DigestInfo::new(alg, hash)
+            .map(SignInput::Pkcs1)
+            .map_err(|e| ProvError::BadInput(e.to_string()))
+    }
+
     /// `sign()` input: a digest of the configured algorithm, or (no algorithm) a DigestInfo.
+    fn sign_input(&self, tbs: &[u8]) -> Result<SignInput> {
+        if let Some(alg) = self.alg {
+            return self.input_for_hash(alg, tbs);
+        }
+        self.digest_info_for(tbs).map(SignInput::Pkcs1)
+    }
+
     fn digest_info_for(&self, tbs: &[u8]) -> Result<DigestInfo> {
         match self.alg {
             Some(alg) => DigestInfo::new(alg, tbs).map_err(|e| ProvError::BadInput(e.to_string())),
@@ -159,26 +189,51 @@ impl SigCtx {
                 self.alg = Some(alg);
             }
             if let Some(p) = locate_const(params, c"pad-mode") {
-                let ok = match (p.get_i64(), p.get_utf8()) {
-                    (Some(m), _) => m == ffi::RSA_PKCS1_PADDING,
-                    (None, Some(s)) => s.eq_ignore_ascii_case("pkcs1"),
-                    _ => false,
+                let mode = match (p.get_i64(), p.get_utf8()) {
+                    (Some(ffi::RSA_PKCS1_PADDING), _) => Some(false),
+                    (Some(ffi::RSA_PKCS1_PSS_PADDING), _) => Some(true),
+                    (None, Some(s)) if s.eq_ignore_ascii_case("pkcs1") => Some(false),
+                    (None, Some(s)) if s.eq_ignore_ascii_case("pss") => Some(true),
+                    _ => None,
                 };
-                if !ok {
-                    let what = match (p.get_i64(), p.get_utf8()) {
-                        (Some(6), _) => "RSA-PSS".to_string(),
-                        (Some(3), _) => "raw RSA (no padding)".to_string(),
-                        (Some(m), _) => format!("RSA padding mode {m}"),
-                        (None, Some(s)) => format!("RSA padding \"{s}\""),
-                        _ => "that RSA padding".to_string(),
-                    };
-                    return Err(ProvError::PaddingUnsupported { what });
+                match mode {
+                    Some(false) => self.pss = false,
+                    Some(true) if self.key.as_ref().is_some_and(|k| k.pss_allowed()) => self.pss = true,
+                    Some(true) => {
+                        return Err(ProvError::PaddingUnsupported {
+                            what: "RSA-PSS (it is off: the card's PSS mode is enabled with pss = card in the jpki provider section or ?pss=card in the URI)".into(),
+                        })
+                    }
+                    None => {
+                        let what = match (p.get_i64(), p.get_utf8()) {
+                            (Some(3), _) => "raw RSA (no padding)".to_string(),
+                            (Some(m), _) => format!("RSA padding mode {m}"),
+                            (None, Some(s)) => format!("RSA padding \"{s}\""),
+                            _ => "that RSA padding".to_string(),
+                        };
+                        return Err(ProvError::PaddingUnsupported { what });
+                    }
                 }
             }
-            for key in [c"saltlen", c"mgf1-digest"] {
-                if locate_const(params, key).is_some() {
+            if let Some(p) = locate_const(params, c"saltlen") {
+                // The card's PSS salt is as long as the SHA-256 hash.
+                let ok = self.pss
+                    && match (p.get_i64(), p.get_utf8()) {
+                        (Some(n), _) => n == -1 || n == 32,
+                        (None, Some(s)) => s == "digest" || s == "32",
+                        _ => false,
+                    };
+                if !ok {
                     return Err(ProvError::PaddingUnsupported {
-                        what: "RSA-PSS".into(),
+                        what: "an RSA-PSS salt length other than the digest length (32)".into(),
+                    });
+                }
+            }
+            if let Some(p) = locate_const(params, c"mgf1-digest") {
+                let ok = self.pss && p.get_utf8().and_then(hash_alg) == Some(HashAlg::Sha256);
+                if !ok {
+                    return Err(ProvError::PaddingUnsupported {
+                        what: "RSA-PSS with MGF1 other than SHA-256".into(),
                     });
                 }
             }
@@ -262,6 +317,7 @@ unsafe extern "C" fn newctx(provctx: *mut c_void, _propq: *const c_char) -> *mut
                 key: None,
                 alg: None,
                 hasher: None,
+                pss: false,
             })) as *mut c_void,
             None => std::ptr::null_mut(),
         }
@@ -295,6 +351,7 @@ unsafe extern "C" fn sign_init(
     with_ctx(ctx, |c| {
         take_key(c, provkey)?;
         c.hasher = None;
+        c.pss = false;
         c.set_params(params)
     })
 }
@@ -315,8 +372,8 @@ unsafe extern "C" fn sign(
                     return Err(ProvError::Internal("nothing to sign"));
                 }
                 let data = std::slice::from_raw_parts(tbs, tbslen);
-                let di = c.digest_info_for(data)?;
-                c.key()?.sign(&di)
+                let input = c.sign_input(data)?;
+                c.key()?.sign(&input)
             })
         }
     })
@@ -341,6 +398,7 @@ unsafe extern "C" fn digest_sign_init(
         };
         c.alg = Some(alg);
         c.hasher = Some(Hasher::new(alg));
+        c.pss = false;
         c.set_params(params)
     })
 }
@@ -381,9 +439,8 @@ unsafe extern "C" fn digest_sign_final(
                     .hasher
                     .take()
                     .ok_or(ProvError::Internal("digest_sign_final before init"))?;
-                let di = DigestInfo::new(alg, &h.finish())
-                    .map_err(|e| ProvError::BadInput(e.to_string()))?;
-                c.key()?.sign(&di)
+                let input = c.input_for_hash(alg, &h.finish())?;
+                c.key()?.sign(&input)
             })
         }
     })
@@ -409,9 +466,8 @@ unsafe extern "C" fn digest_sign(
                     }
                     h.update(std::slice::from_raw_parts(tbs, tbslen));
                 }
-                let di = DigestInfo::new(alg, &h.finish())
-                    .map_err(|e| ProvError::BadInput(e.to_string()))?;
-                c.key()?.sign(&di)
+                let input = c.input_for_hash(alg, &h.finish())?;
+                c.key()?.sign(&input)
             })
         }
     })
@@ -424,11 +480,12 @@ static GETTABLE: [Param; 4] = [
     Param::END,
 ];
 
-static SETTABLE: [Param; 5] = [
+static SETTABLE: [Param; 6] = [
     Param::defn(c"digest", ffi::PARAM_UTF8_STRING),
     Param::defn(c"properties", ffi::PARAM_UTF8_STRING),
     Param::defn(c"pad-mode", ffi::PARAM_INTEGER),
     Param::defn(c"saltlen", ffi::PARAM_INTEGER),
+    Param::defn(c"mgf1-digest", ffi::PARAM_UTF8_STRING),
     Param::END,
 ];
 
@@ -444,7 +501,8 @@ unsafe extern "C" fn get_ctx_params(ctx: *mut c_void, params: *mut Param) -> c_i
     with_ctx(ctx, |c| {
         // SAFETY: OpenSSL's parameter array.
         unsafe {
-            if let Some(p) = locate(params, c"algorithm-id") {
+            // RSA-PSS AlgorithmIdentifiers (for X.509/CMS) are not offered: PSS is for TLS.
+            if let Some(p) = locate(params, c"algorithm-id").filter(|_| !c.pss) {
                 let alg = c.alg.unwrap_or(HashAlg::Sha256);
                 if !p.set_octets(&algorithm_id(alg)) {
                     return Err(ProvError::Internal("algorithm-id buffer"));
@@ -458,7 +516,12 @@ unsafe extern "C" fn get_ctx_params(ctx: *mut c_void, params: *mut Param) -> c_i
                 }
             }
             if let Some(p) = locate(params, c"pad-mode") {
-                if !p.set_int(ffi::RSA_PKCS1_PADDING) {
+                let mode = if c.pss {
+                    ffi::RSA_PKCS1_PSS_PADDING
+                } else {
+                    ffi::RSA_PKCS1_PADDING
+                };
+                if !p.set_int(mode) {
                     return Err(ProvError::Internal("pad-mode buffer"));
                 }
             }

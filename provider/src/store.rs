@@ -90,6 +90,7 @@ struct Settings {
     reader: ReaderChoice,
     pin_source: Option<PinSource>,
     last_try: LastTry,
+    pss: bool,
     base: String,
 }
 
@@ -106,6 +107,7 @@ impl Settings {
             } else {
                 LastTry::Refuse
             },
+            pss: uri.pss.unwrap_or(prov.config.pss),
             base: uri.base(),
         }
     }
@@ -140,6 +142,7 @@ pub fn load_key(
         reader: set.reader.clone(),
         pin_source: set.pin_source.clone(),
         last_try: set.last_try,
+        pss: set.pss,
         uri: set.base.clone(),
     });
     Ok(Arc::new(Key {

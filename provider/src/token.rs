@@ -28,6 +28,14 @@ use std::ffi::{c_char, c_void};
 use std::sync::{Mutex, MutexGuard};
 use zeroize::Zeroizing;
 
+/// What the card is asked to sign.
+pub enum SignInput {
+    /// PKCS#1 v1.5 over a DigestInfo (P1=00).
+    Pkcs1(DigestInfo),
+    /// RSASSA-PSS over a SHA-256 hash (P1=04).
+    PssSha256([u8; 32]),
+}
+
 /// OpenSSL's passphrase callback, valid only during the store load / decode that passed it.
 #[derive(Clone, Copy)]
 pub struct Prompt {
@@ -245,7 +253,7 @@ impl Token {
         &self,
         choice: &ReaderChoice,
         key: KeyKind,
-        di: &DigestInfo,
+        input: &SignInput,
         access: &Access<'_>,
     ) -> Result<RsaSignature> {
         let pin_kind = key.pin();
@@ -266,7 +274,11 @@ impl Token {
         let pin = AnyPin::new(pin_kind, &secret).map_err(ProvError::from_card)?;
         let r = st.session(choice, |s, _| {
             card(s.verify(&pin, access.last_try))?;
-            s.sign(key, di).map_err(ProvError::from_card)
+            match input {
+                SignInput::Pkcs1(di) => s.sign(key, di),
+                SignInput::PssSha256(h) => s.sign_pss_sha256(key, h),
+            }
+            .map_err(ProvError::from_card)
         });
         if let Err(ProvError::Card(CardError::WrongPin { .. } | CardError::Blocked { .. })) = &r {
             // Another card, or the PIN was changed meanwhile: never present it again.

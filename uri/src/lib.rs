@@ -2,7 +2,8 @@
 //!
 //! * [`JpkiUri`]: `jpki:auth`, `jpki:sign`, `jpki:auth-ca`, `jpki:sign-ca`, `jpki:` (all), with
 //!   optional query attributes `reader=` (reader-name substring), `pin-source=` (`file:/path` or
-//!   `env:NAME`, the way RFC 7512 `pkcs11:` URIs name a PIN source) and `last-try=allow`.
+//!   `env:NAME`, the way RFC 7512 `pkcs11:` URIs name a PIN source), `last-try=allow` and
+//!   `pss=card` (use the card's RSA-PSS mode).
 //! * [`pem_uri`]: a small PEM file that *contains* such a URI, for programs that only accept a
 //!   private-key file (nginx 1.22, curl 7.88). The OpenSSL provider's decoder turns it into the
 //!   card key; `jpki-sign uri-key` writes it.
@@ -109,6 +110,9 @@ pub struct JpkiUri {
     pub pin_source: Option<PinSource>,
     /// `last-try=allow`: allow spending the very last PIN try.
     pub allow_last_try: bool,
+    /// `pss=card`: use the card's RSA-PSS mode (spec §7.2, unconfirmed on some cards) when a
+    /// program asks for PSS (TLS 1.3). `None` = what the provider config says.
+    pub pss: Option<bool>,
 }
 
 /// Why a string is not a usable `jpki:` URI.
@@ -124,7 +128,9 @@ pub enum UriError {
     UnknownObject(String),
     /// A query attribute we do not know (we refuse rather than ignore: a typo in `pin-source`
     /// would otherwise silently fall back to prompting).
-    #[error("jpki: URI has an unknown attribute \"{0}\" (known: reader, pin-source, last-try)")]
+    #[error(
+        "jpki: URI has an unknown attribute \"{0}\" (known: reader, pin-source, last-try, pss)"
+    )]
     UnknownAttribute(String),
     /// A PIN value in the URI.
     #[error(
@@ -137,6 +143,9 @@ pub enum UriError {
     /// `last-try=` other than allow/refuse.
     #[error("jpki: URI last-try must be \"allow\" or \"refuse\"")]
     BadLastTry,
+    /// `pss=` other than card/refuse.
+    #[error("jpki: URI pss must be \"card\" (use the card's RSA-PSS mode) or \"refuse\"")]
+    BadPss,
     /// Bad percent-encoding.
     #[error("jpki: URI attribute is not valid UTF-8 after percent-decoding")]
     BadEncoding,
@@ -150,6 +159,7 @@ impl JpkiUri {
             reader: None,
             pin_source: None,
             allow_last_try: false,
+            pss: None,
         }
     }
 
@@ -194,6 +204,13 @@ impl JpkiUri {
                         _ => return Err(UriError::BadLastTry),
                     }
                 }
+                "pss" => {
+                    uri.pss = Some(match &*v {
+                        "card" => true,
+                        "refuse" => false,
+                        _ => return Err(UriError::BadPss),
+                    })
+                }
                 "pin-value" | "pin" | "password" => return Err(UriError::PinValue),
                 other => return Err(UriError::UnknownAttribute(other.to_string())),
             }
@@ -227,6 +244,10 @@ impl fmt::Display for JpkiUri {
         }
         if self.allow_last_try {
             write!(f, "{sep}last-try=allow")?;
+            sep = '&';
+        }
+        if let Some(p) = self.pss {
+            write!(f, "{sep}pss={}", if p { "card" } else { "refuse" })?;
         }
         Ok(())
     }
@@ -243,13 +264,15 @@ mod tests {
             JpkiUri::parse("jpki://sign").map(|u| u.object),
             Ok(Object::Sign)
         );
-        let u =
-            JpkiUri::parse("jpki:auth?reader=ACS%20ACR&pin-source=file:/run/pin&last-try=allow")
-                .unwrap();
+        let u = JpkiUri::parse(
+            "jpki:auth?reader=ACS%20ACR&pin-source=file:/run/pin&last-try=allow&pss=card",
+        )
+        .unwrap();
         assert_eq!(u.object, Object::Auth);
         assert_eq!(u.reader.as_deref(), Some("ACS ACR"));
         assert_eq!(u.pin_source, Some(PinSource::File("/run/pin".into())));
         assert!(u.allow_last_try);
+        assert_eq!(u.pss, Some(true));
         assert_eq!(JpkiUri::parse(&u.to_string()), Ok(u));
     }
 
