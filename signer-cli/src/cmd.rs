@@ -15,6 +15,7 @@ pub fn run(cli: &Cli) -> Result<(), CliError> {
         Command::Pin(PinCommand::Status) => pin_status(&cli.global),
         Command::Pin(PinCommand::Change(a)) => pin_change(&cli.global, a),
         Command::Cert(a) => cert(&cli.global, a),
+        Command::Ssh(c) => crate::ssh::run(&cli.global, c),
     }
 }
 

@@ -9,6 +9,7 @@
 mod cmd;
 mod exit;
 mod secret;
+mod ssh;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -31,7 +32,9 @@ Examples:
   jpki-sign pin status                tries left of every PIN (spends none)
   jpki-sign pin change sign           change the sign password (asks for old and new)
   jpki-sign cert auth --pem           the authentication certificate
-  jpki-sign cert sign -o sign.pem     the signature certificate (asks for the password)";
+  jpki-sign cert sign -o sign.pem     the signature certificate (asks for the password)
+  jpki-sign ssh pubkey                the auth key as an OpenSSH public key (no PIN)
+  jpki-sign ssh agent -a SOCKET       an ssh-agent signing with the auth key";
 
 /// Sign documents with the Japanese My Number card (JPKI).
 #[derive(Parser, Debug)]
@@ -69,6 +72,9 @@ pub enum Command {
     Pin(PinCommand),
     /// Print a certificate from the card.
     Cert(CertArgs),
+    /// SSH with the auth key: OpenSSH public key, ssh-agent.
+    #[command(subcommand)]
+    Ssh(ssh::SshCommand),
 }
 
 #[derive(Subcommand, Debug)]
