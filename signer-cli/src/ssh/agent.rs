@@ -32,7 +32,7 @@ use ssh_agent_lib::ssh_encoding::{Decode, Encode};
 use ssh_key::public::KeyData;
 use ssh_key::{Algorithm, HashAlg as SshHash, Signature};
 use std::io::{Read, Write};
-use std::os::unix::fs::FileTypeExt;
+use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -184,9 +184,11 @@ impl Socket {
                 (p.to_path_buf(), None)
             }
             None => {
-                // 0700 directory, as ssh-agent's /tmp/ssh-XXXXXX.
+                // 0700 directory, as ssh-agent's /tmp/ssh-XXXXXX (tempfile's
+                // default would follow the umask, typically 0755).
                 let d = tempfile::Builder::new()
                     .prefix("jpki-ssh-")
+                    .permissions(std::fs::Permissions::from_mode(0o700))
                     .tempdir()
                     .map_err(|e| CliError::Io {
                         what: "cannot create a directory in",
@@ -492,6 +494,10 @@ impl Agent {
         match result {
             Ok(sig) => {
                 self.pin = Some(pin);
+                log(format!(
+                    "signed a request with the auth key ({})",
+                    alg_name(alg)
+                ));
                 let sig = sig.into_bytes();
                 match alg {
                     HashAlg::Sha1 => Ok(Reply::RsaSha1(sig)),
@@ -547,10 +553,10 @@ impl Agent {
     /// Logs what a failed VERIFY or signature means and updates the state.
     fn card_failure(&mut self, e: CardError, pin: AuthPin) -> String {
         match e {
-            CardError::WrongPin { left, .. } => {
+            CardError::WrongPin { .. } => {
                 self.rejected = Some(pin);
                 format!(
-                    "{e} — the card rejected the PIN from {}; it is forgotten, the next request asks again ({left} left before the card locks)",
+                    "{e}: the card rejected the PIN from {}; it is forgotten and will be asked again at the next request",
                     self.source.describe()
                 )
             }
@@ -572,6 +578,15 @@ impl Agent {
             }
             e => e.to_string(),
         }
+    }
+}
+
+/// The SSH name of the signature algorithm.
+fn alg_name(alg: HashAlg) -> &'static str {
+    match alg {
+        HashAlg::Sha1 => "ssh-rsa, SHA-1",
+        HashAlg::Sha512 => "rsa-sha2-512",
+        _ => "rsa-sha2-256",
     }
 }
 
