@@ -617,7 +617,10 @@ fn askpass_is_asked_once_with_the_tries_left_and_signatures_verify() {
     // ssh-keygen -Y sign with only a public key file signs through the agent.
     let msg = dir.path().join("msg.txt");
     std::fs::write(&msg, b"signed by the My Number card through ssh-agent\n").unwrap();
+    let sig = dir.path().join("msg.txt.sig");
     for _ in 0..2 {
+        // ssh-keygen asks before overwriting a signature: start clean each time.
+        let _ = std::fs::remove_file(&sig);
         let o = run_timeout(
             Command::new("ssh-keygen")
                 .args(["-Y", "sign", "-n", "file", "-f"])
@@ -627,6 +630,7 @@ fn askpass_is_asked_once_with_the_tries_left_and_signatures_verify() {
             60,
         );
         assert!(o.status.success(), "{}\n{}", stderr(&o), agent.log());
+        assert!(sig.exists(), "no signature written: {}", stderr(&o));
     }
     let allowed = dir.path().join("allowed_signers");
     let key = std::fs::read_to_string(&pubkey_file).unwrap();
@@ -636,7 +640,7 @@ fn askpass_is_asked_once_with_the_tries_left_and_signatures_verify() {
         .args(["-Y", "verify", "-n", "file", "-I", "card", "-f"])
         .arg(&allowed)
         .arg("-s")
-        .arg(dir.path().join("msg.txt.sig"))
+        .arg(&sig)
         .stdin(std::fs::File::open(&msg).unwrap())
         .output()
         .expect("ssh-keygen -Y verify");

@@ -612,6 +612,82 @@ mod tests {
         );
     }
 
+    /// An agent whose reader does not exist: every card access fails cleanly.
+    fn cardless_agent() -> Mutex<Agent> {
+        Mutex::new(Agent {
+            reader: ReaderChoice::Named("no reader is called like this".into()),
+            source: PinSource::File("/nonexistent/pin".into()),
+            last_try: LastTry::Refuse,
+            allow_sha1: false,
+            comment: "test".into(),
+            card: None,
+            pin: None,
+            rejected: None,
+        })
+    }
+
+    /// Sends one framed request body and returns the framed reply.
+    fn roundtrip(s: &mut UnixStream, body: &[u8]) -> Vec<u8> {
+        s.write_all(&(body.len() as u32).to_be_bytes()).unwrap();
+        s.write_all(body).unwrap();
+        let mut len = [0u8; 4];
+        s.read_exact(&mut len).unwrap();
+        let mut reply = vec![0u8; u32::from_be_bytes(len) as usize];
+        s.read_exact(&mut reply).unwrap();
+        [len.to_vec(), reply].concat()
+    }
+
+    fn encoded(req: &Request) -> Vec<u8> {
+        let mut v = Vec::new();
+        req.encode(&mut v).unwrap();
+        v
+    }
+
+    #[test]
+    fn protocol_without_a_card() {
+        let (mut client, server) = UnixStream::pair().unwrap();
+        let t = std::thread::spawn(move || serve(server, &cardless_agent()));
+        // No card: an empty identity list (SSH_AGENT_IDENTITIES_ANSWER, count 0).
+        assert_eq!(
+            roundtrip(&mut client, &encoded(&Request::RequestIdentities)),
+            [0, 0, 0, 5, 12, 0, 0, 0, 0]
+        );
+        // Key management and locking are refused.
+        for req in [
+            Request::RemoveAllIdentities,
+            Request::Lock("x".into()),
+            Request::Unlock("x".into()),
+        ] {
+            assert_eq!(roundtrip(&mut client, &encoded(&req)), Reply::FAILURE);
+        }
+        // An unknown message type is answered, not fatal.
+        assert_eq!(roundtrip(&mut client, &[200, 1, 2]), Reply::FAILURE);
+        // SHA-1 is refused before the card is even looked for.
+        let key = KeyData::Rsa(ssh_key::public::RsaPublicKey {
+            e: ssh_key::Mpint::from_positive_bytes(&[1, 0, 1]).unwrap(),
+            n: ssh_key::Mpint::from_positive_bytes(&[0xC5; 256]).unwrap(),
+        });
+        let sign = |flags| {
+            Request::SignRequest(SignRequest {
+                credential: key.clone().into(),
+                data: b"session data".to_vec(),
+                flags,
+            })
+        };
+        assert_eq!(roundtrip(&mut client, &encoded(&sign(0))), Reply::FAILURE);
+        // SHA-2 without a card: failure too, and the connection stays usable.
+        assert_eq!(
+            roundtrip(&mut client, &encoded(&sign(RSA_SHA2_256))),
+            Reply::FAILURE
+        );
+        // An oversized message closes the connection.
+        client.write_all(&(1u32 << 20).to_be_bytes()).unwrap();
+        let mut rest = Vec::new();
+        client.read_to_end(&mut rest).unwrap();
+        assert!(rest.is_empty());
+        t.join().unwrap();
+    }
+
     #[test]
     fn paths_are_quoted_for_the_shell_when_needed() {
         assert_eq!(
