@@ -8,6 +8,7 @@ PACKAGES=(
     opensc pcsc-tools                     # independent clients (opensc-tool, pkcs15-tool, pcsc_scan)
     poppler-utils qpdf                    # pdfsig, PDF inspection for the demo and tests
     libssl-dev pkg-config openssl         # OpenSSL provider build and verification
+    openssh-server openssh-client         # jpki-sign ssh agent against a real sshd (tests/tests/ssh.rs)
     make
 )
 

@@ -16,6 +16,7 @@ pub fn run(cli: &Cli) -> Result<(), CliError> {
         Command::Pin(PinCommand::Change(a)) => pin_change(&cli.global, a),
         Command::Cert(a) => cert(&cli.global, a),
         Command::UriKey(a) => crate::urikey::run(a),
+        Command::Ssh(c) => crate::ssh::run(&cli.global, c),
     }
 }
 

@@ -10,6 +10,7 @@ mod cmd;
 mod exit;
 mod secret;
 mod urikey;
+mod ssh;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -32,7 +33,9 @@ Examples:
   jpki-sign pin status                tries left of every PIN (spends none)
   jpki-sign pin change sign           change the sign password (asks for old and new)
   jpki-sign cert auth --pem           the authentication certificate
-  jpki-sign cert sign -o sign.pem     the signature certificate (asks for the password)";
+  jpki-sign cert sign -o sign.pem     the signature certificate (asks for the password)
+  jpki-sign ssh pubkey                the auth key as an OpenSSH public key (no PIN)
+  jpki-sign ssh agent -a SOCKET       an ssh-agent signing with the auth key";
 
 /// Sign documents with the Japanese My Number card (JPKI).
 #[derive(Parser, Debug)]
@@ -73,6 +76,9 @@ pub enum Command {
     /// Write a key file that points at a card key, for programs that only take key files.
     #[command(after_help = urikey::AFTER_HELP)]
     UriKey(urikey::UriKeyArgs),
+    /// SSH with the auth key: OpenSSH public key, ssh-agent.
+    #[command(subcommand)]
+    Ssh(ssh::SshCommand),
 }
 
 #[derive(Subcommand, Debug)]

@@ -159,6 +159,17 @@ impl SecondSim {
         self.wait_present();
     }
 
+    /// Pulls the card and leaves the reader empty until [`SecondSim::insert`].
+    pub fn pull_card(&mut self) {
+        self.pull();
+    }
+
+    /// Inserts the card pulled by [`SecondSim::pull_card`] again (same state file).
+    pub fn insert(&mut self) {
+        self.child = spawn_sim(self.dir.path(), &self.args);
+        self.wait_present();
+    }
+
     fn wait_present(&self) {
         wait_until("the second simulated card", Duration::from_secs(20), || {
             card_present(SECOND_READER)
