@@ -69,3 +69,4 @@ install-files:
 	install -D -m 0644 target/$(PROFILE_DIR)/libjpki.so $(DESTDIR)$(MODULESDIR)/jpki.so
 	install -D -m 0755 target/$(PROFILE_DIR)/jpki-sign $(DESTDIR)$(PREFIX)/bin/jpki-sign
 	install -D -m 0644 conf/jpki.cnf $(DESTDIR)/etc/jpki/jpki.cnf
+	install -D -m 0644 conf/jpki-tls12.cnf $(DESTDIR)/etc/jpki/jpki-tls12.cnf

@@ -9,6 +9,7 @@ PACKAGES=(
     poppler-utils qpdf                    # pdfsig, PDF inspection for the demo and tests
     libssl-dev pkg-config openssl         # OpenSSL provider build and verification
     openssh-server openssh-client         # jpki-sign ssh agent against a real sshd (tests/tests/ssh.rs)
+    curl nginx-light                      # TLS client authentication with the card (tests/tests/tls.rs)
     make
 )
 

@@ -121,6 +121,9 @@ pub enum ProvError {
     /// The object asked for is not a private key / not available.
     #[error("{0}")]
     NotAvailable(String),
+    /// A bad setting in the provider's openssl.cnf section.
+    #[error("jpki provider configuration: {0}")]
+    Config(&'static str),
     /// `-provider jpki` alone replaces the default provider.
     #[error("the default provider is not loaded, so OpenSSL cannot hash or read certificates: add `-provider default` after `-provider jpki` (a -provider option replaces the built-in default), or use OPENSSL_CONF with conf/jpki.cnf, which activates both")]
     NoDefaultProvider,
@@ -157,7 +160,7 @@ impl ProvError {
             ProvError::AlreadyRefused { .. } => Reason::WrongPin,
             ProvError::PaddingUnsupported { .. } | ProvError::Digest(_) => Reason::Unsupported,
             ProvError::BadInput(_) | ProvError::NotAvailable(_) => Reason::Unsupported,
-            ProvError::NoDefaultProvider => Reason::Config,
+            ProvError::NoDefaultProvider | ProvError::Config(_) => Reason::Config,
             ProvError::Internal(_) => Reason::Internal,
         }
     }

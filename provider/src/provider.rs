@@ -5,7 +5,7 @@
 //! it (the card connection and PIN cache in [`crate::token::Token`]), nothing in statics except
 //! immutable tables.
 
-use crate::error::{ProvError, REASON_STRINGS};
+use crate::error::{ProvError, Reason, REASON_STRINGS};
 use crate::ffi::{self, dispatch, Algorithm, Dispatch, Param, DISPATCH_END};
 use crate::params::locate;
 use crate::token::Token;
@@ -23,6 +23,8 @@ pub struct Core {
     set_error_debug: Option<ffi::CoreSetErrorDebugFn>,
     vset_error: Option<ffi::CoreVsetErrorFn>,
     bio_read_ex: Option<ffi::BioReadExFn>,
+    /// Also print PIN errors on stderr (config `pin-errors = stderr|queue`).
+    pin_errors_to_stderr: bool,
 }
 
 // SAFETY: the core handle and upcalls are valid for the provider's lifetime and OpenSSL's
@@ -45,6 +47,7 @@ impl Core {
             set_error_debug: None,
             vset_error: None,
             bio_read_ex: None,
+            pin_errors_to_stderr: true,
         };
         let mut d = input;
         // SAFETY: the table ends with id 0; each function has the type its id prescribes.
@@ -90,6 +93,16 @@ impl Core {
         let msg = CString::new(msg).unwrap_or_default();
         let file = CString::new(loc.file()).unwrap_or_default();
         tracing::debug!(target: "jpki_provider", "error: {err}");
+        // Many programs (curl 7.88 among them) report "unable to set private key file" and drop
+        // OpenSSL's error queue; a card owner must still learn that a PIN try was spent.
+        if self.pin_errors_to_stderr
+            && matches!(
+                err.reason(),
+                Reason::WrongPin | Reason::PinBlocked | Reason::LastTry | Reason::NoPin
+            )
+        {
+            eprintln!("jpki: {err}");
+        }
         // SAFETY: upcalls from the core's own table, called with its handle and valid strings.
         unsafe {
             new_error(self.handle);
@@ -270,7 +283,17 @@ pub unsafe fn init(
             .try_init();
     }
     // SAFETY: forwarded from OpenSSL.
-    let core = unsafe { Core::from_dispatch(handle, input) };
+    let mut core = unsafe { Core::from_dispatch(handle, input) };
+    match core.config_value(c"pin-errors").as_deref() {
+        None | Some("stderr") => {}
+        Some("queue") => core.pin_errors_to_stderr = false,
+        Some(_) => {
+            core.raise(&ProvError::Config(
+                "pin-errors must be \"stderr\" (also print PIN errors) or \"queue\" (only OpenSSL's error queue)",
+            ));
+            return 0;
+        }
+    }
     let config = match Config::read(&core) {
         Ok(c) => c,
         Err(e) => {

@@ -9,8 +9,8 @@
 mod cmd;
 mod exit;
 mod secret;
-mod urikey;
 mod ssh;
+mod urikey;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
