@@ -59,7 +59,7 @@ impl PcscContext {
             .connect(&cname, pcsc::ShareMode::Shared, pcsc::Protocols::ANY)
             .map_err(|e| map_err(e, reader))?;
         Ok(PcscReader {
-            card,
+            card: Some(card),
             name: reader.to_string(),
         })
     }
@@ -67,8 +67,25 @@ impl PcscContext {
 
 /// A connected card in a PC/SC reader.
 pub struct PcscReader {
-    card: pcsc::Card,
+    /// Always `Some` until dropped (an `Option` only so `Drop` can choose the disposition).
+    card: Option<pcsc::Card>,
     name: String,
+}
+
+impl Drop for PcscReader {
+    fn drop(&mut self) {
+        // pcsc::Card's own Drop disconnects with SCARD_RESET_CARD: every program exit would
+        // reset the card, under other programs' feet (found by the 8-process test: a READ
+        // BINARY in another process's transaction answered 69 86). Our transactions already
+        // reset when a PIN was verified, so leaving the card is safe.
+        if let Some(card) = self.card.take() {
+            if let Err((card, e)) = card.disconnect(pcsc::Disposition::LeaveCard) {
+                tracing::debug!("disconnecting from the card: {e}");
+                // Not dropped: that would reset the card after all.
+                std::mem::forget(card);
+            }
+        }
+    }
 }
 
 struct PcscTransaction<'a> {
@@ -88,22 +105,32 @@ impl Reader for PcscReader {
         // After a transaction that ended with a reset (ours, to drop a verified
         // PIN, or another program's), PC/SC wants the handle reconnected before
         // it can be used again. Nothing was sent yet, so this spends nothing.
-        if let Err(pcsc::Error::ResetCard) = self.card.status2_owned() {
-            self.card
-                .reconnect(
-                    pcsc::ShareMode::Shared,
-                    pcsc::Protocols::ANY,
-                    pcsc::Disposition::LeaveCard,
-                )
-                .map_err(|e| map_err(e, &self.name))?;
-        }
-        let tx = self
-            .card
-            .transaction()
-            .map_err(|e| map_err(e, &self.name))?;
+        // Another program's transaction may end with a reset at any moment, also between a
+        // check and our SCardBeginTransaction: reconnect and try again, a few times. Nothing
+        // was sent yet, so this spends nothing. (`transaction2` hands the card back on error,
+        // which is what makes the retry loop expressible.)
+        let name = &self.name;
+        let mut card = self.card.as_mut().ok_or(CardError::CardRemoved)?;
+        let mut attempts = 0;
+        let tx = loop {
+            attempts += 1;
+            match card.transaction2() {
+                Ok(tx) => break tx,
+                Err((c, pcsc::Error::ResetCard)) if attempts < 8 => {
+                    c.reconnect(
+                        pcsc::ShareMode::Shared,
+                        pcsc::Protocols::ANY,
+                        pcsc::Disposition::LeaveCard,
+                    )
+                    .map_err(|e| map_err(e, name))?;
+                    card = c;
+                }
+                Err((_, e)) => return Err(map_err(e, name)),
+            }
+        };
         Ok(Box::new(PcscTransaction {
             tx: Some(tx),
-            reader: &self.name,
+            reader: name,
             verified: false,
             buf: vec![0u8; pcsc::MAX_BUFFER_SIZE_EXTENDED],
         }))
