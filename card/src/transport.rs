@@ -70,7 +70,7 @@ impl Trace {
                 target: "jpki_card::apdu",
                 "> {}  < {}",
                 mask_command(cmd),
-                hex(resp)
+                mask_response(cmd, resp)
             );
         }
     }
@@ -96,6 +96,17 @@ pub fn mask_command(cmd: &[u8]) -> String {
     }
 }
 
+/// Hex of a response, with the data of READ BINARY replaced by its length: certificates and
+/// the text AP hold the card owner's name, address and My Number, which have no place in logs.
+pub fn mask_response(cmd: &[u8], resp: &[u8]) -> String {
+    match (cmd.get(1), resp.len()) {
+        (Some(0xB0 | 0xB1), n) if n > 2 => {
+            format!("<{} bytes masked> {}", n - 2, hex(&resp[n - 2..]))
+        }
+        _ => hex(resp),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,5 +118,16 @@ mod tests {
         let m = mask_command(&[0, 0x24, 1, 0x80, 6, b'A', b'B', b'C', b'1', b'2', b'3']);
         assert!(!m.contains("41 42"), "{m}");
         assert_eq!(mask_command(&[0, 0xB0, 0, 0, 4]), "00 B0 00 00 04");
+    }
+
+    #[test]
+    fn read_binary_data_is_masked_but_status_words_stay() {
+        let r = mask_response(&[0, 0xB0, 0, 0, 4], &[b'T', b'a', b'r', b'o', 0x90, 0x00]);
+        assert_eq!(r, "<4 bytes masked> 90 00");
+        assert_eq!(mask_response(&[0, 0xB0, 0, 0, 4], &[0x69, 0x82]), "69 82");
+        assert_eq!(
+            mask_response(&[0x80, 0x2A, 0, 0x80], &[0xAB, 0x90, 0x00]),
+            "AB 90 00"
+        );
     }
 }

@@ -1,0 +1,153 @@
+//! Nothing secret or personal in logs: signing through the provider and the CLI with the most
+//! verbose logging on, then searching every byte of output for the password, its bytes, and
+//! the card owner's personal data (in text and in hex, as an APDU trace would show it). Also
+//! valgrind over `openssl cms -sign` with the provider: no invalid access, no definite leak.
+
+use jpki_card_sim::Person;
+use jpki_tests::*;
+use std::process::Command;
+
+fn hex_spaced(s: &str) -> String {
+    s.as_bytes()
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn forbidden() -> Vec<String> {
+    let p = Person::default();
+    let mut v = vec![
+        "ABC123".to_string(),
+        "abc123".into(),
+        "41 42 43 31 32 33".into(),
+    ];
+    for datum in [
+        p.name.clone(),
+        p.address.clone(),
+        p.birth.clone(),
+        p.my_number.clone(),
+    ] {
+        v.push(hex_spaced(&datum));
+        v.push(datum);
+    }
+    // The family name alone (the certificate carries the name in parts too).
+    if let Some(family) = p.name.split('\u{3000}').next() {
+        v.push(family.to_string());
+        v.push(hex_spaced(family));
+    }
+    v
+}
+
+fn assert_clean(what: &str, text: &str) {
+    for needle in forbidden() {
+        assert!(
+            !text.contains(&needle),
+            "{what}: {needle:?} leaked:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn most_verbose_logs_hold_no_password_and_no_personal_data() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let doc = dir.path().join("doc.txt");
+    std::fs::write(&doc, b"hygiene\n").expect("doc");
+    let pw = dir.path().join("pw");
+    std::fs::write(&pw, b"abc123\n").expect("pw");
+
+    // Provider: reads the sign certificate (name, address) and signs, all traced.
+    let o = run(openssl()
+        .env("JPKI_LOG", "trace")
+        .args([
+            "cms",
+            "-sign",
+            "-provider",
+            "jpki",
+            "-provider",
+            "default",
+            "-binary",
+            "-in",
+        ])
+        .arg(&doc)
+        .arg("-signer")
+        .arg(format!("jpki:sign?pin-source=file:{}", pw.display()))
+        .args(["-inkey", "jpki:sign", "-outform", "DER", "-out"])
+        .arg(dir.path().join("doc.p7s")));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let log = stderr(&o);
+    assert!(
+        log.contains("jpki_card::apdu"),
+        "the trace is on (else this test proves nothing)"
+    );
+    assert!(log.contains("<6 bytes masked>"), "{log}");
+    assert!(
+        log.contains("bytes masked> 90 00"),
+        "READ BINARY data masked: {log}"
+    );
+    assert_clean("openssl cms -sign with JPKI_LOG=trace", &log);
+    assert_clean("openssl stdout", &stdout(&o));
+
+    // CLI: the sign certificate to a file (the file holds personal data by design; the log not).
+    let o = run(Command::new(bin("jpki-sign"))
+        .env("JPKI_LOG", "trace")
+        .args(["--reader", MAIN_READER, "--pin-file"])
+        .arg(&pw)
+        .args(["cert", "sign", "-o"])
+        .arg(dir.path().join("sign.pem")));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("jpki_card::apdu"));
+    assert_clean("jpki-sign cert sign with JPKI_LOG=trace", &stderr(&o));
+    assert_clean("jpki-sign stdout", &stdout(&o));
+}
+
+#[test]
+fn valgrind_finds_no_invalid_access_or_definite_leak_in_provider_cms_sign() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let doc = dir.path().join("doc.txt");
+    std::fs::write(&doc, b"valgrind\n").expect("doc");
+    let pw = dir.path().join("pw");
+    std::fs::write(&pw, b"ABC123\n").expect("pw");
+    let log = dir.path().join("valgrind.log");
+    let o = run(Command::new("valgrind")
+        .env("OPENSSL_MODULES", provider_modules())
+        .env_remove("OPENSSL_CONF")
+        .args([
+            "--leak-check=full",
+            "--errors-for-leak-kinds=definite",
+            "--error-exitcode=99",
+        ])
+        .arg(format!("--log-file={}", log.display()))
+        .args([
+            "openssl",
+            "cms",
+            "-sign",
+            "-provider",
+            "jpki",
+            "-provider",
+            "default",
+            "-binary",
+            "-in",
+        ])
+        .arg(&doc)
+        .arg("-signer")
+        .arg(format!("jpki:sign?pin-source=file:{}", pw.display()))
+        .args(["-inkey", "jpki:sign", "-outform", "DER", "-out"])
+        .arg(dir.path().join("doc.p7s")));
+    let report = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(o.status.success(), "valgrind: {}\n{report}", stderr(&o));
+    assert!(report.contains("ERROR SUMMARY: 0 errors"), "{report}");
+    let v = run(Command::new("openssl")
+        .args(["cms", "-verify", "-binary", "-inform", "DER", "-CAfile"])
+        .arg(pki_file("sign-ca.pem"))
+        .arg("-in")
+        .arg(dir.path().join("doc.p7s"))
+        .arg("-content")
+        .arg(&doc)
+        .args(["-out", "/dev/null"]));
+    assert!(
+        stderr(&v).contains("Verification successful"),
+        "{}",
+        stderr(&v)
+    );
+}
