@@ -58,13 +58,28 @@ unsafe extern "C" fn does_selection(_provctx: *mut c_void, selection: c_int) -> 
 /// The `data-structure` name of our DER (also in the der→key decoder's properties).
 pub const STRUCTURE: &str = "jpki-uri";
 
-/// Reads the decoder's input, or `None` if it is not readable (then it is not ours).
+/// The common start of both decoders: our context, OpenSSL's callback and the input bytes,
+/// then `f`; unreadable or oversized input is "not ours" (1), a missing context an error (0).
 ///
-/// # Safety
-/// `cin` is the core BIO OpenSSL passed to `decode`.
-unsafe fn read_input(c: &DecoderCtx, cin: *mut c_void) -> Option<Vec<u8>> {
-    // SAFETY: forwarded.
-    unsafe { c.prov.core.read_bio(cin, pem_uri::MAX_LEN) }.filter(|v| v.len() <= pem_uri::MAX_LEN)
+/// Only called with the arguments OpenSSL passed to `decode` (private for that reason).
+fn with_input(
+    ctx: *mut c_void,
+    cin: *mut c_void,
+    data_cb: Option<Callback>,
+    f: impl FnOnce(&DecoderCtx, Callback, &[u8]) -> c_int,
+) -> c_int {
+    guard(0, || {
+        // SAFETY: `ctx` is the DecoderCtx our newctx made for this decoder.
+        let Some(c) = (unsafe { (ctx as *const DecoderCtx).as_ref() }) else {
+            return 0;
+        };
+        let Some(cb) = data_cb else { return 0 };
+        // SAFETY: the core BIO OpenSSL handed this decoder.
+        match unsafe { c.prov.core.read_bio(cin, pem_uri::MAX_LEN) } {
+            Some(input) if input.len() <= pem_uri::MAX_LEN => f(c, cb, &input),
+            _ => 1,
+        }
+    })
 }
 
 unsafe extern "C" fn decode_pem(
@@ -76,17 +91,8 @@ unsafe extern "C" fn decode_pem(
     _pw_cb: Option<PassphraseCallback>,
     _pw_cbarg: *mut c_void,
 ) -> c_int {
-    guard(0, || {
-        // SAFETY: our context.
-        let Some(c) = (unsafe { (ctx as *const DecoderCtx).as_ref() }) else {
-            return 0;
-        };
-        let Some(cb) = data_cb else { return 0 };
-        // SAFETY: the core BIO OpenSSL handed this decoder.
-        let Some(input) = (unsafe { read_input(c, cin) }) else {
-            return 1;
-        };
-        match pem_uri::pem_to_der(&input) {
+    with_input(ctx, cin, data_cb, |c, cb, input| {
+        match pem_uri::pem_to_der(input) {
             Ok(der) => Builder::default()
                 .octets(c"data", &der)
                 .utf8(c"data-structure", STRUCTURE)
@@ -111,17 +117,8 @@ unsafe extern "C" fn decode(
     pw_cb: Option<PassphraseCallback>,
     pw_cbarg: *mut c_void,
 ) -> c_int {
-    guard(0, || {
-        // SAFETY: our context.
-        let Some(c) = (unsafe { (ctx as *const DecoderCtx).as_ref() }) else {
-            return 0;
-        };
-        let Some(cb) = data_cb else { return 0 };
-        // SAFETY: the core BIO OpenSSL handed this decoder.
-        let Some(input) = (unsafe { read_input(c, cin) }) else {
-            return 1;
-        };
-        let uri = match pem_uri::decode_der(&input) {
+    with_input(ctx, cin, data_cb, |c, cb, input| {
+        let uri = match pem_uri::decode_der(input) {
             Ok(u) => u,
             Err(PemUriError::NotOurs) => return 1,
             Err(e) => {

@@ -275,3 +275,41 @@ pub fn openssl() -> Command {
 pub fn main_stats() -> Stats {
     Stats::load(&sim_dir().join("stats.json")).unwrap_or_default()
 }
+
+/// A temporary working directory for one test, with short path helpers.
+pub struct Scratch {
+    dir: tempfile::TempDir,
+}
+
+impl Default for Scratch {
+    fn default() -> Self {
+        Scratch::new()
+    }
+}
+
+impl Scratch {
+    /// A new empty directory (removed when dropped).
+    pub fn new() -> Scratch {
+        Scratch {
+            dir: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+    /// A path inside it.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+    /// The same as a string (for command lines).
+    pub fn s(&self, name: &str) -> String {
+        self.path(name).display().to_string()
+    }
+    /// Writes a file and returns its path.
+    pub fn write(&self, name: &str, bytes: &[u8]) -> PathBuf {
+        let p = self.path(name);
+        std::fs::write(&p, bytes).expect("write scratch file");
+        p
+    }
+    /// A file's text, or "" if it does not exist (logs of servers that never started).
+    pub fn text(&self, name: &str) -> String {
+        std::fs::read_to_string(self.path(name)).unwrap_or_default()
+    }
+}

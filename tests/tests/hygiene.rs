@@ -5,6 +5,7 @@
 
 use jpki_card_sim::Person;
 use jpki_tests::*;
+use std::path::Path;
 use std::process::Command;
 
 fn hex_spaced(s: &str) -> String {
@@ -39,6 +40,34 @@ fn forbidden() -> Vec<String> {
     v
 }
 
+/// `openssl cms -sign` through the provider (after the program name), password from a
+/// pin-source.
+fn cms_sign_args(doc: &Path, pw: &Path, out: &Path) -> Vec<String> {
+    let fixed = [
+        "cms",
+        "-sign",
+        "-provider",
+        "jpki",
+        "-provider",
+        "default",
+        "-binary",
+    ];
+    let mut v: Vec<String> = fixed.iter().map(|s| s.to_string()).collect();
+    v.extend([
+        "-in".into(),
+        doc.display().to_string(),
+        "-signer".into(),
+        format!("jpki:sign?pin-source=file:{}", pw.display()),
+        "-inkey".into(),
+        "jpki:sign".into(),
+        "-outform".into(),
+        "DER".into(),
+        "-out".into(),
+        out.display().to_string(),
+    ]);
+    v
+}
+
 fn assert_clean(what: &str, text: &str) {
     for needle in forbidden() {
         assert!(
@@ -57,23 +86,11 @@ fn most_verbose_logs_hold_no_password_and_no_personal_data() {
     std::fs::write(&pw, b"abc123\n").expect("pw");
 
     // Provider: reads the sign certificate (name, address) and signs, all traced.
-    let o = run(openssl()
-        .env("JPKI_LOG", "trace")
-        .args([
-            "cms",
-            "-sign",
-            "-provider",
-            "jpki",
-            "-provider",
-            "default",
-            "-binary",
-            "-in",
-        ])
-        .arg(&doc)
-        .arg("-signer")
-        .arg(format!("jpki:sign?pin-source=file:{}", pw.display()))
-        .args(["-inkey", "jpki:sign", "-outform", "DER", "-out"])
-        .arg(dir.path().join("doc.p7s")));
+    let o = run(openssl().env("JPKI_LOG", "trace").args(cms_sign_args(
+        &doc,
+        &pw,
+        &dir.path().join("doc.p7s"),
+    )));
     assert!(o.status.success(), "{}", stderr(&o));
     let log = stderr(&o);
     assert!(
@@ -118,22 +135,8 @@ fn valgrind_finds_no_invalid_access_or_definite_leak_in_provider_cms_sign() {
             "--error-exitcode=99",
         ])
         .arg(format!("--log-file={}", log.display()))
-        .args([
-            "openssl",
-            "cms",
-            "-sign",
-            "-provider",
-            "jpki",
-            "-provider",
-            "default",
-            "-binary",
-            "-in",
-        ])
-        .arg(&doc)
-        .arg("-signer")
-        .arg(format!("jpki:sign?pin-source=file:{}", pw.display()))
-        .args(["-inkey", "jpki:sign", "-outform", "DER", "-out"])
-        .arg(dir.path().join("doc.p7s")));
+        .arg("openssl")
+        .args(cms_sign_args(&doc, &pw, &dir.path().join("doc.p7s"))));
     let report = std::fs::read_to_string(&log).unwrap_or_default();
     assert!(o.status.success(), "valgrind: {}\n{report}", stderr(&o));
     assert!(report.contains("ERROR SUMMARY: 0 errors"), "{report}");

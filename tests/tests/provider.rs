@@ -6,32 +6,19 @@
 
 use jpki_card_sim::PinId;
 use jpki_tests::*;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 const P: [&str; 4] = ["-provider", "jpki", "-provider", "default"];
 const SECOND: &str = "reader=Virtual%20PCD%2000%2001";
 
-struct Work {
-    dir: tempfile::TempDir,
-}
-
-impl Work {
-    fn new() -> Work {
-        let w = Work {
-            dir: tempfile::tempdir().expect("tempdir"),
-        };
-        std::fs::write(w.path("doc.txt"), b"jpki provider test document\n").expect("write");
-        std::fs::write(w.path("authpin"), b"1234\n").expect("write");
-        std::fs::write(w.path("signpw"), b"abc123\n").expect("write");
-        w
-    }
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-    fn s(&self, name: &str) -> String {
-        self.path(name).display().to_string()
-    }
+/// A scratch directory with a document and the simulator's PIN files.
+fn work() -> Scratch {
+    let w = Scratch::new();
+    w.write("doc.txt", b"jpki provider test document\n");
+    w.write("authpin", b"1234\n");
+    w.write("signpw", b"abc123\n");
+    w
 }
 
 fn ok(o: &Output) {
@@ -43,7 +30,7 @@ fn ok(o: &Output) {
     );
 }
 
-fn cms_verify(w: &Work, p7s: &str, detached: bool) {
+fn cms_verify(w: &Scratch, p7s: &str, detached: bool) {
     let mut c = Command::new("openssl");
     c.args(["cms", "-verify", "-CAfile"])
         .arg(pki_file("sign-ca.pem"))
@@ -81,7 +68,7 @@ fn pubkey_of_cert(cert: &Path) -> String {
 
 #[test]
 fn cms_sign_as_the_issue_types_it_detached_and_attached() {
-    let w = Work::new();
+    let w = work();
     let before = main_stats();
     // -signer jpki:sign is loaded before -inkey and without -passin (apps/cms.c), so OpenSSL
     // asks for the password itself: on a terminal the user types it once; here, without one,
@@ -145,7 +132,7 @@ fn cms_sign_as_the_issue_types_it_detached_and_attached() {
 
 #[test]
 fn without_the_default_provider_the_error_says_what_to_add() {
-    let w = Work::new();
+    let w = work();
     let o = run(openssl().args(["cms", "-sign", "-provider", "jpki"]).args([
         "-in",
         &w.s("doc.txt"),
@@ -206,7 +193,7 @@ fn storeutl_lists_objects_without_asking_for_a_pin() {
 
 #[test]
 fn dgst_and_pkeyutl_signatures_verify_with_the_certificate() {
-    let w = Work::new();
+    let w = work();
     let passin = format!("file:{}", w.s("authpin"));
     let o = run(openssl()
         .args(["dgst", "-sha256", "-sign", "jpki:auth", "-passin", &passin])
@@ -288,7 +275,7 @@ fn dgst_and_pkeyutl_signatures_verify_with_the_certificate() {
 
 #[test]
 fn req_makes_a_csr_that_verifies_and_carries_the_card_key() {
-    let w = Work::new();
+    let w = work();
     let o = run(openssl()
         .args(["req", "-new", "-key", "jpki:auth", "-subj", "/CN=test"])
         .args(P)
@@ -313,7 +300,7 @@ fn req_makes_a_csr_that_verifies_and_carries_the_card_key() {
 
 #[test]
 fn pem_uri_key_file_works_as_inkey_with_the_conf_fragment() {
-    let w = Work::new();
+    let w = work();
     let o =
         run(Command::new(bin("jpki-sign")).args(["uri-key", "jpki:auth", "-o", &w.s("key.pem")]));
     ok(&o);
@@ -383,7 +370,7 @@ fn pem_uri_key_file_works_as_inkey_with_the_conf_fragment() {
 #[test]
 fn wrong_pin_costs_exactly_one_try_and_says_so() {
     let sim = SecondSim::start(&[]);
-    let w = Work::new();
+    let w = work();
     std::fs::write(w.path("bad"), b"9876\n").expect("write");
     let o = run(openssl()
         .args(["dgst", "-sha256", "-sign", &format!("jpki:auth?{SECOND}")])
@@ -414,7 +401,7 @@ fn wrong_pin_costs_exactly_one_try_and_says_so() {
 #[test]
 fn blocked_pin_is_never_presented() {
     let sim = SecondSim::start(&["--sign-tries", "0"]);
-    let w = Work::new();
+    let w = work();
     let o = run(openssl()
         .args(["pkey", "-pubout", "-in", &format!("jpki:sign?{SECOND}")])
         .args(P)
@@ -436,7 +423,7 @@ fn blocked_pin_is_never_presented() {
 #[test]
 fn last_try_is_refused_unless_allowed_in_the_uri() {
     let sim = SecondSim::start(&["--auth-tries", "1"]);
-    let w = Work::new();
+    let w = work();
     let passin = format!("file:{}", w.s("authpin"));
     let o = run(openssl()
         .args(["dgst", "-sha256", "-sign", &format!("jpki:auth?{SECOND}")])
@@ -477,7 +464,7 @@ fn last_try_is_refused_unless_allowed_in_the_uri() {
 #[test]
 fn malformed_password_and_no_pin_are_refused_before_the_card() {
     let sim = SecondSim::start(&[]);
-    let w = Work::new();
+    let w = work();
     std::fs::write(w.path("short"), b"ab\n").expect("write");
     let o = run(openssl()
         .args(["pkey", "-pubout", "-in", &format!("jpki:sign?{SECOND}")])

@@ -10,7 +10,7 @@ use jpki_card_sim::PinId;
 use jpki_tests::*;
 use std::io::Read;
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
@@ -53,16 +53,19 @@ fn free_port() -> u16 {
         .expect("free port")
 }
 
-struct Tls {
-    dir: tempfile::TempDir,
+/// A scratch directory with a server certificate (software key) and the PIN file.
+struct Tls(Scratch);
+
+impl std::ops::Deref for Tls {
+    type Target = Scratch;
+    fn deref(&self) -> &Scratch {
+        &self.0
+    }
 }
 
 impl Tls {
-    /// A server certificate (software key) and the PIN files.
     fn new() -> Tls {
-        let t = Tls {
-            dir: tempfile::tempdir().expect("tempdir"),
-        };
+        let t = Tls(Scratch::new());
         let o = run(Command::new("openssl").args([
             "req",
             "-x509",
@@ -81,17 +84,8 @@ impl Tls {
             &t.s("srv.pem"),
         ]));
         ok(&o);
-        std::fs::write(t.path("pin"), b"1234\n").expect("pin");
+        t.write("pin", b"1234\n");
         t
-    }
-    fn path(&self, n: &str) -> PathBuf {
-        self.dir.path().join(n)
-    }
-    fn s(&self, n: &str) -> String {
-        self.path(n).display().to_string()
-    }
-    fn log(&self, n: &str) -> String {
-        std::fs::read_to_string(self.path(n)).unwrap_or_default()
     }
 
     /// `openssl s_server` demanding a client certificate from the test auth CA.
@@ -352,7 +346,7 @@ fn nginx_authenticates_to_an_upstream_with_the_card_and_survives_reload() {
     assert!(
         r.starts_with("HTTP/1.1 200"),
         "{r}\n{}",
-        t.log("ngx/logs/error.log")
+        t.text("ngx/logs/error.log")
     );
     assert!(
         r.contains(&auth_subject_cn()),
@@ -392,7 +386,7 @@ fn nginx_authenticates_to_an_upstream_with_the_card_and_survives_reload() {
 fn nginx_with_a_wrong_pin_in_its_pin_source_stops_with_a_clear_error() {
     let sim = SecondSim::start(&[]);
     let t = Tls::new();
-    std::fs::write(t.path("badpin"), b"9876\n").expect("pin");
+    t.write("badpin", b"9876\n");
     let ng = t.path("ngx");
     std::fs::create_dir_all(ng.join("logs")).expect("logs");
     std::fs::create_dir_all(ng.join("tmp")).expect("tmp");
@@ -433,7 +427,7 @@ fn nginx_with_a_wrong_pin_in_its_pin_source_stops_with_a_clear_error() {
         "{}{}{}",
         stderr(&o),
         stdout(&o),
-        t.log("ngx/logs/error.log")
+        t.text("ngx/logs/error.log")
     );
     assert!(
         all.contains("wrong auth PIN") && all.contains("2 tries left"),
