@@ -1,0 +1,377 @@
+//! `make bench`: measures what card owners feel, against the simulated card behind real pcscd,
+//! side by side with OpenSC, and writes `benches/RESULTS.md`.
+//!
+//! * APDUs and bytes per operation, counted by the simulator (`--stats`): on a real card each
+//!   APDU costs milliseconds and a signature hundreds, so round trips are the speed users feel.
+//! * Provider overhead: `openssl cms -sign` with the card key vs a software key of the same
+//!   size (min and median of several runs; the simulator answers instantly, so this is the
+//!   software cost: process start, PC/SC round trips, PIN handling).
+//!
+//! Run by `make bench` (which builds, starts the simulator, runs this, stops it). Needs
+//! `openssl`, OpenSC (`pkcs11-tool`) and the built `jpki-sign`, `libjpki.so`. It never spends a
+//! PIN try: every PIN it sends is the simulator's correct one.
+
+use jpki_card_sim::Stats;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const OPENSC: &str = "/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so";
+const RUNS: usize = 7;
+
+struct Env {
+    bin: PathBuf,
+    sim: PathBuf,
+    modules: PathBuf,
+    work: tempfile::TempDir,
+}
+
+fn fail(msg: impl std::fmt::Display) -> ! {
+    eprintln!("jpki-bench: {msg}");
+    std::process::exit(1)
+}
+
+impl Env {
+    fn new() -> Env {
+        let exe = std::env::current_exe().unwrap_or_else(|e| fail(format!("own path: {e}")));
+        let bin = exe
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| fail("no target directory"));
+        let sim = std::env::var_os("JPKI_SIM_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| fail("JPKI_SIM_DIR is not set: run through `make bench`"));
+        let work = tempfile::tempdir().unwrap_or_else(|e| fail(format!("tempdir: {e}")));
+        let modules = work.path().join("modules");
+        std::fs::create_dir_all(&modules).unwrap_or_else(|e| fail(e));
+        std::os::unix::fs::symlink(bin.join("libjpki.so"), modules.join("jpki.so"))
+            .unwrap_or_else(|e| fail(format!("module link: {e}")));
+        let e = Env {
+            bin,
+            sim,
+            modules,
+            work,
+        };
+        e.write("doc.txt", &vec![b'x'; 64 * 1024]);
+        e.write("pw", b"ABC123\n");
+        e.write("pin", b"1234\n");
+        e
+    }
+    fn path(&self, n: &str) -> PathBuf {
+        self.work.path().join(n)
+    }
+    fn s(&self, n: &str) -> String {
+        self.path(n).display().to_string()
+    }
+    fn write(&self, n: &str, b: &[u8]) {
+        std::fs::write(self.path(n), b).unwrap_or_else(|e| fail(format!("write {n}: {e}")));
+    }
+    fn stats(&self) -> Stats {
+        Stats::load(&self.sim.join("stats.json")).unwrap_or_default()
+    }
+    fn openssl(&self) -> Command {
+        let mut c = Command::new("openssl");
+        c.env("OPENSSL_MODULES", &self.modules)
+            .env_remove("OPENSSL_CONF");
+        c
+    }
+}
+
+/// Runs a command to success (or stops the benchmark with its stderr).
+fn run(what: &str, cmd: &mut Command) {
+    let o = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap_or_else(|e| fail(format!("{what}: {e}")));
+    if !o.status.success() {
+        fail(format!(
+            "{what} failed: {}",
+            String::from_utf8_lossy(&o.stderr)
+        ));
+    }
+}
+
+/// APDUs, bytes, VERIFYs and signatures one command costs on the card.
+struct Cost {
+    apdus: u64,
+    bytes: u64,
+    verifies: u64,
+    signatures: u64,
+}
+
+fn cost(env: &Env, what: &str, cmd: &mut Command) -> Cost {
+    let a = env.stats();
+    run(what, cmd);
+    let b = env.stats();
+    let v = |s: &Stats| s.verifies.values().sum::<u64>();
+    Cost {
+        apdus: b.apdus - a.apdus,
+        bytes: (b.bytes_in + b.bytes_out) - (a.bytes_in + a.bytes_out),
+        verifies: v(&b) - v(&a),
+        signatures: b.signatures - a.signatures,
+    }
+}
+
+/// Wall time of `RUNS` runs (after one warm-up): (min, median).
+fn timing(what: &str, mut make: impl FnMut() -> Command) -> (Duration, Duration) {
+    run(what, &mut make());
+    let mut t: Vec<Duration> = (0..RUNS)
+        .map(|_| {
+            let start = Instant::now();
+            run(what, &mut make());
+            start.elapsed()
+        })
+        .collect();
+    t.sort();
+    (t[0], t[RUNS / 2])
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1}", d.as_secs_f64() * 1000.0)
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|s| s.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .next()
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|k| k.parse::<u64>().ok())
+        })
+        .map(|k| format!("{} GiB", k / 1024 / 1024))
+        .unwrap_or_default();
+    let openssl = Command::new("openssl")
+        .arg("version")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    format!(
+        "{cpu}, {cores} cores, {mem}; {openssl}; OpenSC {}",
+        opensc_version()
+    )
+}
+
+fn opensc_version() -> String {
+    Command::new("dpkg-query")
+        .args(["-W", "-f=${Version}", "opensc"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).to_string())
+        .unwrap_or_default()
+}
+
+fn date() -> String {
+    Command::new("date")
+        .args(["-u", "+%Y-%m-%d %H:%M UTC"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default()
+}
+
+fn main() {
+    let env = Env::new();
+    let p = ["-provider", "jpki", "-provider", "default"];
+    let auth_key = "jpki:auth?pin-source=file:".to_string() + &env.s("pin");
+    let sign_key = "jpki:sign?pin-source=file:".to_string() + &env.s("pw");
+    let mut out = String::new();
+    let _ = writeln!(out, "# Benchmark results\n");
+    let _ = writeln!(
+        out,
+        "Written by `make bench` ({}). Machine: {}.",
+        date(),
+        machine()
+    );
+    let _ = writeln!(
+        out,
+        "Card: `jpki-card-sim` behind pcscd + vpcd (answers instantly; on a real card add a few ms per APDU and ~0.3–0.5 s per signature).\n"
+    );
+
+    // ---- 1. APDU economy ----------------------------------------------------------------
+    let _ = writeln!(
+        out,
+        "## 1. APDUs per operation (counted by the simulator)\n"
+    );
+    let _ = writeln!(
+        out,
+        "| operation | tool | APDUs | bytes | VERIFYs | signatures |"
+    );
+    let _ = writeln!(out, "|---|---|---:|---:|---:|---:|");
+    let mut row = |op: &str, tool: &str, c: Cost| {
+        let _ = writeln!(
+            out,
+            "| {op} | {tool} | {} | {} | {} | {} |",
+            c.apdus, c.bytes, c.verifies, c.signatures
+        );
+    };
+    let c = cost(
+        &env,
+        "openssl dgst -sign (provider)",
+        env.openssl()
+            .args(["dgst", "-sha256", "-sign", &auth_key])
+            .args(p)
+            .args(["-out", &env.s("sig.bin"), &env.s("doc.txt")]),
+    );
+    row(
+        "auth-key signature, fresh process",
+        "jpki provider (`openssl dgst -sign jpki:auth`)",
+        c,
+    );
+    let c = cost(
+        &env,
+        "pkcs11-tool --sign (OpenSC)",
+        Command::new("pkcs11-tool")
+            .args([
+                "--module",
+                OPENSC,
+                "--slot-index",
+                "0",
+                "--login",
+                "--pin",
+                "1234",
+            ])
+            .args(["--sign", "--mechanism", "SHA256-RSA-PKCS", "--id", "01"])
+            .args(["-i", &env.s("doc.txt"), "-o", &env.s("p11.sig")]),
+    );
+    row(
+        "auth-key signature, fresh process",
+        "OpenSC (`pkcs11-tool --sign`)",
+        c,
+    );
+    let c = cost(
+        &env,
+        "jpki-sign cert auth",
+        Command::new(env.bin.join("jpki-sign")).args([
+            "cert",
+            "auth",
+            "-o",
+            &env.s("auth.pem"),
+            "--force",
+        ]),
+    );
+    row("read the auth certificate", "jpki-sign (`cert auth`)", c);
+    let c = cost(
+        &env,
+        "pkcs15-tool --read-certificate",
+        Command::new("pkcs15-tool").args(["--read-certificate", "01", "-o", &env.s("p15.pem")]),
+    );
+    row(
+        "read the auth certificate",
+        "OpenSC (`pkcs15-tool --read-certificate`)",
+        c,
+    );
+    let c = cost(
+        &env,
+        "openssl cms -sign (provider)",
+        env.openssl()
+            .args(["cms", "-sign"])
+            .args(p)
+            .args(["-binary", "-in", &env.s("doc.txt"), "-signer", &sign_key])
+            .args([
+                "-inkey",
+                "jpki:sign",
+                "-outform",
+                "DER",
+                "-out",
+                &env.s("doc.p7s"),
+            ]),
+    );
+    row(
+        "CMS with the sign key (cert + key + signature)",
+        "jpki provider (`openssl cms -sign`)",
+        c,
+    );
+    let _ = writeln!(out);
+
+    // ---- 2. Provider overhead -----------------------------------------------------------
+    run(
+        "software key",
+        Command::new("openssl").args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=soft",
+            "-days",
+            "1",
+            "-keyout",
+            &env.s("soft.key"),
+            "-out",
+            &env.s("soft.pem"),
+        ]),
+    );
+    let (card_min, card_med) = timing("cms -sign with the card", || {
+        let mut c = env.openssl();
+        c.args(["cms", "-sign"])
+            .args(p)
+            .args(["-binary", "-in", &env.s("doc.txt"), "-signer", &sign_key])
+            .args([
+                "-inkey",
+                "jpki:sign",
+                "-outform",
+                "DER",
+                "-out",
+                &env.s("card.p7s"),
+            ]);
+        c
+    });
+    let (soft_min, soft_med) = timing("cms -sign with a software key", || {
+        let mut c = Command::new("openssl");
+        c.args(["cms", "-sign", "-binary", "-in", &env.s("doc.txt")])
+            .args(["-signer", &env.s("soft.pem"), "-inkey", &env.s("soft.key")])
+            .args(["-outform", "DER", "-out", &env.s("soft.p7s")]);
+        c
+    });
+    let _ = writeln!(
+        out,
+        "## 2. Provider overhead: `openssl cms -sign`, 64 KiB document\n"
+    );
+    let _ = writeln!(out, "{RUNS} runs after a warm-up; wall time in ms.\n");
+    let _ = writeln!(out, "| key | min | median |");
+    let _ = writeln!(out, "|---|---:|---:|");
+    let _ = writeln!(
+        out,
+        "| card via jpki provider (`-signer/-inkey jpki:sign`) | {} | {} |",
+        ms(card_min),
+        ms(card_med)
+    );
+    let _ = writeln!(
+        out,
+        "| software RSA-2048 key (default provider) | {} | {} |",
+        ms(soft_min),
+        ms(soft_med)
+    );
+    let ratio = card_med.as_secs_f64() / soft_med.as_secs_f64().max(1e-9);
+    let _ = writeln!(
+        out,
+        "\nRatio card/software (median): **{ratio:.2}×**. The difference is the card path: PC/SC \
+         connection and transactions through pcscd, the simulator's APDU round trips, the PIN \
+         counter queries and VERIFYs (see table 1), and the signature check against the \
+         certificate that the provider does before returning each signature.\n"
+    );
+
+    let target = std::env::args()
+        .nth(1)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("benches/RESULTS.md"));
+    std::fs::write(&target, &out)
+        .unwrap_or_else(|e| fail(format!("write {}: {e}", target.display())));
+    print!("{out}");
+    eprintln!("jpki-bench: wrote {}", target.display());
+}
