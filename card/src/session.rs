@@ -284,11 +284,19 @@ impl<'a> Session<'a> {
 
     fn compute_signature(&mut self, key: KeyKind, p1: u8, data: &[u8]) -> Result<RsaSignature> {
         self.select_ap(Ap::Jpki)?;
-        self.select_ef(key.fid(), "SELECT of a private key")?;
-        let cmd = Command::new(0x80, 0x2A, p1, 0x80)
-            .with_data(data)
-            .with_le(Le::MAX_SHORT);
-        let r = self.exchange(&cmd)?;
+        // The key named by SFI in P2 (spec §7.2 [C]) saves a SELECT per signature; a card that
+        // refuses the form gets the SELECT + P2=80 form.
+        let sfi = 0x80 | (key.fid() & 0x1F) as u8;
+        let cmd = |p2| {
+            Command::new(0x80, 0x2A, p1, p2)
+                .with_data(data)
+                .with_le(Le::MAX_SHORT)
+        };
+        let mut r = self.exchange(&cmd(sfi))?;
+        if crate::verify::addressing_refused(r.sw) {
+            self.select_ef(key.fid(), "SELECT of a private key")?;
+            r = self.exchange(&cmd(0x80))?;
+        }
         match r.sw {
             Sw::OK if r.data.len() == 256 => Ok(RsaSignature(r.data)),
             Sw::OK => Err(CardError::Malformed {

@@ -43,31 +43,39 @@ fn ap_of(pin: PinKind) -> Ap {
     }
 }
 
+/// `P2` naming a PIN by its short EF id (`80|SFI`, spec §4 [C]): no SELECT needed.
+fn sfi_p2(pin: PinKind) -> u8 {
+    0x80 | (pin.fid() & 0x1F) as u8
+}
+
+/// Whether a status word says "this addressing form is not understood" (then the client falls
+/// back to SELECT + `P2=80`; no try can have been spent: P1/P2 are checked before the PIN).
+pub(crate) fn addressing_refused(sw: Sw) -> bool {
+    matches!(sw, Sw::WRONG_P1P2 | Sw::FILE_NOT_FOUND)
+}
+
 impl Session<'_> {
-    /// Reads a PIN's counter without spending a try (SELECT IEF + empty VERIFY).
+    /// Reads a PIN's counter without spending a try (empty VERIFY naming the PIN by SFI).
     pub fn pin_status(&mut self, pin: PinKind) -> Result<PinStatus> {
         self.select_ap(ap_of(pin))?;
-        self.select_ef(pin.fid(), "SELECT of a PIN")?;
-        self.query_selected(pin)
+        self.query(pin).map(|(status, _)| status)
+    }
+
+    /// Empty VERIFY: by SFI, or after SELECT if the card refuses that form. Returns the P2
+    /// that worked, so the VERIFY that follows addresses the PIN the same way.
+    fn query(&mut self, pin: PinKind) -> Result<(PinStatus, u8)> {
+        let r = self.exchange(&Command::new(0x00, 0x20, 0x00, sfi_p2(pin)))?;
+        if addressing_refused(r.sw) {
+            tracing::debug!(sw = %r.sw, "VERIFY by SFI refused; selecting the PIN instead");
+            self.select_ef(pin.fid(), "SELECT of a PIN")?;
+            return self.query_selected(pin).map(|s| (s, 0x80));
+        }
+        status_of(pin, r.sw).map(|s| (s, sfi_p2(pin)))
     }
 
     fn query_selected(&mut self, pin: PinKind) -> Result<PinStatus> {
         let r = self.exchange(&Command::new(0x00, 0x20, 0x00, 0x80))?;
-        if let Some(n) = r.sw.counter() {
-            return Ok(PinStatus::Tries(Tries::new(n)));
-        }
-        match r.sw {
-            Sw::OK => Ok(PinStatus::Verified),
-            // Some cards and clients use 69 83 / 69 84 for "blocked" (spec §17.2).
-            Sw::AUTH_BLOCKED | Sw::REF_DATA_LOCKED => Ok(PinStatus::Tries(Tries::new(0))),
-            sw => Err(CardError::Unexpected {
-                op: match pin {
-                    PinKind::Auth | PinKind::Sign => "a PIN status query",
-                    PinKind::Text => "a text-AP PIN status query",
-                },
-                sw,
-            }),
-        }
+        status_of(pin, r.sw)
     }
 
     /// Presents a PIN under the policy of this module. On success the PIN stays
@@ -75,8 +83,14 @@ impl Session<'_> {
     pub fn verify(&mut self, secret: &dyn Secret, last_try: LastTry) -> Result<()> {
         let pin = secret.kind();
         self.select_ap(ap_of(pin))?;
-        self.select_ef(pin.fid(), "SELECT of a PIN")?;
-        if let PinStatus::Tries(t) = self.query_selected(pin)? {
+        let (status, p2) = self.query(pin)?;
+        self.present(secret, status, p2, last_try)
+    }
+
+    /// The policy's checks on the counter just read, then the one VERIFY.
+    fn present(&mut self, secret: &dyn Secret, status: PinStatus, p2: u8, last_try: LastTry) -> Result<()> {
+        let pin = secret.kind();
+        if let PinStatus::Tries(t) = status {
             if t.is_blocked() {
                 return Err(CardError::Blocked { pin });
             }
@@ -84,7 +98,7 @@ impl Session<'_> {
                 return Err(CardError::LastTryRefused { pin });
             }
         }
-        let cmd = Command::new(0x00, 0x20, 0x00, 0x80).with_data(secret.bytes());
+        let cmd = Command::new(0x00, 0x20, 0x00, p2).with_data(secret.bytes());
         let r = self.exchange(&cmd)?;
         match r.sw {
             Sw::OK => {
@@ -111,8 +125,12 @@ impl Session<'_> {
                 reason: "the new PIN is of another kind",
             });
         }
-        self.verify(old, last_try)?;
-        // VERIFY left the PIN IEF selected: P2=80 addresses it.
+        // CHANGE REFERENCE DATA by SFI is not confirmed on real cards (spec [?]): select the
+        // PIN IEF and address it with P2=80 for the counter, the VERIFY and the CHANGE.
+        self.select_ap(ap_of(pin))?;
+        self.select_ef(pin.fid(), "SELECT of a PIN")?;
+        let status = self.query_selected(pin)?;
+        self.present(old, status, 0x80, last_try)?;
         let r = self.exchange(&Command::new(0x00, 0x24, 0x01, 0x80).with_data(new.bytes()))?;
         match r.sw {
             Sw::OK => Ok(()),
@@ -125,6 +143,25 @@ impl Session<'_> {
                 sw,
             }),
         }
+    }
+}
+
+/// What an empty VERIFY's status word says.
+fn status_of(pin: PinKind, sw: Sw) -> Result<PinStatus> {
+    if let Some(n) = sw.counter() {
+        return Ok(PinStatus::Tries(Tries::new(n)));
+    }
+    match sw {
+        Sw::OK => Ok(PinStatus::Verified),
+        // Some cards and clients use 69 83 / 69 84 for "blocked" (spec §17.2).
+        Sw::AUTH_BLOCKED | Sw::REF_DATA_LOCKED => Ok(PinStatus::Tries(Tries::new(0))),
+        sw => Err(CardError::Unexpected {
+            op: match pin {
+                PinKind::Auth | PinKind::Sign => "a PIN status query",
+                PinKind::Text => "a text-AP PIN status query",
+            },
+            sw,
+        }),
     }
 }
 

@@ -430,7 +430,8 @@ fn blocked_at_start_is_reported_without_a_verify() {
 
 #[test]
 fn first_signature_apdu_budget() {
-    // SELECT AP, SELECT PIN, query, VERIFY, SELECT key, SIGN.
+    // SELECT AP, counter query (by SFI), VERIFY (by SFI), SIGN (key by SFI); then 1 per
+    // further signature in the same session.
     let s = sim();
     let mut card = open(&s);
     let before = card.trace().apdus;
@@ -438,9 +439,8 @@ fn first_signature_apdu_budget() {
     let mut sess = card.session().unwrap();
     sess.verify(&auth("1234"), LastTry::Refuse).unwrap();
     sess.sign(KeyKind::Auth, &di).unwrap();
-    let after_first = {
-        drop(sess);
-        card.trace().apdus
-    };
-    assert_eq!(after_first - before, 6);
+    sess.sign(KeyKind::Auth, &di).unwrap();
+    drop(sess);
+    assert_eq!(card.trace().apdus - before, 5);
+    assert_eq!(s.lock().unwrap().stats().signatures, 2);
 }
