@@ -239,10 +239,21 @@ impl<'a> Session<'a> {
 
     /// Reads the token label (EF 0006) — what kind of JPKI card this is.
     pub fn read_token(&mut self) -> Result<TokenKind> {
+        const WHAT: &str = "the token information (EF 0006)";
         self.select_ap(Ap::Jpki)?;
-        self.select_ef(0x0006, "SELECT of the token information (EF 0006)")?;
-        let r = self.read_chunk(0, 32, "the token information (EF 0006)", None)?;
-        Ok(TokenKind::from_label(&r))
+        // READ BINARY naming the EF by SFI (P1 = 80|06, spec §5 [C]) saves the SELECT; a card
+        // that refuses the form is asked the long way.
+        let le = Le::new(32).ok_or(CardError::Malformed { what: WHAT })?;
+        let r = self.exchange(&Command::new(0x00, 0xB0, 0x86, 0x00).with_le(le))?;
+        let data = match r.sw {
+            Sw::OK | Sw::END_OF_FILE => r.data,
+            sw if crate::verify::addressing_refused(sw) || sw == Sw::INCOMPATIBLE_FILE => {
+                self.select_ef(0x0006, "SELECT of the token information (EF 0006)")?;
+                self.read_chunk(0, 32, WHAT, None)?
+            }
+            sw => return Err(CardError::Unexpected { op: WHAT, sw }),
+        };
+        Ok(TokenKind::from_label(&data))
     }
 
     /// Reads a certificate. The sign certificate needs the sign password verified
