@@ -7,8 +7,12 @@
 #![forbid(unsafe_code)]
 
 mod cmd;
+mod cms_cmd;
+mod cms_sign;
+mod cms_verify;
 mod exit;
 mod secret;
+mod unlock;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -22,6 +26,7 @@ Exit codes:
   3  no usable card: pcscd not running, no reader, no card, not a My Number card
   4  PIN problem: wrong PIN, blocked PIN, last try refused, bad PIN format
   5  the card failed or answered unexpectedly
+  6  a signature did not verify (verify, cms verify)
 
 PINs are never taken as arguments: on a terminal jpki-sign asks for them;
 otherwise pass --pin-file FILE (first line; `-` reads standard input).
@@ -69,6 +74,9 @@ pub enum Command {
     Pin(PinCommand),
     /// Print a certificate from the card.
     Cert(CertArgs),
+    /// CMS (PKCS#7) signatures of any file.
+    #[command(subcommand)]
+    Cms(cms_cmd::CmsCommand),
 }
 
 #[derive(Subcommand, Debug)]
