@@ -17,6 +17,7 @@ pub fn run(cli: &Cli) -> Result<(), CliError> {
         Command::Pin(PinCommand::Change(a)) => pin_change(&cli.global, a),
         Command::Cert(a) => cert(&cli.global, a),
         Command::Cms(c) => crate::cms_cmd::run(&cli.global, c),
+        Command::Sign(a) => crate::pdf::sign::run(&cli.global, a),
     }
 }
 

@@ -11,6 +11,7 @@ mod cms_cmd;
 mod cms_sign;
 mod cms_verify;
 mod exit;
+mod pdf;
 mod secret;
 mod unlock;
 
@@ -32,6 +33,9 @@ PINs are never taken as arguments: on a terminal jpki-sign asks for them;
 otherwise pass --pin-file FILE (first line; `-` reads standard input).
 
 Examples:
+  jpki-sign doc.pdf                   sign a PDF (writes doc-signed.pdf; asks for the sign password)
+  jpki-sign verify doc-signed.pdf --ca ca.pem   check every signature of a PDF
+  jpki-sign cms sign data.bin --detached        CMS signature data.bin.p7s
   jpki-sign card                      which reader, which card
   jpki-sign pin status                tries left of every PIN (spends none)
   jpki-sign pin change sign           change the sign password (asks for old and new)
@@ -77,6 +81,8 @@ pub enum Command {
     /// CMS (PKCS#7) signatures of any file.
     #[command(subcommand)]
     Cms(cms_cmd::CmsCommand),
+    /// Sign PDF files with the sign key (also: `jpki-sign FILE.pdf …`).
+    Sign(pdf::sign::SignArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -152,7 +158,8 @@ pub enum CertFormat {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // `jpki-sign doc.pdf` = `jpki-sign sign doc.pdf`.
+    let cli = Cli::parse_from(pdf::default_to_sign(std::env::args_os().collect()));
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_env("JPKI_LOG"))
         .with_writer(std::io::stderr)
