@@ -18,6 +18,7 @@ pub fn run(cli: &Cli) -> Result<(), CliError> {
         Command::Cert(a) => cert(&cli.global, a),
         Command::Cms(c) => crate::cms_cmd::run(&cli.global, c),
         Command::Sign(a) => crate::pdf::sign::run(&cli.global, a),
+        Command::Verify(a) => crate::pdf::verify::run(&cli.global, a),
     }
 }
 

@@ -299,6 +299,14 @@ fn signing_certificate_v2(cert: &Certificate, der: &[u8]) -> Result<Attribute, C
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::cms_verify::{self, Against, Chain};
+    use openssl::asn1::Asn1Time;
+    use openssl::bn::BigNum;
+    use openssl::hash::MessageDigest;
+    use openssl::pkey::PKey;
+    use openssl::x509::extension::KeyUsage;
+    use openssl::x509::{X509Builder, X509NameBuilder};
+    use rsa::pkcs8::DecodePrivateKey;
 
     /// A software RSA key standing in for the card in unit tests.
     pub struct SoftKey(pub rsa::RsaPrivateKey);
@@ -309,5 +317,111 @@ pub(crate) mod tests {
                 .sign(rsa::Pkcs1v15Sign::new_unprefixed(), di.as_der())
                 .map_err(|e| CliError::Document(e.to_string()))
         }
+    }
+
+    /// A key and a self-signed certificate for it (KU nonRepudiation), also as PEM.
+    pub fn soft_signer() -> (SoftKey, Vec<u8>, Vec<u8>) {
+        let rsa = openssl::rsa::Rsa::generate(2048).unwrap();
+        let pkey = PKey::from_rsa(rsa).unwrap();
+        let mut name = X509NameBuilder::new().unwrap();
+        name.append_entry_by_text("CN", "Unit Test Signer").unwrap();
+        let name = name.build();
+        let mut b = X509Builder::new().unwrap();
+        b.set_version(2).unwrap();
+        b.set_serial_number(&BigNum::from_u32(7).unwrap().to_asn1_integer().unwrap())
+            .unwrap();
+        b.set_subject_name(&name).unwrap();
+        b.set_issuer_name(&name).unwrap();
+        b.set_pubkey(&pkey).unwrap();
+        b.set_not_before(&Asn1Time::days_from_now(0).unwrap())
+            .unwrap();
+        b.set_not_after(&Asn1Time::days_from_now(30).unwrap())
+            .unwrap();
+        b.append_extension(
+            KeyUsage::new()
+                .non_repudiation()
+                .key_cert_sign()
+                .build()
+                .unwrap(),
+        )
+        .unwrap();
+        b.sign(&pkey, MessageDigest::sha256()).unwrap();
+        let cert = b.build();
+        let key =
+            rsa::RsaPrivateKey::from_pkcs8_der(&pkey.private_key_to_pkcs8().unwrap()).unwrap();
+        (SoftKey(key), cert.to_der().unwrap(), cert.to_pem().unwrap())
+    }
+
+    #[test]
+    fn detached_and_attached_round_trip() {
+        let (mut key, cert, pem) = soft_signer();
+        let dir = tempfile::tempdir().unwrap();
+        let ca = dir.path().join("ca.pem");
+        std::fs::write(&ca, pem).unwrap();
+        let digest: [u8; 32] = Sha256::digest(b"content").into();
+        let der = sign(
+            &mut key,
+            &cert,
+            &[],
+            Content::Detached(digest),
+            Profile::CMS,
+        )
+        .unwrap();
+        let v = cms_verify::verify(&der, Against::Detached(digest), Some(&ca)).unwrap();
+        assert_eq!(v.signer, "CN=Unit Test Signer");
+        assert!(v.signing_time.is_some());
+        assert!(matches!(v.chain, Chain::Trusted(_)));
+        let other: [u8; 32] = Sha256::digest(b"contenT").into();
+        let e = cms_verify::verify(&der, Against::Detached(other), None).unwrap_err();
+        assert!(e.contains("messageDigest"), "{e}");
+        // Trailing zero padding (as in a PDF /Contents) is ignored.
+        let mut padded = der.clone();
+        padded.extend([0u8; 100]);
+        cms_verify::verify(&padded, Against::Detached(digest), None).unwrap();
+
+        let der = sign(
+            &mut key,
+            &cert,
+            &[],
+            Content::Attached(b"hello"),
+            Profile::CMS,
+        )
+        .unwrap();
+        cms_verify::verify(&der, Against::Attached, None).unwrap();
+        let e = cms_verify::verify(&der, Against::Detached(digest), None).unwrap_err();
+        assert!(e.contains("embeds"), "{e}");
+    }
+
+    #[test]
+    fn pades_profile_has_ess_and_no_signing_time() {
+        let (mut key, cert, _) = soft_signer();
+        let digest = [7u8; 32];
+        let der = sign(
+            &mut key,
+            &cert,
+            &[],
+            Content::Detached(digest),
+            Profile::PADES,
+        )
+        .unwrap();
+        let v = cms_verify::verify(&der, Against::Detached(digest), None).unwrap();
+        assert!(v.signing_certificate_v2);
+        assert!(v.signing_time.is_none());
+    }
+
+    /// A signer whose signature belongs to another key is caught before embedding.
+    #[test]
+    fn refuses_a_signature_from_the_wrong_key() {
+        let (_, cert, _) = soft_signer();
+        let (mut other, _, _) = soft_signer();
+        let e = sign(
+            &mut other,
+            &cert,
+            &[],
+            Content::Detached([1; 32]),
+            Profile::CMS,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("does not verify"), "{e}");
     }
 }

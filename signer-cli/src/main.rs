@@ -83,6 +83,8 @@ pub enum Command {
     Cms(cms_cmd::CmsCommand),
     /// Sign PDF files with the sign key (also: `jpki-sign FILE.pdf …`).
     Sign(pdf::sign::SignArgs),
+    /// Verify every signature of PDF files (exit 6 if any is not valid).
+    Verify(pdf::verify::VerifyArgs),
 }
 
 #[derive(Subcommand, Debug)]

@@ -32,8 +32,20 @@ fn drop_stream_data(id: ObjectId, obj: &mut Object) -> Option<(ObjectId, Object)
     Some((id, obj.clone()))
 }
 
-/// Parses `bytes` (the whole file); `name` is for messages.
+/// Parses `bytes` (the whole file) for signing; `name` is for messages.
 pub fn load(name: &str, bytes: &[u8]) -> Result<Pdf, String> {
+    let pdf = load_any(name, bytes)?;
+    if let Some(r) = pdf.doc.xref_recovery {
+        return Err(format!(
+            "{name} has damaged cross-reference data ({r:?}); repair it first, e.g. `qpdf IN OUT`"
+        ));
+    }
+    Ok(pdf)
+}
+
+/// Parses `bytes` also when its cross-reference data had to be rebuilt
+/// (verification reports that instead of refusing).
+pub fn load_any(name: &str, bytes: &[u8]) -> Result<Pdf, String> {
     if !bytes.starts_with(b"%PDF-") {
         return Err(format!(
             "{name} is not a PDF file (it does not start with %PDF-)"
@@ -46,12 +58,7 @@ pub fn load(name: &str, bytes: &[u8]) -> Result<Pdf, String> {
             "{name} is encrypted; encrypted PDFs cannot be signed (decrypt it first, e.g. `qpdf --decrypt IN OUT`)"
         ));
     }
-    if let Some(r) = doc.xref_recovery {
-        return Err(format!(
-            "{name} has damaged cross-reference data ({r:?}); repair it first, e.g. `qpdf IN OUT`"
-        ));
-    }
-    if doc.xref_start == 0 || doc.xref_start >= bytes.len() {
+    if doc.xref_recovery.is_none() && doc.xref_start == 0 || doc.xref_start >= bytes.len() {
         return Err(format!("{name}: cannot locate its cross-reference data"));
     }
     let xref_stream = matches!(

@@ -42,8 +42,6 @@ pub struct Update {
     pub contents_start: usize,
     /// Offset in `bytes` just after the `>` closing `/Contents`.
     pub contents_end: usize,
-    /// The `/ByteRange` of the finished file.
-    pub byte_range: [u64; 4],
     /// The new signature field's name.
     pub field_name: String,
 }
@@ -324,7 +322,6 @@ pub fn build(
     let total = base + bytes.len() as u64;
     let b = base + contents_start as u64;
     let c = base + contents_end as u64;
-    let byte_range = [0, b, c, total - c];
     let text = format!("[0 {b} {c} {}]", total - c);
     let at = sig_body_at + br_in_sig;
     bytes[at..at + text.len()].copy_from_slice(text.as_bytes());
@@ -332,7 +329,6 @@ pub fn build(
         bytes,
         contents_start,
         contents_end,
-        byte_range,
         field_name,
     })
 }
