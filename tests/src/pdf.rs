@@ -1,0 +1,173 @@
+//! Helpers of the PDF and CMS end-to-end tests: input PDFs made here (and
+//! rewritten by qpdf into other structures), and the independent checks with
+//! qpdf, poppler's pdfsig and the openssl command line.
+
+use crate::{run, stderr, stdout};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// A one-page PDF with a classic cross-reference table, written byte by byte.
+pub fn minimal_pdf(version: &str) -> Vec<u8> {
+    let content = b"BT /F1 24 Tf 72 720 Td (Hello, signed world) Tj ET";
+    let objs: Vec<Vec<u8>> = vec![
+        b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_vec(),
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>".to_vec(),
+        [
+            format!("<< /Length {} >>\nstream\n", content.len()).as_bytes(),
+            content.as_slice(),
+            b"\nendstream",
+        ]
+        .concat(),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_vec(),
+    ];
+    let mut out = format!("%PDF-{version}\n%").into_bytes();
+    out.extend([0xE2, 0xE3, 0xCF, 0xD3, b'\n']);
+    let mut offs = Vec::new();
+    for (i, o) in objs.iter().enumerate() {
+        offs.push(out.len());
+        out.extend(format!("{} 0 obj\n", i + 1).as_bytes());
+        out.extend(o);
+        out.extend(b"\nendobj\n");
+    }
+    let x = out.len();
+    out.extend(format!("xref\n0 {}\n0000000000 65535 f \n", objs.len() + 1).as_bytes());
+    for o in offs {
+        out.extend(format!("{o:010} 00000 n \n").as_bytes());
+    }
+    out.extend(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R /ID [<00112233445566778899aabbccddeeff> <00112233445566778899aabbccddeeff>] >>\nstartxref\n{x}\n%%EOF\n",
+            objs.len() + 1
+        )
+        .as_bytes(),
+    );
+    out
+}
+
+/// Runs qpdf with `args` on `input`, writing `output`; panics on failure.
+pub fn qpdf(args: &[&str], input: &Path, output: &Path) {
+    let o = run(Command::new("qpdf").args(args).arg(input).arg(output));
+    assert!(
+        o.status.success() || o.status.code() == Some(3),
+        "qpdf {args:?}: {}",
+        stderr(&o)
+    );
+}
+
+/// `qpdf --check` must say the file is fine (exit 0).
+pub fn assert_qpdf_check(pdf: &Path) {
+    let o = run(Command::new("qpdf").arg("--check").arg(pdf));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "qpdf --check {}: {}{}",
+        pdf.display(),
+        stdout(&o),
+        stderr(&o)
+    );
+    assert!(
+        stdout(&o).contains("No syntax or stream encoding errors found"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+/// pdfsig's report (without certificate validation: it has no NSS trust here).
+/// pdfsig exits 0 even for "Digest Mismatch.", so callers read the text.
+pub fn pdfsig(pdf: &Path) -> String {
+    let o = run(Command::new("pdfsig").arg("-nocert").arg(pdf));
+    assert!(o.status.success(), "pdfsig: {}", stderr(&o));
+    stdout(&o)
+}
+
+/// Asserts pdfsig reports exactly `n` signatures, each "Signature is Valid.".
+pub fn assert_pdfsig_all_valid(pdf: &Path, n: usize) -> String {
+    let report = pdfsig(pdf);
+    assert_eq!(
+        report.matches("Signature #").count(),
+        n,
+        "signatures in pdfsig's report:\n{report}"
+    );
+    assert_eq!(
+        report
+            .matches("Signature Validation: Signature is Valid.")
+            .count(),
+        n,
+        "pdfsig:\n{report}"
+    );
+    report
+}
+
+/// The last signature's CMS (DER) and the bytes its ByteRange covers, cut out
+/// of the file independently of jpki-sign (parsed from the last /ByteRange).
+pub fn extract_last_signature(pdf: &[u8]) -> (Vec<u8>, Vec<u8>) {
+    let text = String::from_utf8_lossy(pdf);
+    let at = text.rfind("/ByteRange").expect("a /ByteRange");
+    let open = at + text[at..].find('[').expect("[");
+    let close = open + text[open..].find(']').expect("]");
+    let n: Vec<usize> = text[open + 1..close]
+        .split_whitespace()
+        .map(|s| s.parse().expect("a number"))
+        .collect();
+    let (a, b, c, d) = (n[0], n[1], n[2], n[3]);
+    let covered = [&pdf[a..a + b], &pdf[c..c + d]].concat();
+    let hex = &pdf[b + 1..c - 1];
+    let der: Vec<u8> = hex
+        .chunks(2)
+        .map(|p| u8::from_str_radix(std::str::from_utf8(p).unwrap(), 16).unwrap())
+        .collect();
+    (der, covered)
+}
+
+/// `openssl cms -verify -binary -inform DER -in SIG -content DATA -CAfile CA -purpose any`
+/// (the trailing zero padding of a PDF /Contents is tolerated by OpenSSL).
+pub fn openssl_cms_verify(
+    sig: &Path,
+    content: Option<&Path>,
+    ca: &Path,
+    pem: bool,
+) -> std::process::Output {
+    let mut c = Command::new("openssl");
+    c.args(["cms", "-verify", "-binary", "-purpose", "any", "-inform"])
+        .arg(if pem { "PEM" } else { "DER" })
+        .arg("-in")
+        .arg(sig)
+        .arg("-CAfile")
+        .arg(ca)
+        .args(["-out", "-"]);
+    if let Some(content) = content {
+        c.arg("-content").arg(content);
+    }
+    run(&mut c)
+}
+
+/// Checks the last signature of `pdf` with `openssl cms -verify` over its
+/// covered bytes, and returns `openssl cms -cmsout -print` of it.
+pub fn assert_openssl_verifies_pdf(pdf: &Path, ca: &Path) -> String {
+    let bytes = std::fs::read(pdf).expect("signed pdf");
+    let (der, covered) = extract_last_signature(&bytes);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sig = dir.path().join("sig.der");
+    let data = dir.path().join("covered.bin");
+    std::fs::write(&sig, &der).unwrap();
+    std::fs::write(&data, &covered).unwrap();
+    let o = openssl_cms_verify(&sig, Some(&data), ca, false);
+    assert!(
+        o.status.success() && stderr(&o).contains("CMS Verification successful"),
+        "openssl cms -verify: {}",
+        stderr(&o)
+    );
+    let o = run(Command::new("openssl")
+        .args(["cms", "-cmsout", "-print", "-inform", "DER", "-in"])
+        .arg(&sig));
+    assert!(o.status.success(), "{}", stderr(&o));
+    stdout(&o)
+}
+
+/// `dir/name` with `bytes` written to it.
+pub fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).expect("write test file");
+    p
+}
