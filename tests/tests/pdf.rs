@@ -59,7 +59,8 @@ fn jpki_verify(pdf: &Path) -> Output {
 }
 
 /// The input structures: a classic table written here, qpdf rewrites without
-/// and with object streams (the latter uses an xref stream), and a PDF 2.0 header.
+/// and with object streams (the latter uses an xref stream), linearized
+/// variants of both (two cross-reference sections), and a PDF 2.0 header.
 fn inputs(dir: &Path) -> Vec<(&'static str, PathBuf)> {
     let classic = write(dir, "classic.pdf", &minimal_pdf("1.4"));
     let v20 = write(dir, "v20.pdf", &minimal_pdf("2.0"));
@@ -71,11 +72,21 @@ fn inputs(dir: &Path) -> Vec<(&'static str, PathBuf)> {
         String::from_utf8_lossy(&std::fs::read(&objstm).unwrap()).contains("/ObjStm"),
         "qpdf did not make object streams"
     );
+    let lin = dir.join("linearized.pdf");
+    qpdf(&["--linearize", "--object-streams=disable"], &classic, &lin);
+    let lin_objstm = dir.join("linearized-objstm.pdf");
+    qpdf(
+        &["--linearize", "--object-streams=generate"],
+        &classic,
+        &lin_objstm,
+    );
     vec![
         ("classic", classic),
         ("pdf-2.0", v20),
         ("qpdf-classic", qclassic),
         ("xref-stream+object-streams", objstm),
+        ("linearized", lin),
+        ("linearized+xref-stream+object-streams", lin_objstm),
     ]
 }
 
