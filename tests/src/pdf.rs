@@ -171,3 +171,51 @@ pub fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     std::fs::write(&p, bytes).expect("write test file");
     p
 }
+
+/// A hybrid-reference file (ISO 32000-1 §7.5.8.4): [`minimal_pdf`] plus an
+/// update whose classic table's trailer has `/XRefStm`, an xref stream that
+/// alone knows object 6 (the /Info dictionary), stored in object stream 7.
+pub fn hybrid_pdf() -> Vec<u8> {
+    let mut out = minimal_pdf("1.5");
+    let text = String::from_utf8_lossy(&out).into_owned();
+    let prev: usize = text
+        .rsplit("startxref\n")
+        .next()
+        .and_then(|s| s.lines().next())
+        .and_then(|s| s.parse().ok())
+        .expect("startxref");
+    let header = b"6 0 ";
+    let member = b"<< /Producer (jpki hybrid test) >>";
+    let off7 = out.len();
+    out.extend(
+        format!(
+            "7 0 obj\n<< /Type /ObjStm /N 1 /First {} /Length {} >>\nstream\n",
+            header.len(),
+            header.len() + member.len()
+        )
+        .as_bytes(),
+    );
+    out.extend(header);
+    out.extend(member);
+    out.extend(b"\nendstream\nendobj\n");
+    let off8 = out.len();
+    // One entry: object 6 is object 0 of object stream 7 (type 2), W [1 2 1].
+    let data = [2u8, 0, 7, 0];
+    out.extend(
+        format!(
+            "8 0 obj\n<< /Type /XRef /Size 9 /Index [6 1] /W [1 2 1] /Root 1 0 R /Length {} >>\nstream\n",
+            data.len()
+        )
+        .as_bytes(),
+    );
+    out.extend(data);
+    out.extend(b"\nendstream\nendobj\n");
+    let x = out.len();
+    out.extend(
+        format!(
+            "xref\n7 2\n{off7:010} 00000 n\r\n{off8:010} 00000 n\r\ntrailer\n<< /Size 9 /Root 1 0 R /Info 6 0 R /Prev {prev} /XRefStm {off8} >>\nstartxref\n{x}\n%%EOF\n"
+        )
+        .as_bytes(),
+    );
+    out
+}

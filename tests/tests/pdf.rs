@@ -60,7 +60,8 @@ fn jpki_verify(pdf: &Path) -> Output {
 
 /// The input structures: a classic table written here, qpdf rewrites without
 /// and with object streams (the latter uses an xref stream), linearized
-/// variants of both (two cross-reference sections), and a PDF 2.0 header.
+/// variants of both (two cross-reference sections), a hybrid-reference file
+/// (classic table + /XRefStm) and a PDF 2.0 header.
 fn inputs(dir: &Path) -> Vec<(&'static str, PathBuf)> {
     let classic = write(dir, "classic.pdf", &minimal_pdf("1.4"));
     let v20 = write(dir, "v20.pdf", &minimal_pdf("2.0"));
@@ -80,7 +81,16 @@ fn inputs(dir: &Path) -> Vec<(&'static str, PathBuf)> {
         &classic,
         &lin_objstm,
     );
+    let hybrid = write(dir, "hybrid.pdf", &hybrid_pdf());
+    assert_qpdf_check(&hybrid);
+    let shown = run(Command::new("qpdf").arg("--show-object=6").arg(&hybrid));
+    assert!(
+        stdout(&shown).contains("jpki hybrid test"),
+        "the fixture's /XRefStm must be what finds object 6: {}",
+        stderr(&shown)
+    );
     vec![
+        ("hybrid", hybrid),
         ("classic", classic),
         ("pdf-2.0", v20),
         ("qpdf-classic", qclassic),
@@ -119,6 +129,15 @@ fn every_structure_is_signed_and_accepted_by_qpdf_pdfsig_and_openssl() {
         assert!(update.contains("/SubFilter/adbe.pkcs7.detached"), "{what}");
         assert!(update.contains("/SigFlags 3"), "{what}");
         assert_qpdf_check(&out);
+        if what == "hybrid" {
+            // Readers still find the object only the earlier /XRefStm lists.
+            let shown = run(Command::new("qpdf").arg("--show-object=6").arg(&out));
+            assert!(
+                stdout(&shown).contains("jpki hybrid test"),
+                "{}",
+                stderr(&shown)
+            );
+        }
         let report = assert_pdfsig_all_valid(&out, 1);
         assert!(report.contains("Total document signed"), "{what}: {report}");
         assert!(
