@@ -12,13 +12,18 @@ use std::path::Path;
 
 pub fn run(cli: &Cli) -> Result<(), CliError> {
     match &cli.command {
-        Command::Card => card_info(&cli.global),
+        Command::Card(a) => match a.what {
+            None => card_info(&cli.global),
+            Some(crate::extra_cmd::CardCommand::Basic4) => crate::extra_cmd::basic4(&cli.global),
+        },
         Command::Pin(PinCommand::Status) => pin_status(&cli.global),
         Command::Pin(PinCommand::Change(a)) => pin_change(&cli.global, a),
         Command::Cert(a) => cert(&cli.global, a),
         Command::Cms(c) => crate::cms_cmd::run(&cli.global, c),
         Command::Sign(a) => crate::pdf::sign::run(&cli.global, a),
         Command::Verify(a) => crate::pdf::verify::run(&cli.global, a),
+        Command::Completions(a) => crate::extra_cmd::completions(a),
+        Command::Man => crate::extra_cmd::man(),
     }
 }
 

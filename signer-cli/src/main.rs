@@ -11,6 +11,7 @@ mod cms_cmd;
 mod cms_sign;
 mod cms_verify;
 mod exit;
+mod extra_cmd;
 mod pdf;
 mod secret;
 mod unlock;
@@ -71,8 +72,8 @@ pub struct Global {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Show the reader and what kind of card is in it.
-    Card,
+    /// Show the reader and what kind of card is in it (`card basic4`: 基本4情報).
+    Card(extra_cmd::CardArgs),
     /// PIN status and management.
     #[command(subcommand)]
     Pin(PinCommand),
@@ -85,6 +86,10 @@ pub enum Command {
     Sign(pdf::sign::SignArgs),
     /// Verify every signature of PDF files (exit 6 if any is not valid).
     Verify(pdf::verify::VerifyArgs),
+    /// Print a shell completion script.
+    Completions(extra_cmd::CompletionsArgs),
+    /// Print the man page (roff).
+    Man,
 }
 
 #[derive(Subcommand, Debug)]
