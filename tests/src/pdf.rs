@@ -219,3 +219,37 @@ pub fn hybrid_pdf() -> Vec<u8> {
     );
     out
 }
+
+/// pdfsig with an NSS database that trusts `ca` (certutil from libnss3-tools):
+/// poppler then validates the certificate chain itself. Asserts `n`
+/// signatures that are valid and whose certificates are trusted.
+pub fn assert_pdfsig_trusted(pdf: &Path, ca: &Path, n: usize) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = format!("sql:{}", dir.path().display());
+    let o = run(Command::new("certutil").args(["-N", "--empty-password", "-d", &db]));
+    assert!(
+        o.status.success(),
+        "certutil -N (is libnss3-tools installed? `make deps`): {}",
+        stderr(&o)
+    );
+    let o = run(Command::new("certutil")
+        .args(["-A", "-n", "jpki-test-ca", "-t", "CT,C,C", "-d", &db, "-i"])
+        .arg(ca));
+    assert!(o.status.success(), "certutil -A: {}", stderr(&o));
+    let o = run(Command::new("pdfsig").args(["-nssdir", &db]).arg(pdf));
+    let report = stdout(&o);
+    assert_eq!(
+        report
+            .matches("Signature Validation: Signature is Valid.")
+            .count(),
+        n,
+        "{report}"
+    );
+    assert_eq!(
+        report
+            .matches("Certificate Validation: Certificate is Trusted.")
+            .count(),
+        n,
+        "{report}"
+    );
+}

@@ -140,6 +140,8 @@ fn every_structure_is_signed_and_accepted_by_qpdf_pdfsig_and_openssl() {
         }
         let report = assert_pdfsig_all_valid(&out, 1);
         assert!(report.contains("Total document signed"), "{what}: {report}");
+        // poppler/NSS validate the chain themselves once the test CA is trusted.
+        assert_pdfsig_trusted(&out, &sign_ca(), 1);
         assert!(
             report.contains("Signing Hash Algorithm: SHA-256"),
             "{what}: {report}"
@@ -177,6 +179,9 @@ fn a_second_signature_keeps_the_first_valid_and_pades_has_its_attributes() {
         ],
     ));
     assert_qpdf_check(&twice);
+    // (Not assert_pdfsig_trusted here: poppler 22.12 reports "Unknown issue with Certificate
+    // or corrupted data" for the certificate of every signature after the first in one
+    // pdfsig run — pyHanko-signed files show the same — while each signature is valid.)
     let report = assert_pdfsig_all_valid(&twice, 2);
     assert!(report.contains("Not total document signed"), "{report}");
     assert!(
