@@ -253,3 +253,42 @@ pub fn assert_pdfsig_trusted(pdf: &Path, ca: &Path, n: usize) {
         "{report}"
     );
 }
+
+/// Renders page 1 at 72 dpi in grey with poppler's pdftoppm and counts the
+/// dark pixels (< 128) inside `[x0 y0 x1 y1]` (PDF points, origin lower left).
+pub fn dark_pixels(pdf: &Path, rect: [usize; 4]) -> usize {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let prefix = dir.path().join("page");
+    let o = run(Command::new("pdftoppm")
+        .args(["-r", "72", "-gray", "-f", "1", "-l", "1", "-singlefile"])
+        .arg(pdf)
+        .arg(&prefix));
+    assert!(o.status.success(), "pdftoppm: {}", stderr(&o));
+    let img = std::fs::read(dir.path().join("page.pgm")).expect("page.pgm");
+    // P5 header: magic, width, height, maxval, each followed by one whitespace.
+    let mut fields = Vec::new();
+    let mut i = 0;
+    while fields.len() < 4 {
+        while img[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        let start = i;
+        while !img[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        fields.push(String::from_utf8_lossy(&img[start..i]).into_owned());
+    }
+    let pixels = &img[i + 1..];
+    assert_eq!(fields[0], "P5");
+    let (w, h): (usize, usize) = (fields[1].parse().unwrap(), fields[2].parse().unwrap());
+    let [x0, y0, x1, y1] = rect;
+    let mut n = 0;
+    for y in (h - y1)..(h - y0) {
+        for x in x0..x1.min(w) {
+            if pixels[y * w + x] < 128 {
+                n += 1;
+            }
+        }
+    }
+    n
+}

@@ -453,3 +453,40 @@ fn verify_checks_the_chain_against_the_given_ca() {
     ok(&o);
     assert!(stdout(&o).contains("NOT checked"), "{}", stdout(&o));
 }
+
+#[test]
+fn a_visible_stamp_is_drawn_and_the_signature_stays_valid() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = write(dir.path(), "a.pdf", &minimal_pdf("1.7"));
+    let out = dir.path().join("stamped.pdf");
+    ok(&sign_main(
+        &[&a],
+        &[
+            "-o",
+            out.to_str().unwrap(),
+            "--stamp",
+            "--reason",
+            "Approved",
+            "--stamp-text",
+            "jpki test stamp",
+        ],
+    ));
+    assert_qpdf_check(&out);
+    assert_pdfsig_all_valid(&out, 1);
+    assert_openssl_verifies_pdf(&out, &sign_ca());
+    let update = String::from_utf8_lossy(&std::fs::read(&out).unwrap()).into_owned();
+    assert!(update.contains("/AP<</N"), "the widget needs an appearance");
+    // The default box: 220 x 54 pt at the bottom right of the A4 page.
+    let bx = [339, 36, 559, 90];
+    assert_eq!(dark_pixels(&a, bx), 0, "the input has nothing there");
+    let drawn = dark_pixels(&out, bx);
+    assert!(drawn > 200, "only {drawn} dark pixels in the stamp box");
+    // Elsewhere nothing changed: the text line of the page is the same.
+    let text = [60, 700, 400, 760];
+    assert_eq!(dark_pixels(&a, text), dark_pixels(&out, text));
+
+    // A page that does not exist: refused before the card, nothing written.
+    let o = sign_main(&[&a], &["--stamp", "--stamp-page", "2", "--force"]);
+    one_line_error(&o, 1, "has no page 2");
+    assert!(!dir.path().join("a-signed.pdf").exists());
+}

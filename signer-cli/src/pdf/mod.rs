@@ -7,6 +7,7 @@
 //! inserts the sub-command before clap sees the arguments.
 
 pub mod sign;
+pub mod stamp;
 pub mod structure;
 pub mod update;
 pub mod verify;
@@ -120,6 +121,7 @@ mod tests {
             reason: Some("テスト".into()),
             location: None,
             contents_len: 8192,
+            stamp: None,
         };
         let mut u = build(&p, pdf.len() as u64, pdf.ends_with(b"\n"), &opts).unwrap();
         let mut h = Sha256::new();

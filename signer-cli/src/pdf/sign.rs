@@ -46,6 +46,20 @@ pub struct SignArgs {
     /// Where it was signed (/Location).
     #[arg(long)]
     pub location: Option<String>,
+    /// Visible signature: a framed box with "digitally signed", the date, the reason
+    /// and --stamp-text (ASCII; Helvetica). Default: invisible.
+    #[arg(long)]
+    pub stamp: bool,
+    /// Page of the visible signature (1 = first).
+    #[arg(long, value_name = "N", default_value_t = 1, requires = "stamp")]
+    pub stamp_page: u32,
+    /// Box of the visible signature in points from the page's lower-left corner
+    /// (default: 220 × 54 at the bottom right).
+    #[arg(long, value_name = "X,Y,W,H", requires = "stamp")]
+    pub stamp_rect: Option<String>,
+    /// An extra line in the visible signature.
+    #[arg(long, value_name = "TEXT", requires = "stamp")]
+    pub stamp_text: Option<String>,
 }
 
 struct Prepared {
@@ -112,7 +126,28 @@ pub fn run(g: &Global, a: &SignArgs) -> Result<(), CliError> {
             )));
         }
     }
-    let (date, _) = pdf_date()?;
+    let (date, now) = pdf_date()?;
+    let stamp = if a.stamp {
+        let rect = a
+            .stamp_rect
+            .as_deref()
+            .map(super::stamp::parse_rect)
+            .transpose()
+            .map_err(CliError::Usage)?;
+        let mut lines = vec![
+            "Digitally signed with a My Number card".to_string(),
+            format!("Date: {}", crate::cms_verify::format_time(&now)),
+        ];
+        lines.extend(a.reason.as_ref().map(|r| format!("Reason: {r}")));
+        lines.extend(a.stamp_text.clone());
+        Some(super::stamp::Stamp {
+            page: a.stamp_page,
+            rect,
+            lines,
+        })
+    } else {
+        None
+    };
     let opts = SigOptions {
         subfilter: if a.pades {
             "ETSI.CAdES.detached"
@@ -123,6 +158,7 @@ pub fn run(g: &Global, a: &SignArgs) -> Result<(), CliError> {
         reason: a.reason.clone(),
         location: a.location.clone(),
         contents_len: CONTENTS_LEN,
+        stamp,
     };
     let profile = if a.pades {
         Profile::PADES

@@ -32,6 +32,8 @@ pub struct SigOptions {
     pub location: Option<String>,
     /// Bytes reserved for the DER CMS (the hex string is twice as long).
     pub contents_len: usize,
+    /// A visible signature; `None` = invisible on page 1.
+    pub stamp: Option<super::stamp::Stamp>,
 }
 
 /// The update, ready except for the hex CMS in `/Contents`.
@@ -146,7 +148,11 @@ pub fn build(
         .map_err(|_| "its catalog (/Root) is missing or not a dictionary".to_string())?
         .clone();
     check_docmdp(pdf, &catalog)?;
-    let page_id = *doc.get_pages().values().next().ok_or("it has no pages")?;
+    let pages = doc.get_pages();
+    let page_no = opts.stamp.as_ref().map_or(1, |s| s.page);
+    let page_id = *pages
+        .get(&page_no)
+        .ok_or_else(|| format!("it has no page {page_no} (it has {} page(s))", pages.len()))?;
     let mut page = doc
         .get_dictionary(page_id)
         .map_err(|_| "its first page is not a dictionary".to_string())?
@@ -210,10 +216,28 @@ pub fn build(
     w.set("T", lopdf::text_string(&field_name));
     w.set("V", Object::Reference(sig_id));
     w.set("F", Object::Integer(132));
-    w.set(
-        "Rect",
-        Object::Array(vec![0.into(), 0.into(), 0.into(), 0.into()]),
-    );
+    match &opts.stamp {
+        None => w.set(
+            "Rect",
+            Object::Array(vec![0.into(), 0.into(), 0.into(), 0.into()]),
+        ),
+        Some(stamp) => {
+            let media = media_box(pdf, page_id);
+            let r = super::stamp::rect_on(stamp, media);
+            w.set(
+                "Rect",
+                Object::Array(r.iter().map(|v| Object::Real(*v as f32)).collect()),
+            );
+            let ap_id = alloc();
+            out.push((
+                ap_id,
+                super::stamp::appearance(stamp, r[2] - r[0], r[3] - r[1]),
+            ));
+            let mut ap = Dictionary::new();
+            ap.set("N", Object::Reference(ap_id));
+            w.set("AP", Object::Dictionary(ap));
+        }
+    }
     w.set("P", Object::Reference(page_id));
     out.push((widget_id, ser(&Object::Dictionary(w))));
 
@@ -331,6 +355,33 @@ pub fn build(
         contents_end,
         field_name,
     })
+}
+
+/// The page's `/MediaBox` (inherited through `/Parent`), default A4.
+fn media_box(pdf: &Pdf, page: ObjectId) -> [f64; 4] {
+    let mut id = Some(page);
+    for _ in 0..32 {
+        let Some(d) = id.and_then(|i| pdf.doc.get_dictionary(i).ok()) else {
+            break;
+        };
+        if let Some(a) = d
+            .get(b"MediaBox")
+            .ok()
+            .and_then(|m| pdf.deref(m))
+            .and_then(|m| m.as_array().ok())
+        {
+            let v: Vec<f64> = a
+                .iter()
+                .filter_map(|n| pdf.deref(n).and_then(|n| n.as_float().ok()))
+                .map(f64::from)
+                .collect();
+            if let [x0, y0, x1, y1] = v[..] {
+                return [x0.min(x1), y0.min(y1), x0.max(x1), y0.max(y1)];
+            }
+        }
+        id = d.get(b"Parent").and_then(Object::as_reference).ok();
+    }
+    [0.0, 0.0, 595.0, 842.0]
 }
 
 /// Room for `[0 b c d]` with 20-digit numbers.
