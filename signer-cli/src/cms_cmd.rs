@@ -51,6 +51,9 @@ pub struct CmsSignArgs {
     /// Overwrite the output file if it exists.
     #[arg(long)]
     pub force: bool,
+    /// Add an RFC 3161 timestamp from this time-stamping authority (CAdES-T).
+    #[arg(long, value_name = "URL")]
+    pub tsa: Option<String>,
 }
 
 /// `cms verify`.
@@ -155,6 +158,13 @@ fn sign(g: &Global, a: &CmsSignArgs) -> Result<(), CliError> {
             Profile::CMS,
         )?
     };
+    let der = match &a.tsa {
+        Some(url) => {
+            let token = crate::tsa::timestamp(url, &crate::tsa::signature_value(&der)?)?;
+            crate::tsa::add_token(&der, &token)?
+        }
+        None => der,
+    };
     let bytes = if a.pem {
         der::pem::encode_string("CMS", der::pem::LineEnding::LF, &der)
             .map_err(|e| CliError::Document(format!("cannot encode PEM: {e}")))?
@@ -209,6 +219,7 @@ fn verify(g: &Global, a: &CmsVerifyArgs) -> Result<(), CliError> {
                 "valid": true,
                 "signer": v.signer,
                 "signing_time": v.signing_time,
+                "timestamp": v.timestamp,
                 "chain_checked": matches!(v.chain, Chain::Trusted(_)),
             })
         );
@@ -217,6 +228,9 @@ fn verify(g: &Global, a: &CmsVerifyArgs) -> Result<(), CliError> {
     println!("Signer:       {}", v.signer);
     if let Some(t) = &v.signing_time {
         println!("Signing time: {t} (claimed by the signer)");
+    }
+    if let Some(t) = &v.timestamp {
+        println!("Timestamp:    {t}");
     }
     println!("Content:      matches the signed SHA-256 digest");
     println!("Signature:    valid (RSA PKCS#1 v1.5, SHA-256)");

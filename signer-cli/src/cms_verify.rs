@@ -32,6 +32,9 @@ pub struct Verified {
     pub signing_time: Option<String>,
     /// Whether an ESS signingCertificateV2 attribute is present (and matched).
     pub signing_certificate_v2: bool,
+    /// An RFC 3161 timestamp over the signature: time and TSA (the token's
+    /// signature and messageImprint checked; the TSA's chain is not).
+    pub timestamp: Option<String>,
     /// The chain check.
     pub chain: Chain,
 }
@@ -204,6 +207,7 @@ pub fn verify(cms: &[u8], against: Against, ca: Option<&Path>) -> Result<Verifie
         Err(e) => return Err(format!("the signer certificate's key usage: {e}")),
         _ => {}
     }
+    let timestamp = timestamp_of(si)?;
     let chain = match ca {
         None => Chain::NotChecked,
         Some(ca) => check_chain(cert, &certs, ca)?,
@@ -212,8 +216,41 @@ pub fn verify(cms: &[u8], against: Against, ca: Option<&Path>) -> Result<Verifie
         signer: cert.tbs_certificate.subject.to_string(),
         signing_time,
         signing_certificate_v2: ess,
+        timestamp,
         chain,
     })
+}
+
+/// Checks the signatureTimeStampToken unsigned attribute, if any.
+fn timestamp_of(si: &SignerInfo) -> Result<Option<String>, String> {
+    let Some(attrs) = &si.unsigned_attrs else {
+        return Ok(None);
+    };
+    let Some(a) = attrs
+        .iter()
+        .find(|a| a.oid == crate::tsa::ID_AA_SIGNATURE_TIME_STAMP_TOKEN)
+    else {
+        return Ok(None);
+    };
+    let [value] = a.values.as_slice() else {
+        return Err("the timestamp attribute must hold one token".into());
+    };
+    let token_der = value.to_der().map_err(|e| e.to_string())?;
+    let token = ContentInfo::from_der(&token_der).map_err(|e| format!("timestamp token: {e}"))?;
+    let info = crate::tsa::tst_info(&token).map_err(|e| format!("timestamp token: {e}"))?;
+    if info.message_imprint.hashed_message.as_bytes()
+        != Sha256::digest(si.signature.as_bytes()).as_slice()
+    {
+        return Err("the timestamp token is over another signature".into());
+    }
+    let v = verify(&token_der, Against::Attached, None)
+        .map_err(|e| format!("the timestamp token is not valid: {e}"))?;
+    let t = info.gen_time.to_date_time();
+    Ok(Some(format!(
+        "{} (RFC 3161, TSA {})",
+        format_time(&t),
+        v.signer
+    )))
 }
 
 fn time_text(v: &der::Any) -> Result<String, String> {

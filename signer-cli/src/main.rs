@@ -14,6 +14,7 @@ mod exit;
 mod extra_cmd;
 mod pdf;
 mod secret;
+mod tsa;
 mod unlock;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};

@@ -292,3 +292,104 @@ pub fn dark_pixels(pdf: &Path, rect: [usize; 4]) -> usize {
     }
     n
 }
+
+/// A time-stamping authority on 127.0.0.1 for the tests: a thread answering
+/// HTTP POSTs with `openssl ts -reply` (a throw-away self-signed TSA key with
+/// the critical timeStamping EKU RFC 3161 asks for).
+pub struct LocalTsa {
+    /// `http://127.0.0.1:PORT/tsa`.
+    pub url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl LocalTsa {
+    /// Makes the TSA key and starts answering.
+    pub fn start() -> LocalTsa {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let d = dir.path().to_path_buf();
+        let o = run(Command::new("openssl")
+            .args([
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30",
+            ])
+            .args(["-subj", "/CN=jpki test TSA"])
+            .args(["-addext", "extendedKeyUsage=critical,timeStamping"])
+            .args(["-addext", "keyUsage=critical,digitalSignature"])
+            .arg("-keyout")
+            .arg(d.join("tsa.key"))
+            .arg("-out")
+            .arg(d.join("tsa.pem")));
+        assert!(o.status.success(), "TSA key: {}", stderr(&o));
+        std::fs::write(d.join("serial"), "01\n").unwrap();
+        std::fs::write(
+            d.join("tsa.cnf"),
+            format!(
+                "[ tsa ]\ndefault_tsa = t\n[ t ]\nserial = {0}/serial\ncrypto_device = builtin\n\
+                 signer_cert = {0}/tsa.pem\nsigner_key = {0}/tsa.key\nsigner_digest = sha256\n\
+                 default_policy = 1.2.3.4.1\ndigests = sha256\naccuracy = secs:1\nordering = no\n\
+                 tsa_name = no\ness_cert_id_chain = no\ness_cert_id_alg = sha256\n",
+                d.display()
+            ),
+        )
+        .unwrap();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let _ = answer(stream, &d);
+            }
+        });
+        LocalTsa {
+            url: format!("http://127.0.0.1:{port}/tsa"),
+            _dir: dir,
+        }
+    }
+}
+
+fn answer(mut s: std::net::TcpStream, d: &Path) -> std::io::Result<()> {
+    use std::io::{Read, Write};
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let header_end = loop {
+        let n = s.read(&mut chunk)?;
+        if n == 0 {
+            return Ok(());
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break p + 4;
+        }
+    };
+    let head = String::from_utf8_lossy(&buf[..header_end]).to_ascii_lowercase();
+    let len: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    while buf.len() < header_end + len {
+        let n = s.read(&mut chunk)?;
+        if n == 0 {
+            break;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    std::fs::write(d.join("q.tsq"), &buf[header_end..])?;
+    let o = Command::new("openssl")
+        .args(["ts", "-reply", "-config"])
+        .arg(d.join("tsa.cnf"))
+        .arg("-queryfile")
+        .arg(d.join("q.tsq"))
+        .arg("-out")
+        .arg(d.join("r.tsr"))
+        .output()?;
+    let body = if o.status.success() {
+        std::fs::read(d.join("r.tsr"))?
+    } else {
+        Vec::new()
+    };
+    write!(
+        s,
+        "HTTP/1.1 200 OK\r\nContent-Type: application/timestamp-reply\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )?;
+    s.write_all(&body)
+}

@@ -143,3 +143,23 @@ fn verifying_a_detached_signature_without_content_says_so() {
     assert_eq!(o.status.code(), Some(6));
     assert!(stderr(&o).contains("--content FILE"), "{}", stderr(&o));
 }
+
+#[test]
+fn a_detached_cms_with_a_timestamp_verifies() {
+    let tsa = jpki_tests::pdf::LocalTsa::start();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("d.txt");
+    std::fs::write(&data, b"timestamped").unwrap();
+    ok(&cms_sign(
+        &data,
+        &["--detached", "--tsa", &tsa.url],
+        b"ABC123\n",
+    ));
+    let sig = dir.path().join("d.txt.p7s");
+    let ca = pki_file("sign-ca.pem");
+    let o = openssl_cms_verify(&sig, Some(&data), &ca, false);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v = cms_verify(&sig, Some(&data), &ca);
+    ok(&v);
+    assert!(stdout(&v).contains("Timestamp:"), "{}", stdout(&v));
+}

@@ -490,3 +490,31 @@ fn a_visible_stamp_is_drawn_and_the_signature_stays_valid() {
     one_line_error(&o, 1, "has no page 2");
     assert!(!dir.path().join("a-signed.pdf").exists());
 }
+
+#[test]
+fn a_tsa_timestamp_makes_pades_b_t() {
+    let tsa = LocalTsa::start();
+    let dir = tempfile::tempdir().unwrap();
+    let a = write(dir.path(), "a.pdf", &minimal_pdf("1.7"));
+    let out = dir.path().join("bt.pdf");
+    ok(&sign_main(
+        &[&a],
+        &["-o", out.to_str().unwrap(), "--pades", "--tsa", &tsa.url],
+    ));
+    assert_qpdf_check(&out);
+    let report = assert_pdfsig_all_valid(&out, 1);
+    assert!(report.contains("ETSI.CAdES.detached"), "{report}");
+    let printed = assert_openssl_verifies_pdf(&out, &sign_ca());
+    assert!(printed.contains("id-smime-aa-timeStampToken"), "{printed}");
+    let v = jpki_verify(&out);
+    ok(&v);
+    assert!(
+        stdout(&v).contains("Timestamp:") && stdout(&v).contains("CN=jpki test TSA"),
+        "{}",
+        stdout(&v)
+    );
+    // An unreachable TSA: a clear error and no output.
+    let o = sign_main(&[&a], &["--tsa", "http://127.0.0.1:9/none", "--force"]);
+    one_line_error(&o, 1, "timestamp from http://127.0.0.1:9/none");
+    assert!(!dir.path().join("a-signed.pdf").exists());
+}

@@ -46,6 +46,9 @@ pub struct SignArgs {
     /// Where it was signed (/Location).
     #[arg(long)]
     pub location: Option<String>,
+    /// Add an RFC 3161 timestamp from this time-stamping authority (with --pades: PAdES B-T).
+    #[arg(long, value_name = "URL")]
+    pub tsa: Option<String>,
     /// Visible signature: a framed box with "digitally signed", the date, the reason
     /// and --stamp-text (ASCII; Helvetica). Default: invisible.
     #[arg(long)]
@@ -196,7 +199,16 @@ pub fn run(g: &Global, a: &SignArgs) -> Result<(), CliError> {
         }
     }
 
-    // 3. Finish and rename each output.
+    // 3. Timestamps (after the card session: the TSA may be slow).
+    if let Some(url) = &a.tsa {
+        for cms in &mut signed {
+            let sig = crate::tsa::signature_value(cms)?;
+            let token = crate::tsa::timestamp(url, &sig)?;
+            *cms = crate::tsa::add_token(cms, &token)?;
+        }
+    }
+
+    // 4. Finish and rename each output.
     for (mut p, cms) in prepared.into_iter().zip(signed) {
         p.update
             .fill(&cms)

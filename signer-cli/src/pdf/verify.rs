@@ -49,6 +49,8 @@ pub struct SigReport {
     pub signer: Option<String>,
     /// signingTime attribute, else `/M`.
     pub time: Option<String>,
+    /// RFC 3161 timestamp, if any.
+    pub timestamp: Option<String>,
     /// The `/ByteRange`.
     pub byte_range: Option<[u64; 4]>,
     /// Where the signed bytes end.
@@ -134,6 +136,9 @@ fn print_reports(
         }
         if let Some(t) = &r.time {
             println!("  Signing time: {t} (claimed by the signer, not a timestamp)");
+        }
+        if let Some(t) = &r.timestamp {
+            println!("  Timestamp:    {t}");
         }
         println!("  Type:         {}", r.subfilter);
         if let Some([a, b, c, d]) = r.byte_range {
@@ -396,6 +401,7 @@ fn check_sig(
     if let Some(t) = v.signing_time {
         r.time = Some(t);
     }
+    r.timestamp = v.timestamp;
     if r.subfilter == "ETSI.CAdES.detached" && !v.signing_certificate_v2 {
         return Err("ETSI.CAdES.detached without the signing-certificate-v2 attribute".into());
     }
