@@ -234,6 +234,12 @@ pub fn check_file(path: &Path, ca: Option<&Path>) -> Result<FileResult, String> 
         })
         .collect();
     reports.sort_by_key(|r| r.covered_to);
+    if raw_sigs > reports.len() {
+        eprintln!(
+            "jpki-sign: note: {name} contains {raw_sigs} /ByteRange entries but {} signature field(s) refer to signatures: the others belong to no field of the current revision and were not checked",
+            reports.len()
+        );
+    }
     // The last valid signature must reach the end of the file.
     let last = reports
         .iter()
@@ -281,11 +287,11 @@ fn pdf_date_text(m: &[u8]) -> String {
 }
 
 fn count(hay: &[u8], needle: &[u8]) -> usize {
-    hay.windows(needle.len()).filter(|w| *w == needle).count()
+    memchr::memmem::find_iter(hay, needle).count()
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
+    memchr::memmem::find(hay, needle)
 }
 
 fn check_sig(
