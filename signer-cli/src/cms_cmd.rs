@@ -201,6 +201,9 @@ pub fn der_or_pem(bytes: Vec<u8>) -> Result<Vec<u8>, CliError> {
 }
 
 fn verify(g: &Global, a: &CmsVerifyArgs) -> Result<(), CliError> {
+    if let Some(ca) = &a.ca {
+        cms_verify::check_ca_file(ca)?;
+    }
     let cms = der_or_pem(read(&a.signature)?)?;
     let against = match &a.content {
         Some(c) => Against::Detached(hash_file(c)?),

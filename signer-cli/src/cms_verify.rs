@@ -275,6 +275,23 @@ pub fn format_time(dt: &der::DateTime) -> String {
     )
 }
 
+/// Checks before any verification that `--ca FILE` holds PEM certificates, so
+/// a mistyped path is a usage error (exit 1), not an invalid signature.
+pub fn check_ca_file(ca: &Path) -> Result<(), crate::exit::CliError> {
+    let pem = std::fs::read(ca).map_err(|e| crate::exit::CliError::Io {
+        what: "cannot read the CA file",
+        path: ca.display().to_string(),
+        source: e,
+    })?;
+    match openssl::x509::X509::stack_from_pem(&pem) {
+        Ok(v) if !v.is_empty() => Ok(()),
+        _ => Err(crate::exit::CliError::Usage(format!(
+            "{} holds no PEM certificate (--ca wants the trusted CA certificates as PEM)",
+            ca.display()
+        ))),
+    }
+}
+
 /// Verifies `cert` up to a certificate of the PEM file `ca`, with the other
 /// embedded certificates as untrusted intermediates, at the current time.
 fn check_chain(cert: &Certificate, all: &[&Certificate], ca: &Path) -> Result<Chain, String> {

@@ -448,6 +448,12 @@ fn verify_checks_the_chain_against_the_given_ca() {
         "{}",
         stderr(&o)
     );
+    // A CA file that cannot be read is a usage problem, not an invalid signature.
+    let o = run(Command::new(bin("jpki-sign"))
+        .arg("verify")
+        .arg(&out)
+        .args(["--ca", "/nonexistent/ca.pem"]));
+    one_line_error(&o, 1, "cannot read the CA file /nonexistent/ca.pem");
     // Without --ca the signature is checked and the output says the chain was not.
     let o = run(Command::new(bin("jpki-sign")).arg("verify").arg(&out));
     ok(&o);

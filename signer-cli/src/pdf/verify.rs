@@ -63,6 +63,9 @@ pub struct SigReport {
 
 /// Runs `verify`.
 pub fn run(g: &Global, a: &VerifyArgs) -> Result<(), CliError> {
+    if let Some(ca) = &a.ca {
+        crate::cms_verify::check_ca_file(ca)?;
+    }
     let mut failed = Vec::new();
     for f in &a.files {
         let name = f.display().to_string();
