@@ -257,6 +257,63 @@ mod tests {
     }
 
     #[test]
+    fn refuses_a_no_changes_certification() {
+        // Catalog /Perms /DocMDP → a signature whose DocMDP transform says P 1.
+        let pdf = String::from_utf8_lossy(&minimal_pdf("1.7")).replace(
+            "<< /Type /Catalog /Pages 2 0 R >>",
+            "<< /Type /Catalog /Pages 2 0 R /Perms << /DocMDP << /Type /Sig /Reference [<< /Type /SigRef /TransformMethod /DocMDP /TransformParams << /Type /TransformParams /P 1 /V /1.2 >> >>] >> >> >>",
+        );
+        // The catalog grew, so the cross-reference table is rewritten.
+        let fixed = reoffset(pdf.as_bytes());
+        let p = super::structure::load("c.pdf", &fixed).unwrap();
+        let opts = SigOptions {
+            subfilter: "adbe.pkcs7.detached",
+            date: "D:20260101000000Z".into(),
+            reason: None,
+            location: None,
+            contents_len: 8192,
+            stamp: None,
+        };
+        let e = build(&p, fixed.len() as u64, true, &opts).err().unwrap();
+        assert!(e.contains("DocMDP P=1"), "{e}");
+        // With P 2 (form filling and signing allowed) it signs.
+        let p2 = reoffset(
+            String::from_utf8_lossy(&fixed)
+                .replace("/P 1 ", "/P 2 ")
+                .as_bytes(),
+        );
+        let p = super::structure::load("c.pdf", &p2).unwrap();
+        assert!(build(&p, p2.len() as u64, true, &opts).is_ok());
+    }
+
+    /// Rewrites the classic xref table of a one-section file after edits.
+    fn reoffset(pdf: &[u8]) -> Vec<u8> {
+        let text = String::from_utf8_lossy(pdf).into_owned();
+        let body_end = text.find("xref\n").unwrap();
+        let body = &text[..body_end];
+        let mut offs = Vec::new();
+        for i in 1.. {
+            match body.find(&format!("\n{i} 0 obj")) {
+                Some(p) => offs.push(p + 1),
+                None => break,
+            }
+        }
+        let mut out = body.to_string();
+        out.push_str(&format!(
+            "xref\n0 {}\n0000000000 65535 f \n",
+            offs.len() + 1
+        ));
+        for o in &offs {
+            out.push_str(&format!("{o:010} 00000 n \n"));
+        }
+        out.push_str(&format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{body_end}\n%%EOF\n",
+            offs.len() + 1
+        ));
+        out.into_bytes()
+    }
+
+    #[test]
     fn a_pdf_argument_means_sign() {
         let a = |v: &[&str]| v.iter().map(OsString::from).collect::<Vec<_>>();
         assert_eq!(
