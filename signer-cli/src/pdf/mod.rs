@@ -15,8 +15,9 @@ pub mod verify;
 use std::ffi::OsString;
 
 /// Inserts `sign` before the first positional argument when it is not a
-/// sub-command (so `jpki-sign a.pdf b.pdf` signs). Global options before it
-/// are skipped, with their values.
+/// sub-command and names a PDF (`*.pdf` or an existing file), so
+/// `jpki-sign a.pdf b.pdf` signs. Global options before it are skipped, with
+/// their values.
 pub fn default_to_sign(args: Vec<OsString>) -> Vec<OsString> {
     use clap::CommandFactory;
     let cmd = crate::Cli::command();
@@ -52,7 +53,11 @@ pub fn default_to_sign(args: Vec<OsString>) -> Vec<OsString> {
             };
             continue;
         }
-        if subcommands.iter().any(|c| *c == s) {
+        // Only what looks like a PDF becomes `sign`: a mistyped sub-command
+        // should get clap's "unrecognized subcommand", not "cannot read".
+        let looks_like_pdf =
+            s.to_ascii_lowercase().ends_with(".pdf") || std::path::Path::new(a).is_file();
+        if subcommands.iter().any(|c| *c == s) || !looks_like_pdf {
             return args;
         }
         let mut out = args.clone();
@@ -327,6 +332,10 @@ mod tests {
         assert_eq!(
             super::default_to_sign(a(&["jpki-sign", "--help"])),
             a(&["jpki-sign", "--help"])
+        );
+        assert_eq!(
+            super::default_to_sign(a(&["jpki-sign", "crt"])),
+            a(&["jpki-sign", "crt"])
         );
     }
 }
