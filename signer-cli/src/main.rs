@@ -1,9 +1,11 @@
 //! `jpki-sign`: the card owner's command line.
 //!
-//! So far: card information, PIN status without spending a try, and the four
-//! certificates. Signing PDFs and CMS (issue "jpki-sign CLI") builds on the
-//! same pieces. Errors are converted once, in [`exit::report`], to one line on
-//! stderr and a documented exit code.
+//! Card information, PIN status without spending a try, the four
+//! certificates, PDF signing and verification ([`pdf`]), CMS signatures
+//! ([`cms_cmd`], built by [`cms_sign`], checked by [`cms_verify`]), RFC 3161
+//! timestamps ([`tsa`]). Every PIN goes through [`unlock`]. Errors are
+//! converted once, in [`exit::report`], to one line on stderr and a
+//! documented exit code.
 #![forbid(unsafe_code)]
 
 mod cmd;
