@@ -45,7 +45,11 @@ printf '\n(The sign password goes through --pin-file - here; on a terminal jpki-
 step "Sign a PDF with the sign key (MOJ-compatible adbe.pkcs7.detached, incremental update)" \
     bash -c "echo ABC123 | $SIGN '$DEMO/sample.pdf' --force --pin-file - --reason 'jpki demo'"
 step "Check the structure with qpdf" qpdf --check "$DEMO/sample-signed.pdf"
-step "Check the signature with poppler (no NSS trust store here, so -nocert)" pdfsig -nocert "$DEMO/sample-signed.pdf"
+# poppler checks certificates against an NSS store: one that trusts the simulator's test CA.
+rm -rf "$DEMO/nss" && mkdir -p "$DEMO/nss"
+certutil -N -d "sql:$DEMO/nss" --empty-password
+certutil -A -d "sql:$DEMO/nss" -n jpki-sim-sign-ca -t "CT,C,C" -i "$PKI/sign-ca.pem"
+step "Check the signature and certificate with poppler" pdfsig -nssdir "sql:$DEMO/nss" "$DEMO/sample-signed.pdf"
 step "Check it with jpki-sign against the test CA" "$SIGN" verify "$DEMO/sample-signed.pdf" --ca "$PKI/sign-ca.pem"
 # The CMS inside the PDF, verified by OpenSSL over exactly the bytes the ByteRange covers.
 rm -f "$DEMO/sample-signed.pdf.sig0"
