@@ -7,6 +7,7 @@ PACKAGES=(
     pcscd libpcsclite-dev vsmartcard-vpcd # PC/SC daemon, headers, virtual reader for the simulator
     opensc pcsc-tools                     # independent clients (opensc-tool, pkcs15-tool, pcsc_scan)
     poppler-utils qpdf                    # pdfsig, PDF inspection for the demo and tests
+    libnss3-tools                         # certutil: an NSS trust store so pdfsig checks certificates too
     libssl-dev pkg-config openssl         # OpenSSL provider build and verification
     openssh-server openssh-client         # jpki-sign ssh agent against a real sshd (tests/tests/ssh.rs)
     curl nginx-light                      # TLS client authentication with the card (tests/tests/tls.rs)

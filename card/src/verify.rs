@@ -88,7 +88,13 @@ impl Session<'_> {
     }
 
     /// The policy's checks on the counter just read, then the one VERIFY.
-    fn present(&mut self, secret: &dyn Secret, status: PinStatus, p2: u8, last_try: LastTry) -> Result<()> {
+    fn present(
+        &mut self,
+        secret: &dyn Secret,
+        status: PinStatus,
+        p2: u8,
+        last_try: LastTry,
+    ) -> Result<()> {
         let pin = secret.kind();
         if let PinStatus::Tries(t) = status {
             if t.is_blocked() {

@@ -2,34 +2,35 @@
 
 use crate::exit::CliError;
 use crate::secret::{read_new_pin, read_pin};
+use crate::unlock::last_try;
 use crate::{
     CertArgs, CertFormat, CertName, ChangeArgs, Cli, Command, Global, PinCommand, PinName,
 };
-use jpki_card::{Card, CertKind, LastTry, PinKind, PinStatus, ReaderChoice, TokenKind};
+use jpki_card::{Card, CertKind, PinKind, PinStatus, ReaderChoice, TokenKind};
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 
 pub fn run(cli: &Cli) -> Result<(), CliError> {
     match &cli.command {
-        Command::Card => card_info(&cli.global),
+        Command::Card(a) => match a.what {
+            None => card_info(&cli.global),
+            Some(crate::extra_cmd::CardCommand::Basic4) => crate::extra_cmd::basic4(&cli.global),
+        },
         Command::Pin(PinCommand::Status) => pin_status(&cli.global),
         Command::Pin(PinCommand::Change(a)) => pin_change(&cli.global, a),
         Command::Cert(a) => cert(&cli.global, a),
         Command::UriKey(a) => crate::urikey::run(a),
         Command::Ssh(c) => crate::ssh::run(&cli.global, c),
+        Command::Cms(c) => crate::cms_cmd::run(&cli.global, c),
+        Command::Sign(a) => crate::pdf::sign::run(&cli.global, a),
+        Command::Verify(a) => crate::pdf::verify::run(&cli.global, a),
+        Command::Completions(a) => crate::extra_cmd::completions(a),
+        Command::Man => crate::extra_cmd::man(),
     }
 }
 
 fn open(g: &Global) -> Result<Card, CliError> {
     Ok(Card::open(&ReaderChoice::from_option(g.reader.as_deref()))?)
-}
-
-fn last_try(g: &Global) -> LastTry {
-    if g.force_last_try {
-        LastTry::Allow
-    } else {
-        LastTry::Refuse
-    }
 }
 
 fn card_info(g: &Global) -> Result<(), CliError> {
@@ -155,19 +156,15 @@ fn cert(g: &Global, a: &CertArgs) -> Result<(), CliError> {
         k => k.needs_pin(),
     };
     let der = {
-        let pin = match need_pin {
+        // Ask with the tries left in the prompt; the count is read again
+        // right before the VERIFY (the policy), so nothing is assumed.
+        let mut s = match need_pin {
             Some(p) => {
-                // Ask with the tries left in the prompt; the count is read again
-                // right before the VERIFY (the policy), so nothing is assumed.
-                let tries = card.session()?.pin_status(p)?.tries();
-                Some(read_pin(p, g.pin_file.as_deref(), tries)?)
+                let pin = crate::unlock::ask_pin(&mut card, g, p)?;
+                crate::unlock::unlocked(&mut card, g, &pin)?
             }
-            None => None,
+            None => card.session()?,
         };
-        let mut s = card.session()?;
-        if let Some(pin) = &pin {
-            s.verify(pin, last_try(g))?;
-        }
         s.read_cert(kind)?
     };
     let x509 =

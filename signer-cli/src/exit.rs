@@ -25,6 +25,12 @@ pub enum CliError {
     /// Certificate data that OpenSSL cannot parse.
     #[error("cannot decode the certificate from the card: {0}")]
     Cert(String),
+    /// An input document (PDF, CMS, content) that cannot be used, or a signature that cannot be built.
+    #[error("{0}")]
+    Document(String),
+    /// A signature that did not verify (`verify`, `cms verify`).
+    #[error("{0}")]
+    NotValid(String),
 }
 
 fn code(e: &CliError) -> u8 {
@@ -42,7 +48,8 @@ fn code(e: &CliError) -> u8 {
             | CardError::LastTryRefused { .. } => 4,
             _ => 5,
         },
-        CliError::Io { .. } | CliError::Usage(_) | CliError::Cert(_) => 1,
+        CliError::Io { .. } | CliError::Usage(_) | CliError::Cert(_) | CliError::Document(_) => 1,
+        CliError::NotValid(_) => 6,
     }
 }
 

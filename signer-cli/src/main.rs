@@ -1,15 +1,24 @@
 //! `jpki-sign`: the card owner's command line.
 //!
-//! So far: card information, PIN status without spending a try, and the four
-//! certificates. Signing PDFs and CMS (issue "jpki-sign CLI") builds on the
-//! same pieces. Errors are converted once, in [`exit::report`], to one line on
-//! stderr and a documented exit code.
+//! Card information, PIN status without spending a try, the four
+//! certificates, PDF signing and verification ([`pdf`]), CMS signatures
+//! ([`cms_cmd`], built by [`cms_sign`], checked by [`cms_verify`]), RFC 3161
+//! timestamps ([`tsa`]). Every PIN goes through [`unlock`]. Errors are
+//! converted once, in [`exit::report`], to one line on stderr and a
+//! documented exit code.
 #![forbid(unsafe_code)]
 
 mod cmd;
+mod cms_cmd;
+mod cms_sign;
+mod cms_verify;
 mod exit;
+mod extra_cmd;
+mod pdf;
 mod secret;
 mod ssh;
+mod tsa;
+mod unlock;
 mod urikey;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -24,11 +33,15 @@ Exit codes:
   3  no usable card: pcscd not running, no reader, no card, not a My Number card
   4  PIN problem: wrong PIN, blocked PIN, last try refused, bad PIN format
   5  the card failed or answered unexpectedly
+  6  a signature did not verify (verify, cms verify)
 
 PINs are never taken as arguments: on a terminal jpki-sign asks for them;
 otherwise pass --pin-file FILE (first line; `-` reads standard input).
 
 Examples:
+  jpki-sign doc.pdf                   sign a PDF (writes doc-signed.pdf; asks for the sign password)
+  jpki-sign verify doc-signed.pdf --ca ca.pem   check every signature of a PDF
+  jpki-sign cms sign data.bin --detached        CMS signature data.bin.p7s
   jpki-sign card                      which reader, which card
   jpki-sign pin status                tries left of every PIN (spends none)
   jpki-sign pin change sign           change the sign password (asks for old and new)
@@ -66,8 +79,8 @@ pub struct Global {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Show the reader and what kind of card is in it.
-    Card,
+    /// Show the reader and what kind of card is in it (`card basic4`: 基本4情報).
+    Card(extra_cmd::CardArgs),
     /// PIN status and management.
     #[command(subcommand)]
     Pin(PinCommand),
@@ -79,6 +92,17 @@ pub enum Command {
     /// SSH with the auth key: OpenSSH public key, ssh-agent.
     #[command(subcommand)]
     Ssh(ssh::SshCommand),
+    /// CMS (PKCS#7) signatures of any file.
+    #[command(subcommand)]
+    Cms(cms_cmd::CmsCommand),
+    /// Sign PDF files with the sign key (also: `jpki-sign FILE.pdf …`).
+    Sign(pdf::sign::SignArgs),
+    /// Verify every signature of PDF files (exit 6 if any is not valid).
+    Verify(pdf::verify::VerifyArgs),
+    /// Print a shell completion script.
+    Completions(extra_cmd::CompletionsArgs),
+    /// Print the man page (roff).
+    Man,
 }
 
 #[derive(Subcommand, Debug)]
@@ -154,7 +178,8 @@ pub enum CertFormat {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // `jpki-sign doc.pdf` = `jpki-sign sign doc.pdf`.
+    let cli = Cli::parse_from(pdf::default_to_sign(std::env::args_os().collect()));
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_env("JPKI_LOG"))
         .with_writer(std::io::stderr)

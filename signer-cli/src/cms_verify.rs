@@ -1,0 +1,350 @@
+//! Checking a CMS `SignedData` made by one signer with RSA PKCS#1 v1.5 and
+//! SHA-256: the structure, the messageDigest against content hashed by the
+//! caller (streamed, so files of any size), the signature over the DER signed
+//! attributes, the ESS certificate hash if present, the key usage, and — when
+//! the user names trusted CA certificates — the chain (by OpenSSL's X509
+//! verifier: chain building is nothing to re-implement).
+//!
+//! Refuses (as "not valid", with the reason): more or less than one signer,
+//! digests other than SHA-256, missing signed attributes, a sid that matches no
+//! embedded certificate, a signature algorithm other than RSA PKCS#1 v1.5.
+
+use crate::cms_sign::{public_key, SigningCertificateV2, ID_AA_SIGNING_CERTIFICATE_V2};
+use cms::content_info::ContentInfo;
+use cms::signed_data::{SignedData, SignerIdentifier, SignerInfo};
+use const_oid::db::rfc5911::{ID_CONTENT_TYPE, ID_MESSAGE_DIGEST, ID_SIGNED_DATA, ID_SIGNING_TIME};
+use const_oid::db::rfc5912::{ID_SHA_256, RSA_ENCRYPTION, SHA_256_WITH_RSA_ENCRYPTION};
+use der::asn1::{GeneralizedTime, ObjectIdentifier, OctetString, UtcTime};
+use der::{Decode, Encode, Reader, SliceReader, Tagged};
+use rsa::pkcs1v15::{Signature, VerifyingKey};
+use sha2::{Digest, Sha256};
+use signature::Verifier;
+use std::path::Path;
+use x509_cert::ext::pkix::KeyUsage;
+use x509_cert::Certificate;
+
+/// What a valid signature says.
+#[derive(Debug)]
+pub struct Verified {
+    /// The signer certificate's subject (RFC 4514).
+    pub signer: String,
+    /// The signingTime attribute, if any (UTC, `YYYY-MM-DD HH:MM:SS UTC`).
+    pub signing_time: Option<String>,
+    /// Whether an ESS signingCertificateV2 attribute is present (and matched).
+    pub signing_certificate_v2: bool,
+    /// An RFC 3161 timestamp over the signature: time and TSA (the token's
+    /// signature and messageImprint checked; the TSA's chain is not).
+    pub timestamp: Option<String>,
+    /// The chain check.
+    pub chain: Chain,
+}
+
+/// Whether the signer certificate chains to a trusted CA.
+#[derive(Debug)]
+pub enum Chain {
+    /// Verified up to this trusted certificate's subject.
+    Trusted(String),
+    /// No CA was given.
+    NotChecked,
+}
+
+/// The content a signature is checked against.
+pub enum Against {
+    /// Detached content's SHA-256 (eContent must be absent).
+    Detached([u8; 32]),
+    /// The eContent inside the CMS (must be present).
+    Attached,
+}
+
+/// Cuts a DER object off trailing bytes (PDF `/Contents` is zero-padded).
+pub fn der_object(bytes: &[u8]) -> Result<&[u8], String> {
+    let mut r = SliceReader::new(bytes).map_err(|e| format!("not DER: {e}"))?;
+    let header = der::Header::decode(&mut r).map_err(|e| format!("not DER: {e}"))?;
+    let total = (r.position() + header.length).map_err(|e| format!("not DER: {e}"))?;
+    let n = usize::try_from(total).map_err(|_| "not DER: too long".to_string())?;
+    bytes
+        .get(..n)
+        .ok_or_else(|| "the CMS structure is cut off".to_string())
+}
+
+/// Parses a `ContentInfo(SignedData)`.
+pub fn parse(der: &[u8]) -> Result<SignedData, String> {
+    let der = der_object(der)?;
+    let ci = ContentInfo::from_der(der).map_err(|e| format!("not a CMS ContentInfo: {e}"))?;
+    if ci.content_type != ID_SIGNED_DATA {
+        return Err(format!("the CMS is not SignedData but {}", ci.content_type));
+    }
+    ci.content
+        .decode_as::<SignedData>()
+        .map_err(|e| format!("malformed SignedData: {e}"))
+}
+
+fn attr(si: &SignerInfo, oid: ObjectIdentifier) -> Result<Option<&der::Any>, String> {
+    let Some(attrs) = &si.signed_attrs else {
+        return Ok(None);
+    };
+    let mut found = attrs.iter().filter(|a| a.oid == oid);
+    let Some(a) = found.next() else {
+        return Ok(None);
+    };
+    if found.next().is_some() || a.values.len() != 1 {
+        return Err(format!("signed attribute {oid} occurs more than once"));
+    }
+    Ok(a.values.iter().next())
+}
+
+/// Checks everything about `cms` (DER) except what lies outside it.
+pub fn verify(cms: &[u8], against: Against, ca: Option<&Path>) -> Result<Verified, String> {
+    let sd = parse(cms)?;
+    let [si] = sd.signer_infos.0.as_slice() else {
+        return Err(format!(
+            "the CMS has {} signers; exactly one is supported",
+            sd.signer_infos.0.len()
+        ));
+    };
+    if si.digest_alg.oid != ID_SHA_256 {
+        return Err(format!(
+            "digest algorithm {} is not SHA-256 (refused)",
+            si.digest_alg.oid
+        ));
+    }
+    let digest: [u8; 32] = match (against, &sd.encap_content_info.econtent) {
+        (Against::Detached(d), None) => d,
+        (Against::Detached(_), Some(_)) => {
+            return Err("the CMS embeds its content, but detached content was given".into())
+        }
+        (Against::Attached, Some(any)) => {
+            let os: OctetString = any
+                .decode_as()
+                .map_err(|e| format!("eContent is not an OCTET STRING: {e}"))?;
+            Sha256::digest(os.as_bytes()).into()
+        }
+        (Against::Attached, None) => {
+            return Err("the CMS is detached: give the signed file with --content FILE".into())
+        }
+    };
+    let Some(attrs) = &si.signed_attrs else {
+        return Err("the signer has no signed attributes (refused)".into());
+    };
+    // contentType must match eContentType (RFC 5652 §11.1).
+    let ct: ObjectIdentifier = attr(si, ID_CONTENT_TYPE)?
+        .ok_or("the contentType signed attribute is missing")?
+        .decode_as()
+        .map_err(|e| format!("contentType: {e}"))?;
+    if ct != sd.encap_content_info.econtent_type {
+        return Err("the contentType attribute does not match the content type".into());
+    }
+    let md: OctetString = attr(si, ID_MESSAGE_DIGEST)?
+        .ok_or("the messageDigest signed attribute is missing")?
+        .decode_as()
+        .map_err(|e| format!("messageDigest: {e}"))?;
+    if md.as_bytes() != digest {
+        return Err(
+            "the content's SHA-256 differs from the signed messageDigest: the signed data was changed".into(),
+        );
+    }
+    // The signer certificate, by issuerAndSerialNumber.
+    let certs: Vec<&Certificate> = sd
+        .certificates
+        .iter()
+        .flat_map(|s| s.0.iter())
+        .filter_map(|c| match c {
+            cms::cert::CertificateChoices::Certificate(c) => Some(c),
+            _ => None,
+        })
+        .collect();
+    let SignerIdentifier::IssuerAndSerialNumber(ias) = &si.sid else {
+        return Err("the signer is identified by key identifier; only issuer and serial number is supported".into());
+    };
+    let cert = certs
+        .iter()
+        .find(|c| {
+            c.tbs_certificate.issuer == ias.issuer
+                && c.tbs_certificate.serial_number == ias.serial_number
+        })
+        .ok_or("the signer's certificate is not in the CMS")?;
+    let sig_oid = si.signature_algorithm.oid;
+    if sig_oid != RSA_ENCRYPTION && sig_oid != SHA_256_WITH_RSA_ENCRYPTION {
+        return Err(format!(
+            "signature algorithm {sig_oid} is not RSA PKCS#1 v1.5"
+        ));
+    }
+    let key = public_key(cert).map_err(|e| e.to_string())?;
+    let signed = attrs.to_der().map_err(|e| e.to_string())?; // SET OF, tag 0x31 (RFC 5652 §5.4)
+    let sig = Signature::try_from(si.signature.as_bytes())
+        .map_err(|_| "the signature value is malformed".to_string())?;
+    VerifyingKey::<Sha256>::new(key)
+        .verify(&signed, &sig)
+        .map_err(|_| {
+            "the RSA signature does not verify with the signer's certificate".to_string()
+        })?;
+    // ESS signingCertificateV2, if present, must name this certificate.
+    let ess = match attr(si, ID_AA_SIGNING_CERTIFICATE_V2)? {
+        None => false,
+        Some(v) => {
+            let scv2: SigningCertificateV2 = v
+                .decode_as()
+                .map_err(|e| format!("signingCertificateV2: {e}"))?;
+            let der = cert.to_der().map_err(|e| e.to_string())?;
+            let first = scv2
+                .certs
+                .first()
+                .ok_or("signingCertificateV2 names no certificate")?;
+            if first.cert_hash.as_bytes() != Sha256::digest(&der).as_slice() {
+                return Err(
+                    "signingCertificateV2 names another certificate than the signer's".into(),
+                );
+            }
+            true
+        }
+    };
+    let signing_time = attr(si, ID_SIGNING_TIME)?.map(time_text).transpose()?;
+    match cert.tbs_certificate.get::<KeyUsage>() {
+        Ok(Some((_, ku))) if !(ku.digital_signature() || ku.non_repudiation()) => return Err(
+            "the signer certificate's key usage allows neither digitalSignature nor nonRepudiation"
+                .into(),
+        ),
+        Err(e) => return Err(format!("the signer certificate's key usage: {e}")),
+        _ => {}
+    }
+    let timestamp = timestamp_of(si)?;
+    let chain = match ca {
+        None => Chain::NotChecked,
+        Some(ca) => check_chain(cert, &certs, ca)?,
+    };
+    Ok(Verified {
+        signer: cert.tbs_certificate.subject.to_string(),
+        signing_time,
+        signing_certificate_v2: ess,
+        timestamp,
+        chain,
+    })
+}
+
+/// Checks the signatureTimeStampToken unsigned attribute, if any.
+fn timestamp_of(si: &SignerInfo) -> Result<Option<String>, String> {
+    let Some(attrs) = &si.unsigned_attrs else {
+        return Ok(None);
+    };
+    let Some(a) = attrs
+        .iter()
+        .find(|a| a.oid == crate::tsa::ID_AA_SIGNATURE_TIME_STAMP_TOKEN)
+    else {
+        return Ok(None);
+    };
+    let [value] = a.values.as_slice() else {
+        return Err("the timestamp attribute must hold one token".into());
+    };
+    let token_der = value.to_der().map_err(|e| e.to_string())?;
+    let token = ContentInfo::from_der(&token_der).map_err(|e| format!("timestamp token: {e}"))?;
+    let info = crate::tsa::tst_info(&token).map_err(|e| format!("timestamp token: {e}"))?;
+    if info.message_imprint.hashed_message.as_bytes()
+        != Sha256::digest(si.signature.as_bytes()).as_slice()
+    {
+        return Err("the timestamp token is over another signature".into());
+    }
+    let v = verify(&token_der, Against::Attached, None)
+        .map_err(|e| format!("the timestamp token is not valid: {e}"))?;
+    let t = info.gen_time.to_date_time();
+    Ok(Some(format!(
+        "{} (RFC 3161, TSA {})",
+        format_time(&t),
+        v.signer
+    )))
+}
+
+fn time_text(v: &der::Any) -> Result<String, String> {
+    let dt = match v.tag() {
+        der::Tag::UtcTime => v.decode_as::<UtcTime>().map(|t| t.to_date_time()),
+        _ => v.decode_as::<GeneralizedTime>().map(|t| t.to_date_time()),
+    }
+    .map_err(|e| format!("signingTime: {e}"))?;
+    Ok(format_time(&dt))
+}
+
+/// `YYYY-MM-DD HH:MM:SS UTC`.
+pub fn format_time(dt: &der::DateTime) -> String {
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
+        dt.year(),
+        dt.month(),
+        dt.day(),
+        dt.hour(),
+        dt.minutes(),
+        dt.seconds()
+    )
+}
+
+/// Checks before any verification that `--ca FILE` holds PEM certificates, so
+/// a mistyped path is a usage error (exit 1), not an invalid signature.
+pub fn check_ca_file(ca: &Path) -> Result<(), crate::exit::CliError> {
+    let pem = std::fs::read(ca).map_err(|e| crate::exit::CliError::Io {
+        what: "cannot read the CA file",
+        path: ca.display().to_string(),
+        source: e,
+    })?;
+    match openssl::x509::X509::stack_from_pem(&pem) {
+        Ok(v) if !v.is_empty() => Ok(()),
+        _ => Err(crate::exit::CliError::Usage(format!(
+            "{} holds no PEM certificate (--ca wants the trusted CA certificates as PEM)",
+            ca.display()
+        ))),
+    }
+}
+
+/// Verifies `cert` up to a certificate of the PEM file `ca`, with the other
+/// embedded certificates as untrusted intermediates, at the current time.
+fn check_chain(cert: &Certificate, all: &[&Certificate], ca: &Path) -> Result<Chain, String> {
+    use openssl::stack::Stack;
+    use openssl::x509::store::X509StoreBuilder;
+    use openssl::x509::{X509StoreContext, X509};
+    let ossl = |e: openssl::error::ErrorStack| e.to_string();
+    let pem = std::fs::read(ca).map_err(|e| format!("cannot read {}: {e}", ca.display()))?;
+    let anchors = X509::stack_from_pem(&pem).map_err(ossl)?;
+    if anchors.is_empty() {
+        return Err(format!("{} holds no PEM certificate", ca.display()));
+    }
+    let mut store = X509StoreBuilder::new().map_err(ossl)?;
+    for a in anchors {
+        store.add_cert(a).map_err(ossl)?;
+    }
+    let store = store.build();
+    let to_x509 = |c: &Certificate| -> Result<X509, String> {
+        X509::from_der(&c.to_der().map_err(|e| e.to_string())?).map_err(ossl)
+    };
+    let leaf = to_x509(cert)?;
+    let mut untrusted = Stack::new().map_err(ossl)?;
+    for c in all {
+        untrusted.push(to_x509(c)?).map_err(ossl)?;
+    }
+    let mut ctx = X509StoreContext::new().map_err(ossl)?;
+    let (ok, err, top) = ctx
+        .init(&store, &leaf, &untrusted, |c| {
+            let ok = c.verify_cert()?;
+            let top = c
+                .chain()
+                .and_then(|ch| ch.iter().last().map(|t| subject_text(t.subject_name())));
+            Ok((ok, c.error(), top))
+        })
+        .map_err(ossl)?;
+    if ok {
+        Ok(Chain::Trusted(top.unwrap_or_default()))
+    } else {
+        Err(format!(
+            "the signer certificate does not chain to a CA in {}: {}",
+            ca.display(),
+            err.error_string()
+        ))
+    }
+}
+
+fn subject_text(n: &openssl::x509::X509NameRef) -> String {
+    n.entries()
+        .map(|e| {
+            let k = e.object().nid().short_name().unwrap_or("?");
+            let v = e.data().to_string().unwrap_or_default();
+            format!("{k}={v}")
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -1,0 +1,288 @@
+//! `jpki-sign [sign] a.pdf b.pdf …`: every file is checked and prepared first
+//! (a broken or encrypted PDF costs no PIN try), the password is asked once,
+//! all files are signed in one card session, then each output is renamed into
+//! place. Nothing half-written is ever left: outputs are temporary files in the
+//! target directory until complete.
+//!
+//! Per file, the original bytes are copied to the temporary output and hashed
+//! in the same pass; the ByteRange does not depend on the signature, so the
+//! update is hashed before the card signs and written once after.
+
+use super::structure;
+use super::update::{self, SigOptions, Update};
+use crate::cms_sign::{self, Content, Profile};
+use crate::exit::CliError;
+use crate::unlock::{ask_pin, unlocked, CardKeySigner};
+use crate::Global;
+use clap::Args;
+use jpki_card::{Card, CertKind, KeyKind, PinKind, ReaderChoice};
+use sha2::{Digest, Sha256};
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+/// Bytes reserved for the CMS in `/Contents`: a JPKI sign certificate (≈1.6 KB
+/// with name and address), its CA and the signer info need ≈4 KB.
+pub const CONTENTS_LEN: usize = 16384;
+
+/// `jpki-sign sign` (also `jpki-sign FILE.pdf …`).
+#[derive(Args, Debug)]
+pub struct SignArgs {
+    /// The PDF files to sign (each gets NAME-signed.pdf next to it).
+    #[arg(required = true, value_name = "PDF")]
+    pub files: Vec<PathBuf>,
+    /// Output file (only with a single input).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Overwrite existing output files.
+    #[arg(long)]
+    pub force: bool,
+    /// PAdES baseline B-B (ETSI.CAdES.detached, signing-certificate-v2, time in /M only)
+    /// instead of the default adbe.pkcs7.detached that MOJ online filing accepts.
+    #[arg(long)]
+    pub pades: bool,
+    /// Reason for signing (/Reason).
+    #[arg(long)]
+    pub reason: Option<String>,
+    /// Where it was signed (/Location).
+    #[arg(long)]
+    pub location: Option<String>,
+    /// Add an RFC 3161 timestamp from this time-stamping authority (with --pades: PAdES B-T).
+    #[arg(long, value_name = "URL")]
+    pub tsa: Option<String>,
+    /// Visible signature: a framed box with "digitally signed", the date, the reason
+    /// and --stamp-text (ASCII; Helvetica). Default: invisible.
+    #[arg(long)]
+    pub stamp: bool,
+    /// Page of the visible signature (1 = first).
+    #[arg(long, value_name = "N", default_value_t = 1, requires = "stamp")]
+    pub stamp_page: u32,
+    /// Box of the visible signature in points from the page's lower-left corner
+    /// (default: 220 × 54 at the bottom right).
+    #[arg(long, value_name = "X,Y,W,H", requires = "stamp")]
+    pub stamp_rect: Option<String>,
+    /// An extra line in the visible signature.
+    #[arg(long, value_name = "TEXT", requires = "stamp")]
+    pub stamp_text: Option<String>,
+}
+
+struct Prepared {
+    input: PathBuf,
+    out: PathBuf,
+    tmp: tempfile::NamedTempFile,
+    update: Update,
+    digest: [u8; 32],
+}
+
+fn io<'p>(what: &'static str, path: &'p Path) -> impl FnOnce(std::io::Error) -> CliError + 'p {
+    move |e| CliError::Io {
+        what,
+        path: path.display().to_string(),
+        source: e,
+    }
+}
+
+/// `doc.pdf` → `doc-signed.pdf` in the same directory.
+pub fn default_output(input: &Path) -> PathBuf {
+    let stem = input
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "document".into());
+    input.with_file_name(format!("{stem}-signed.pdf"))
+}
+
+/// A PDF date for now, in UTC.
+fn pdf_date() -> Result<(String, der::DateTime), CliError> {
+    let now = der::DateTime::from_system_time(std::time::SystemTime::now())
+        .map_err(|e| CliError::Document(format!("system clock: {e}")))?;
+    Ok((
+        format!(
+            "D:{:04}{:02}{:02}{:02}{:02}{:02}Z",
+            now.year(),
+            now.month(),
+            now.day(),
+            now.hour(),
+            now.minutes(),
+            now.seconds()
+        ),
+        now,
+    ))
+}
+
+/// Runs `sign`.
+pub fn run(g: &Global, a: &SignArgs) -> Result<(), CliError> {
+    if a.output.is_some() && a.files.len() > 1 {
+        return Err(CliError::Usage(
+            "-o/--output works with one input file; with several, each gets NAME-signed.pdf".into(),
+        ));
+    }
+    let outs: Vec<PathBuf> = a
+        .files
+        .iter()
+        .map(|f| a.output.clone().unwrap_or_else(|| default_output(f)))
+        .collect();
+    for (i, o) in outs.iter().enumerate() {
+        crate::cms_cmd::check_output(o, a.force)?;
+        if outs[..i].contains(o) || a.files.contains(o) {
+            return Err(CliError::Usage(format!(
+                "{} would be written twice or over an input",
+                o.display()
+            )));
+        }
+    }
+    let (date, now) = pdf_date()?;
+    let stamp = if a.stamp {
+        let rect = a
+            .stamp_rect
+            .as_deref()
+            .map(super::stamp::parse_rect)
+            .transpose()
+            .map_err(CliError::Usage)?;
+        let mut lines = vec![
+            "Digitally signed with a My Number card".to_string(),
+            format!("Date: {}", crate::cms_verify::format_time(&now)),
+        ];
+        lines.extend(a.reason.as_ref().map(|r| format!("Reason: {r}")));
+        lines.extend(a.stamp_text.clone());
+        Some(super::stamp::Stamp {
+            page: a.stamp_page,
+            rect,
+            lines,
+        })
+    } else {
+        None
+    };
+    let opts = SigOptions {
+        subfilter: if a.pades {
+            "ETSI.CAdES.detached"
+        } else {
+            "adbe.pkcs7.detached"
+        },
+        date,
+        reason: a.reason.clone(),
+        location: a.location.clone(),
+        contents_len: CONTENTS_LEN,
+        stamp,
+    };
+    let profile = if a.pades {
+        Profile::PADES
+    } else {
+        Profile::CMS
+    };
+
+    // 1. Every file parsed, copied and hashed before the card is asked anything.
+    let mut prepared = Vec::new();
+    for (input, out) in a.files.iter().zip(outs) {
+        prepared.push(prepare(input, out, &opts)?);
+    }
+
+    // 2. One password, one session, all signatures.
+    let mut card = Card::open(&ReaderChoice::from_option(g.reader.as_deref()))?;
+    let pin = ask_pin(&mut card, g, PinKind::Sign)?;
+    let mut signed = Vec::new();
+    {
+        let mut s = unlocked(&mut card, g, &pin)?;
+        let cert = s.read_cert(CertKind::Sign)?;
+        let ca = s.read_cert(CertKind::SignCa)?.into_bytes();
+        for p in &prepared {
+            let mut signer = CardKeySigner {
+                session: &mut s,
+                key: KeyKind::Sign,
+            };
+            let cms = cms_sign::sign(
+                &mut signer,
+                cert.as_bytes(),
+                std::slice::from_ref(&ca),
+                Content::Detached(p.digest),
+                profile,
+            )?;
+            signed.push(cms);
+        }
+    }
+
+    // 3. Timestamps (after the card session: the TSA may be slow).
+    if let Some(url) = &a.tsa {
+        for cms in &mut signed {
+            let sig = crate::tsa::signature_value(cms)?;
+            let token = crate::tsa::timestamp(url, &sig)?;
+            *cms = crate::tsa::add_token(cms, &token)?;
+        }
+    }
+
+    // 4. Finish and rename each output.
+    for (mut p, cms) in prepared.into_iter().zip(signed) {
+        p.update
+            .fill(&cms)
+            .map_err(|e| CliError::Document(format!("{}: {e}", p.input.display())))?;
+        let f = p.tmp.as_file_mut();
+        f.write_all(&p.update.bytes)
+            .and_then(|_| f.sync_all())
+            .map_err(io("cannot write", &p.out))?;
+        let persisted = if a.force {
+            p.tmp.persist(&p.out).map(|_| ())
+        } else {
+            p.tmp.persist_noclobber(&p.out).map(|_| ())
+        };
+        persisted.map_err(|e| CliError::Io {
+            what: "cannot write",
+            path: p.out.display().to_string(),
+            source: e.error,
+        })?;
+        if g.json {
+            println!(
+                "{}",
+                serde_json::json!({"input": p.input.display().to_string(), "output": p.out.display().to_string(), "field": p.update.field_name})
+            );
+        } else {
+            println!(
+                "Signed {} → {} (field {})",
+                p.input.display(),
+                p.out.display(),
+                p.update.field_name
+            );
+        }
+    }
+    Ok(())
+}
+
+fn prepare(input: &Path, out: PathBuf, opts: &SigOptions) -> Result<Prepared, CliError> {
+    let name = input.display().to_string();
+    let bytes = std::fs::read(input).map_err(io("cannot read", input))?;
+    let pdf = structure::load(&name, &bytes).map_err(CliError::Document)?;
+    let ends_with_eol = matches!(bytes.last(), Some(b'\n' | b'\r'));
+    let update = update::build(&pdf, bytes.len() as u64, ends_with_eol, opts)
+        .map_err(|e| CliError::Document(format!("cannot sign {name}: {e}")))?;
+    drop(pdf);
+    let dir = out
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".jpki-sign-")
+        .suffix(".pdf.tmp")
+        .tempfile_in(dir)
+        .map_err(io("cannot create a file next to", &out))?;
+    // Copy and hash in one pass, with a progress bar on a terminal.
+    let bar = if std::io::stderr().is_terminal() && bytes.len() > (8 << 20) {
+        let b = indicatif::ProgressBar::new(bytes.len() as u64);
+        b.set_message(name.clone());
+        b
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let mut h = Sha256::new();
+    for chunk in bytes.chunks(1 << 20) {
+        h.update(chunk);
+        tmp.write_all(chunk).map_err(io("cannot write", &out))?;
+        bar.inc(chunk.len() as u64);
+    }
+    bar.finish_and_clear();
+    h.update(&update.bytes[..update.contents_start]);
+    h.update(&update.bytes[update.contents_end..]);
+    Ok(Prepared {
+        input: input.to_path_buf(),
+        out,
+        tmp,
+        update,
+        digest: h.finalize().into(),
+    })
+}

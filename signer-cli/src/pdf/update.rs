@@ -1,0 +1,400 @@
+//! The incremental update that adds one signature to a PDF (ISO 32000-1
+//! §7.5.6, §12.8): appended after the original bytes, which stay untouched.
+//!
+//! It re-emits the catalog (only when the AcroForm is new or direct in it),
+//! the first page with the widget added to `/Annots`, the AcroForm with the new
+//! field in `/Fields` and `/SigFlags 3`, and adds the field-widget (invisible,
+//! `/Rect [0 0 0 0]`) and the signature dictionary, then a cross-reference
+//! section in the original's style (table + trailer, or an uncompressed xref
+//! stream) with `/Prev`.
+//!
+//! Written by hand around `lopdf::Writer::write_object` rather than with
+//! `lopdf::IncrementalDocument`: the signature needs the exact byte offsets of
+//! `/Contents` and `/ByteRange`, which lopdf does not report, and a parse-back
+//! search would cost another copy of the file.
+//!
+//! Refuses: a file certified with DocMDP P=1 (no changes allowed), a file
+//! without pages.
+
+use lopdf::{Dictionary, Object, ObjectId, StringFormat, Writer};
+
+use super::structure::Pdf;
+
+/// What goes into the signature dictionary.
+pub struct SigOptions {
+    /// `/SubFilter`: `adbe.pkcs7.detached` or `ETSI.CAdES.detached`.
+    pub subfilter: &'static str,
+    /// `/M`, a PDF date string `D:YYYYMMDDHHmmSSZ`.
+    pub date: String,
+    /// `/Reason`.
+    pub reason: Option<String>,
+    /// `/Location`.
+    pub location: Option<String>,
+    /// Bytes reserved for the DER CMS (the hex string is twice as long).
+    pub contents_len: usize,
+    /// A visible signature; `None` = invisible on page 1.
+    pub stamp: Option<super::stamp::Stamp>,
+}
+
+/// The update, ready except for the hex CMS in `/Contents`.
+pub struct Update {
+    /// The bytes to append (with `/Contents` all zeros).
+    pub bytes: Vec<u8>,
+    /// Offset in `bytes` of the `<` opening `/Contents`.
+    pub contents_start: usize,
+    /// Offset in `bytes` just after the `>` closing `/Contents`.
+    pub contents_end: usize,
+    /// The new signature field's name.
+    pub field_name: String,
+}
+
+impl Update {
+    /// Writes the DER CMS into the reserved `/Contents` (hex, zero-padded).
+    pub fn fill(&mut self, cms: &[u8]) -> Result<(), String> {
+        let room = (self.contents_end - self.contents_start - 2) / 2;
+        if cms.len() > room {
+            return Err(format!(
+                "the signature ({} bytes) does not fit the {room} bytes reserved for it",
+                cms.len()
+            ));
+        }
+        let hex: Vec<u8> = cms
+            .iter()
+            .flat_map(|b| {
+                let h = format!("{b:02x}");
+                h.into_bytes()
+            })
+            .collect();
+        let at = self.contents_start + 1;
+        self.bytes[at..at + hex.len()].copy_from_slice(&hex);
+        Ok(())
+    }
+}
+
+fn ser(o: &Object) -> Vec<u8> {
+    let mut v = Vec::new();
+    // Writing into a Vec cannot fail.
+    let _ = Writer::write_object(&mut v, o);
+    v
+}
+
+fn array_of(pdf: &Pdf, o: Option<&Object>) -> Vec<Object> {
+    o.and_then(|o| pdf.deref(o))
+        .and_then(|o| o.as_array().ok())
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// Refuses files whose certification signature forbids any change (DocMDP P=1).
+fn check_docmdp(pdf: &Pdf, catalog: &Dictionary) -> Result<(), String> {
+    let sig = catalog
+        .get(b"Perms")
+        .ok()
+        .and_then(|p| pdf.deref(p))
+        .and_then(|p| p.as_dict().ok())
+        .and_then(|p| p.get(b"DocMDP").ok())
+        .and_then(|s| pdf.deref(s))
+        .and_then(|s| s.as_dict().ok());
+    let Some(sig) = sig else { return Ok(()) };
+    for r in array_of(pdf, sig.get(b"Reference").ok()) {
+        let p = pdf
+            .deref(&r)
+            .and_then(|r| r.as_dict().ok())
+            .filter(|r| {
+                r.get(b"TransformMethod")
+                    .and_then(Object::as_name)
+                    .is_ok_and(|m| m == b"DocMDP")
+            })
+            .and_then(|r| r.get(b"TransformParams").ok())
+            .and_then(|t| pdf.deref(t))
+            .and_then(|t| t.as_dict().ok())
+            .and_then(|t| t.get(b"P").ok())
+            .and_then(|p| p.as_i64().ok());
+        if p == Some(1) {
+            return Err(
+                "it is certified with \"no changes allowed\" (DocMDP P=1); a new signature would break that certification".into(),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Builds the update for a file of `base` bytes (`ends_with_eol`: whether its
+/// last byte is CR or LF).
+pub fn build(
+    pdf: &Pdf,
+    base: u64,
+    ends_with_eol: bool,
+    opts: &SigOptions,
+) -> Result<Update, String> {
+    let doc = &pdf.doc;
+    let size = doc
+        .trailer
+        .get(b"Size")
+        .and_then(Object::as_i64)
+        .ok()
+        .and_then(|s| u32::try_from(s).ok())
+        .unwrap_or(0)
+        .max(doc.max_id + 1);
+    let mut next = size;
+    let mut alloc = || {
+        let id = (next, 0);
+        next += 1;
+        id
+    };
+    let root_id = pdf.root_id()?;
+    let mut catalog = doc
+        .get_dictionary(root_id)
+        .map_err(|_| "its catalog (/Root) is missing or not a dictionary".to_string())?
+        .clone();
+    check_docmdp(pdf, &catalog)?;
+    let pages = doc.get_pages();
+    let page_no = opts.stamp.as_ref().map_or(1, |s| s.page);
+    let page_id = *pages
+        .get(&page_no)
+        .ok_or_else(|| format!("it has no page {page_no} (it has {} page(s))", pages.len()))?;
+    let mut page = doc
+        .get_dictionary(page_id)
+        .map_err(|_| "its first page is not a dictionary".to_string())?
+        .clone();
+    let sig_id = alloc();
+    let widget_id = alloc();
+
+    // A field name not used yet.
+    let used: Vec<String> = pdf.terminal_fields().into_iter().map(|(n, _)| n).collect();
+    let field_name = (1..)
+        .map(|i| format!("Signature{i}"))
+        .find(|n| !used.contains(n))
+        .unwrap_or_else(|| "Signature".into());
+
+    let mut out: Vec<(ObjectId, Vec<u8>)> = Vec::new();
+
+    // AcroForm: updated in place (its own object, or inside the catalog), or new.
+    let add_field = |af: &mut Dictionary| {
+        let mut fields = array_of(pdf, af.get(b"Fields").ok());
+        fields.push(Object::Reference(widget_id));
+        af.set("Fields", Object::Array(fields));
+        af.set("SigFlags", Object::Integer(3));
+    };
+    match catalog.get(b"AcroForm") {
+        Ok(Object::Reference(af_id)) => {
+            let af_id = *af_id;
+            let mut af = doc
+                .get_dictionary(af_id)
+                .map_err(|_| "its /AcroForm is not a dictionary".to_string())?
+                .clone();
+            add_field(&mut af);
+            out.push((af_id, ser(&Object::Dictionary(af))));
+        }
+        Ok(Object::Dictionary(af)) => {
+            let mut af = af.clone();
+            add_field(&mut af);
+            catalog.set("AcroForm", Object::Dictionary(af));
+            out.push((root_id, ser(&Object::Dictionary(catalog.clone()))));
+        }
+        _ => {
+            let af_id = alloc();
+            let mut af = Dictionary::new();
+            add_field(&mut af);
+            out.push((af_id, ser(&Object::Dictionary(af))));
+            catalog.set("AcroForm", Object::Reference(af_id));
+            out.push((root_id, ser(&Object::Dictionary(catalog.clone()))));
+        }
+    }
+
+    // The page lists the widget in /Annots (viewers show widgets from there).
+    let mut annots = array_of(pdf, page.get(b"Annots").ok());
+    annots.push(Object::Reference(widget_id));
+    page.set("Annots", Object::Array(annots));
+    out.push((page_id, ser(&Object::Dictionary(page))));
+
+    // Field and widget in one dictionary; invisible, printed, locked.
+    let mut w = Dictionary::new();
+    w.set("Type", Object::Name(b"Annot".to_vec()));
+    w.set("Subtype", Object::Name(b"Widget".to_vec()));
+    w.set("FT", Object::Name(b"Sig".to_vec()));
+    w.set("T", lopdf::text_string(&field_name));
+    w.set("V", Object::Reference(sig_id));
+    w.set("F", Object::Integer(132));
+    match &opts.stamp {
+        None => w.set(
+            "Rect",
+            Object::Array(vec![0.into(), 0.into(), 0.into(), 0.into()]),
+        ),
+        Some(stamp) => {
+            let media = media_box(pdf, page_id);
+            let r = super::stamp::rect_on(stamp, media);
+            w.set(
+                "Rect",
+                Object::Array(r.iter().map(|v| Object::Real(*v as f32)).collect()),
+            );
+            let ap_id = alloc();
+            out.push((
+                ap_id,
+                super::stamp::appearance(stamp, r[2] - r[0], r[3] - r[1]),
+            ));
+            let mut ap = Dictionary::new();
+            ap.set("N", Object::Reference(ap_id));
+            w.set("AP", Object::Dictionary(ap));
+        }
+    }
+    w.set("P", Object::Reference(page_id));
+    out.push((widget_id, ser(&Object::Dictionary(w))));
+
+    // The signature dictionary, written by hand to know where /Contents is.
+    let mut s = b"<</Type/Sig/Filter/Adobe.PPKLite/SubFilter/".to_vec();
+    s.extend_from_slice(opts.subfilter.as_bytes());
+    s.extend_from_slice(b"/M");
+    s.extend(ser(&Object::String(
+        opts.date.clone().into_bytes(),
+        StringFormat::Literal,
+    )));
+    if let Some(r) = &opts.reason {
+        s.extend_from_slice(b"/Reason");
+        s.extend(ser(&lopdf::text_string(r)));
+    }
+    if let Some(l) = &opts.location {
+        s.extend_from_slice(b"/Location");
+        s.extend(ser(&lopdf::text_string(l)));
+    }
+    s.extend_from_slice(b"/Contents");
+    let contents_in_sig = s.len();
+    s.push(b'<');
+    s.extend(std::iter::repeat_n(b'0', opts.contents_len * 2));
+    s.push(b'>');
+    s.extend_from_slice(b"/ByteRange");
+    let br_in_sig = s.len();
+    // [0 b c d] with up to 20 digits each, space-padded: patched at the end.
+    s.extend(std::iter::repeat_n(b' ', BR_WIDTH));
+    s.extend_from_slice(b">>");
+    out.push((sig_id, s));
+
+    // Assemble: objects in id order, then the cross-reference section.
+    out.sort_by_key(|(id, _)| *id);
+    let mut bytes: Vec<u8> = Vec::new();
+    if !ends_with_eol {
+        bytes.push(b'\n');
+    }
+    let mut offsets: Vec<(ObjectId, u64)> = Vec::new();
+    let mut sig_body_at = 0;
+    for (id, body) in &out {
+        offsets.push((*id, base + bytes.len() as u64));
+        bytes.extend_from_slice(format!("{} {} obj\n", id.0, id.1).as_bytes());
+        if *id == sig_id {
+            sig_body_at = bytes.len();
+        }
+        bytes.extend_from_slice(body);
+        bytes.extend_from_slice(b"\nendobj\n");
+    }
+    let prev = doc.xref_start as u64;
+    let mut trailer = Dictionary::new();
+    for k in [b"Root".as_slice(), b"Info", b"ID"] {
+        if let Ok(v) = doc.trailer.get(k) {
+            trailer.set(k.to_vec(), v.clone());
+        }
+    }
+    trailer.set("Prev", Object::Integer(prev as i64));
+    let xref_at = base + bytes.len() as u64;
+    if pdf.xref_stream {
+        let xs_id = alloc();
+        offsets.push((xs_id, xref_at));
+        let wide = xref_at > u32::MAX as u64;
+        let ow = if wide { 8 } else { 4 };
+        let mut data = Vec::new();
+        for (id, off) in &offsets {
+            data.push(1u8);
+            data.extend_from_slice(&off.to_be_bytes()[8 - ow..]);
+            data.extend_from_slice(&id.1.to_be_bytes());
+        }
+        let mut index = Vec::new();
+        for (start, count) in runs(&offsets) {
+            index.push(Object::Integer(start as i64));
+            index.push(Object::Integer(count as i64));
+        }
+        trailer.set("Type", Object::Name(b"XRef".to_vec()));
+        trailer.set("Size", Object::Integer(next as i64));
+        trailer.set(
+            "W",
+            Object::Array(vec![1.into(), (ow as i64).into(), 2.into()]),
+        );
+        trailer.set("Index", Object::Array(index));
+        trailer.set("Length", Object::Integer(data.len() as i64));
+        bytes.extend_from_slice(format!("{} 0 obj\n", xs_id.0).as_bytes());
+        bytes.extend(ser(&Object::Dictionary(trailer)));
+        bytes.extend_from_slice(b"\nstream\n");
+        bytes.extend_from_slice(&data);
+        bytes.extend_from_slice(b"\nendstream\nendobj\n");
+    } else {
+        bytes.extend_from_slice(b"xref\n");
+        let mut i = 0;
+        for (start, count) in runs(&offsets) {
+            bytes.extend_from_slice(format!("{start} {count}\n").as_bytes());
+            for (id, off) in &offsets[i..i + count] {
+                bytes.extend_from_slice(format!("{off:010} {:05} n\r\n", id.1).as_bytes());
+            }
+            i += count;
+        }
+        trailer.set("Size", Object::Integer(next as i64));
+        bytes.extend_from_slice(b"trailer\n");
+        bytes.extend(ser(&Object::Dictionary(trailer)));
+        bytes.push(b'\n');
+    }
+    bytes.extend_from_slice(format!("startxref\n{xref_at}\n%%EOF\n").as_bytes());
+
+    let contents_start = sig_body_at + contents_in_sig;
+    let contents_end = contents_start + opts.contents_len * 2 + 2;
+    let total = base + bytes.len() as u64;
+    let b = base + contents_start as u64;
+    let c = base + contents_end as u64;
+    let text = format!("[0 {b} {c} {}]", total - c);
+    let at = sig_body_at + br_in_sig;
+    bytes[at..at + text.len()].copy_from_slice(text.as_bytes());
+    Ok(Update {
+        bytes,
+        contents_start,
+        contents_end,
+        field_name,
+    })
+}
+
+/// The page's `/MediaBox` (inherited through `/Parent`), default A4.
+fn media_box(pdf: &Pdf, page: ObjectId) -> [f64; 4] {
+    let mut id = Some(page);
+    for _ in 0..32 {
+        let Some(d) = id.and_then(|i| pdf.doc.get_dictionary(i).ok()) else {
+            break;
+        };
+        if let Some(a) = d
+            .get(b"MediaBox")
+            .ok()
+            .and_then(|m| pdf.deref(m))
+            .and_then(|m| m.as_array().ok())
+        {
+            let v: Vec<f64> = a
+                .iter()
+                .filter_map(|n| pdf.deref(n).and_then(|n| n.as_float().ok()))
+                .map(f64::from)
+                .collect();
+            if let [x0, y0, x1, y1] = v[..] {
+                return [x0.min(x1), y0.min(y1), x0.max(x1), y0.max(y1)];
+            }
+        }
+        id = d.get(b"Parent").and_then(Object::as_reference).ok();
+    }
+    [0.0, 0.0, 595.0, 842.0]
+}
+
+/// Room for `[0 b c d]` with 20-digit numbers.
+const BR_WIDTH: usize = 3 * 21 + 4;
+
+/// Runs of consecutive object numbers: (first, count).
+fn runs(sorted: &[(ObjectId, u64)]) -> Vec<(u32, usize)> {
+    let mut r: Vec<(u32, usize)> = Vec::new();
+    for (id, _) in sorted {
+        match r.last_mut() {
+            Some((s, n)) if *s + *n as u32 == id.0 => *n += 1,
+            _ => r.push((id.0, 1)),
+        }
+    }
+    r
+}

@@ -1,0 +1,421 @@
+//! `jpki-sign verify doc.pdf [--ca FILE]`: every signature of a PDF, checked
+//! so that the known attacks on PDF signatures fail (signing notes §3):
+//!
+//! * the ByteRange is `[0 b c d]`, four integers, inside the file, and its
+//!   gap is exactly this signature dictionary's own `/Contents` hex string
+//!   (found at the dictionary's byte offset), nothing more (signature
+//!   wrapping, universal signature forgery);
+//! * the bytes after a signed range are counted as later revisions, and the
+//!   file is only valid if its last signature covers it to the end (incremental
+//!   saving attack);
+//! * the CMS: one signer, SHA-256, messageDigest equals the hash of the covered
+//!   bytes, RSA signature, ESS certificate hash, key usage, chain to `--ca`.
+//!
+//! Exit status 6 when any signature is not valid or bytes follow the last
+//! signature; every problem is printed with what is wrong. It does not judge
+//! *what* a later signed revision changed (shadow attacks need a diff of the
+//! revisions, which is not done here: such revisions are reported, not
+//! analysed).
+
+use super::structure::{self, Pdf};
+use crate::cms_verify::{self, Against, Chain};
+use crate::exit::CliError;
+use crate::Global;
+use clap::Args;
+use lopdf::xref::XrefEntry;
+use lopdf::{Object, ObjectId};
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+
+/// `jpki-sign verify`.
+#[derive(Args, Debug)]
+pub struct VerifyArgs {
+    /// The PDF files.
+    #[arg(required = true, value_name = "PDF")]
+    pub files: Vec<PathBuf>,
+    /// Trusted CA certificates (PEM); without it the chain is not checked.
+    #[arg(long, value_name = "FILE")]
+    pub ca: Option<PathBuf>,
+}
+
+/// One signature's findings.
+#[derive(Debug, Default, serde::Serialize)]
+pub struct SigReport {
+    /// Field name.
+    pub field: String,
+    /// `/SubFilter`.
+    pub subfilter: String,
+    /// Signer certificate subject.
+    pub signer: Option<String>,
+    /// signingTime attribute, else `/M`.
+    pub time: Option<String>,
+    /// RFC 3161 timestamp, if any.
+    pub timestamp: Option<String>,
+    /// The `/ByteRange`.
+    pub byte_range: Option<[u64; 4]>,
+    /// Where the signed bytes end.
+    pub covered_to: u64,
+    /// The trusted CA the chain ends at, if checked.
+    pub trusted_ca: Option<String>,
+    /// What is wrong, if anything.
+    pub problem: Option<String>,
+}
+
+/// Runs `verify`.
+pub fn run(g: &Global, a: &VerifyArgs) -> Result<(), CliError> {
+    if let Some(ca) = &a.ca {
+        crate::cms_verify::check_ca_file(ca)?;
+    }
+    let mut failed = Vec::new();
+    for f in &a.files {
+        let name = f.display().to_string();
+        match check_file(f, a.ca.as_deref()) {
+            Ok((reports, len, tail_problem)) => {
+                print_reports(
+                    g,
+                    &name,
+                    &reports,
+                    len,
+                    tail_problem.as_deref(),
+                    a.ca.is_some(),
+                );
+                let bad = reports.iter().filter(|r| r.problem.is_some()).count();
+                if bad > 0 || tail_problem.is_some() {
+                    let first = reports
+                        .iter()
+                        .find_map(|r| r.problem.clone())
+                        .or(tail_problem)
+                        .unwrap_or_default();
+                    failed.push(format!("{name}: NOT valid: {first}"));
+                }
+            }
+            Err(e) => {
+                if g.json {
+                    println!(
+                        "{}",
+                        serde_json::json!({"file": name, "valid": false, "error": e})
+                    );
+                }
+                failed.push(format!("{name}: NOT valid: {e}"));
+            }
+        }
+    }
+    match failed.len() {
+        0 => Ok(()),
+        1 => Err(CliError::NotValid(failed.remove(0))),
+        n => Err(CliError::NotValid(format!(
+            "{n} files are not valid; first: {}",
+            failed[0]
+        ))),
+    }
+}
+
+fn print_reports(
+    g: &Global,
+    name: &str,
+    reports: &[SigReport],
+    len: u64,
+    tail_problem: Option<&str>,
+    ca: bool,
+) {
+    if g.json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "file": name,
+                "valid": tail_problem.is_none() && reports.iter().all(|r| r.problem.is_none()),
+                "size": len,
+                "signatures": reports,
+                "problem": tail_problem,
+            })
+        );
+        return;
+    }
+    let n = reports.len();
+    for (i, r) in reports.iter().enumerate() {
+        println!("{name}: signature {} of {n} (field {})", i + 1, r.field);
+        if let Some(s) = &r.signer {
+            println!("  Signer:       {s}");
+        }
+        if let Some(t) = &r.time {
+            println!("  Signing time: {t} (claimed by the signer, not a timestamp)");
+        }
+        if let Some(t) = &r.timestamp {
+            println!("  Timestamp:    {t}");
+        }
+        println!("  Type:         {}", r.subfilter);
+        if let Some([a, b, c, d]) = r.byte_range {
+            let what = if r.problem.is_some() && r.signer.is_none() {
+                "see below"
+            } else if r.covered_to == len {
+                "the whole file except its own /Contents"
+            } else {
+                "its revision except its own /Contents"
+            };
+            println!("  Byte range:   [{a} {b} {c} {d}]: {what}");
+        }
+        if r.covered_to > 0 && r.covered_to < len {
+            let later = reports
+                .iter()
+                .skip(i + 1)
+                .filter(|l| l.problem.is_none())
+                .map(|l| l.covered_to)
+                .max()
+                .unwrap_or(r.covered_to);
+            println!(
+                "  Changed after signing: {} bytes were appended later{}",
+                len - r.covered_to,
+                if later == len {
+                    " (incremental updates covered by later signatures)"
+                } else {
+                    ""
+                }
+            );
+        } else if r.covered_to == len {
+            println!("  Changed after signing: no");
+        }
+        match (&r.problem, &r.trusted_ca) {
+            (Some(p), _) => println!("  Result:       NOT VALID: {p}"),
+            (None, Some(ca)) => {
+                println!("  Signature:    valid (digest of the signed bytes matches, RSA PKCS#1 v1.5 SHA-256)");
+                println!("  Certificate:  chains to trusted CA {ca}");
+                println!("  Result:       VALID");
+            }
+            (None, None) => {
+                println!("  Signature:    valid (digest of the signed bytes matches, RSA PKCS#1 v1.5 SHA-256)");
+                println!(
+                    "  Certificate:  NOT checked{}",
+                    if ca {
+                        ""
+                    } else {
+                        " (pass --ca FILE with the trusted CA)"
+                    }
+                );
+                println!("  Result:       VALID (signature only)");
+            }
+        }
+    }
+    if let Some(t) = tail_problem {
+        println!("{name}: NOT VALID: {t}");
+    } else if reports.iter().all(|r| r.problem.is_none()) {
+        println!("{name}: all {n} signature(s) valid.");
+    }
+}
+
+type FileResult = (Vec<SigReport>, u64, Option<String>);
+
+/// Checks every signature of one file; `Err` when the file cannot be read at all.
+pub fn check_file(path: &Path, ca: Option<&Path>) -> Result<FileResult, String> {
+    let name = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {name}: {e}"))?;
+    let pdf = structure::load_any(&name, &bytes)?;
+    let sigs: Vec<(String, ObjectId, Option<ObjectId>)> = pdf.signature_fields();
+    let signed: Vec<_> = sigs.iter().filter(|s| s.2.is_some()).collect();
+    let raw_sigs = count(&bytes, b"/ByteRange");
+    if signed.is_empty() && raw_sigs > 0 {
+        return Err(format!(
+            "{name} contains {raw_sigs} signature dictionar(y/ies), but no signature field of the current revision refers to one: a later revision removed the signatures"
+        ));
+    }
+    if signed.is_empty() {
+        return Err(format!("{name} has no signatures"));
+    }
+    let len = bytes.len() as u64;
+    let mut reports: Vec<SigReport> = signed
+        .iter()
+        .map(|(field, _, v)| {
+            let mut r = SigReport {
+                field: field.clone(),
+                ..Default::default()
+            };
+            if let Some(v) = v {
+                if let Err(p) = check_sig(&pdf, &bytes, *v, ca, &mut r) {
+                    r.problem = Some(p);
+                }
+            }
+            r
+        })
+        .collect();
+    reports.sort_by_key(|r| r.covered_to);
+    if raw_sigs > reports.len() {
+        eprintln!(
+            "jpki-sign: note: {name} contains {raw_sigs} /ByteRange entries but {} signature field(s) refer to signatures: the others belong to no field of the current revision and were not checked",
+            reports.len()
+        );
+    }
+    // The last valid signature must reach the end of the file.
+    let last = reports
+        .iter()
+        .filter(|r| r.problem.is_none())
+        .map(|r| r.covered_to)
+        .max()
+        .unwrap_or(len);
+    let tail = (last < len).then(|| {
+        if pdf.doc.xref_recovery.is_some() {
+            return format!(
+                "{} bytes were appended after the last valid signature, and the file's cross-reference data is broken: the document was changed after it was signed",
+                len - last
+            );
+        }
+        let eofs = count(&bytes[last as usize..], b"%%EOF");
+        format!(
+            "{} bytes ({eofs} incremental update(s)) were appended after the last valid signature: the document was changed after it was signed",
+            len - last
+        )
+    });
+    Ok((reports, len, tail))
+}
+
+/// `D:YYYYMMDDHHmmSS+hh'mm'` → `YYYY-MM-DD HH:MM:SS +hh:mm` (as given if malformed).
+fn pdf_date_text(m: &[u8]) -> String {
+    let t = String::from_utf8_lossy(m);
+    let d = t.strip_prefix("D:").unwrap_or(&t);
+    if d.len() < 14 || !d.as_bytes()[..14].iter().all(u8::is_ascii_digit) {
+        return t.into_owned();
+    }
+    let tz = match d[14..].replace('\'', "").as_str() {
+        "" | "Z" => "UTC".to_string(),
+        z if z.len() == 5 => format!("{}:{}", &z[..3], &z[3..]),
+        z => z.to_string(),
+    };
+    format!(
+        "{}-{}-{} {}:{}:{} {tz}",
+        &d[..4],
+        &d[4..6],
+        &d[6..8],
+        &d[8..10],
+        &d[10..12],
+        &d[12..14]
+    )
+}
+
+fn count(hay: &[u8], needle: &[u8]) -> usize {
+    memchr::memmem::find_iter(hay, needle).count()
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    memchr::memmem::find(hay, needle)
+}
+
+fn check_sig(
+    pdf: &Pdf,
+    bytes: &[u8],
+    sig_id: ObjectId,
+    ca: Option<&Path>,
+    r: &mut SigReport,
+) -> Result<(), String> {
+    let len = bytes.len() as u64;
+    let sig = pdf
+        .doc
+        .get_dictionary(sig_id)
+        .map_err(|_| "the field's /V is not a signature dictionary".to_string())?;
+    r.subfilter = sig
+        .get(b"SubFilter")
+        .and_then(Object::as_name)
+        .map(|n| String::from_utf8_lossy(n).into_owned())
+        .unwrap_or_else(|_| "(none)".into());
+    if let Ok(m) = sig.get(b"M").and_then(Object::as_str) {
+        r.time = Some(pdf_date_text(m));
+    }
+    if r.subfilter != "adbe.pkcs7.detached" && r.subfilter != "ETSI.CAdES.detached" {
+        return Err(format!(
+            "/SubFilter {} is not supported (only adbe.pkcs7.detached and ETSI.CAdES.detached)",
+            r.subfilter
+        ));
+    }
+    // 1. ByteRange: exactly four non-negative integers, [0 b c d], inside the file.
+    let br = sig
+        .get(b"ByteRange")
+        .and_then(Object::as_array)
+        .map_err(|_| "/ByteRange is missing or not an array".to_string())?;
+    let nums: Vec<u64> = br
+        .iter()
+        .map(|o| o.as_i64().ok().and_then(|i| u64::try_from(i).ok()))
+        .collect::<Option<_>>()
+        .ok_or("/ByteRange holds something other than non-negative integers")?;
+    let [a, b, c, d] = nums[..] else {
+        return Err(format!("/ByteRange has {} numbers, not 4", nums.len()));
+    };
+    r.byte_range = Some([a, b, c, d]);
+    let end = c.checked_add(d).ok_or("/ByteRange overflows")?;
+    if a != 0 || b == 0 || c <= b || end > len {
+        return Err(format!(
+            "/ByteRange [{a} {b} {c} {d}] does not start at 0 or lies outside the file ({len} bytes)"
+        ));
+    }
+    r.covered_to = end;
+    // 2. The gap must be exactly this dictionary's /Contents, found at its offset.
+    let off = match pdf.doc.reference_table.get(sig_id.0) {
+        Some(XrefEntry::Normal { offset, .. }) => *offset as usize,
+        Some(XrefEntry::Compressed { .. }) => {
+            return Err("the signature dictionary is inside an object stream, so its /Contents cannot be the excluded gap".into())
+        }
+        _ => return Err("the signature dictionary has no cross-reference entry".into()),
+    };
+    let span_end = bytes
+        .get(off..)
+        .and_then(|t| find(t, b"endobj"))
+        .map(|e| off + e)
+        .ok_or("the signature dictionary's object is not terminated")?;
+    let obj = &bytes[off..span_end];
+    if count(obj, b"/Contents") != 1 {
+        return Err("the signature dictionary does not have exactly one /Contents".into());
+    }
+    let key = find(obj, b"/Contents").unwrap_or(0) + b"/Contents".len();
+    let ws = obj[key..]
+        .iter()
+        .take_while(|c| c.is_ascii_whitespace())
+        .count();
+    let start = off + key + ws;
+    if bytes.get(start) != Some(&b'<') {
+        return Err("/Contents is not a hex string".into());
+    }
+    let close = bytes[start..span_end]
+        .iter()
+        .position(|&c| c == b'>')
+        .ok_or("/Contents is not terminated")?;
+    let (cs, ce) = (start as u64, (start + close + 1) as u64);
+    if b < cs || c > ce {
+        return Err(format!(
+            "the ByteRange leaves out bytes {b}..{c}, more than this signature's /Contents ({cs}..{ce}): unsigned bytes are hidden in the gap"
+        ));
+    }
+    if (b, c) != (cs, ce) {
+        return Err(format!(
+            "the ByteRange gap {b}..{c} is not this signature's /Contents ({cs}..{ce})"
+        ));
+    }
+    if (off as u64) >= b || (span_end as u64) > end {
+        return Err("the signature dictionary is not inside the signed bytes".into());
+    }
+    // The covered range must end a revision.
+    let covered_tail = bytes[..end as usize].trim_ascii_end();
+    if !covered_tail.ends_with(b"%%EOF") {
+        return Err("the signed bytes do not end at the end of a revision (%%EOF)".into());
+    }
+    let hex = &bytes[start + 1..start + close];
+    if !hex.iter().all(u8::is_ascii_hexdigit) {
+        return Err("/Contents holds characters other than hex digits".into());
+    }
+    let der: Vec<u8> = hex
+        .chunks(2)
+        .map(|p| u8::from_str_radix(std::str::from_utf8(p).unwrap_or("zz"), 16).unwrap_or(0))
+        .collect();
+    // 3. The CMS over the covered bytes.
+    let mut h = Sha256::new();
+    h.update(&bytes[..b as usize]);
+    h.update(&bytes[c as usize..end as usize]);
+    let v = cms_verify::verify(&der, Against::Detached(h.finalize().into()), ca)?;
+    r.signer = Some(v.signer.clone());
+    if let Some(t) = v.signing_time {
+        r.time = Some(t);
+    }
+    r.timestamp = v.timestamp;
+    if r.subfilter == "ETSI.CAdES.detached" && !v.signing_certificate_v2 {
+        return Err("ETSI.CAdES.detached without the signing-certificate-v2 attribute".into());
+    }
+    if let Chain::Trusted(t) = v.chain {
+        r.trusted_ca = Some(t);
+    }
+    Ok(())
+}
