@@ -12,6 +12,7 @@ PACKAGES=(
     openssh-server openssh-client         # jpki-sign ssh agent against a real sshd (tests/tests/ssh.rs)
     curl nginx-light                      # TLS client authentication with the card (tests/tests/tls.rs)
     valgrind                              # memory check of the provider (tests/tests/hygiene.rs)
+    time                                  # GNU time: peak memory in make bench
     make
 )
 

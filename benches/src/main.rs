@@ -183,6 +183,200 @@ fn date() -> String {
         .unwrap_or_default()
 }
 
+/// A PDF of about `mb` MiB: one page whose content stream is padded with a comment block.
+/// Written by hand (a dozen objects) so the benchmark needs no PDF generator.
+fn write_pdf(path: &Path, mb: usize) {
+    use std::io::Write;
+    let f = std::fs::File::create(path).unwrap_or_else(|e| fail(format!("create pdf: {e}")));
+    let mut w = std::io::BufWriter::new(f);
+    let mut off = Vec::new();
+    let mut pos = 0usize;
+    let put = |w: &mut std::io::BufWriter<std::fs::File>, b: &[u8], pos: &mut usize| {
+        w.write_all(b)
+            .unwrap_or_else(|e| fail(format!("write pdf: {e}")));
+        *pos += b.len();
+    };
+    put(&mut w, b"%PDF-1.7\n%\xE2\xE3\xCF\xD3\n", &mut pos);
+    let text = b"BT /F1 24 Tf 72 720 Td (jpki benchmark) Tj ET\n";
+    let pad_line = [b'%'; 1023];
+    let lines = mb * 1024;
+    let len = text.len() + lines * 1024;
+    let objs: Vec<Vec<u8>> = vec![
+        b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_vec(),
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>".to_vec(),
+        Vec::new(), // the content stream, written below
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_vec(),
+    ];
+    for (i, o) in objs.iter().enumerate() {
+        off.push(pos);
+        put(&mut w, format!("{} 0 obj\n", i + 1).as_bytes(), &mut pos);
+        if i == 3 {
+            put(
+                &mut w,
+                format!("<< /Length {len} >>\nstream\n").as_bytes(),
+                &mut pos,
+            );
+            put(&mut w, text, &mut pos);
+            for _ in 0..lines {
+                put(&mut w, &pad_line, &mut pos);
+                put(&mut w, b"\n", &mut pos);
+            }
+            put(&mut w, b"\nendstream", &mut pos);
+        } else {
+            put(&mut w, o, &mut pos);
+        }
+        put(&mut w, b"\nendobj\n", &mut pos);
+    }
+    let xref = pos;
+    let mut t = format!("xref\n0 {}\n0000000000 65535 f \n", objs.len() + 1);
+    for o in &off {
+        t.push_str(&format!("{o:010} 00000 n \n"));
+    }
+    t.push_str(&format!(
+        "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+        objs.len() + 1
+    ));
+    put(&mut w, t.as_bytes(), &mut pos);
+    w.flush()
+        .unwrap_or_else(|e| fail(format!("write pdf: {e}")));
+}
+
+/// Wall seconds and peak RSS (KiB) of one run, from GNU time.
+fn time_rss(what: &str, cmd: &[&str]) -> (f64, u64) {
+    let report = tempfile::NamedTempFile::new().unwrap_or_else(|e| fail(e));
+    let o = Command::new("/usr/bin/time")
+        .args(["-f", "%e %M", "-o"])
+        .arg(report.path())
+        .args(cmd)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap_or_else(|e| fail(format!("{what}: {e} (is GNU time installed?)")));
+    if !o.status.success() {
+        fail(format!(
+            "{what} failed: {}",
+            String::from_utf8_lossy(&o.stderr)
+        ));
+    }
+    let text = std::fs::read_to_string(report.path()).unwrap_or_default();
+    let mut it = text.split_whitespace();
+    let secs = it.next().and_then(|x| x.parse().ok()).unwrap_or(0.0);
+    let kib = it.next().and_then(|x| x.parse().ok()).unwrap_or(0);
+    (secs, kib)
+}
+
+/// Best of three (fastest run; memory from the same run).
+fn best_of_3(what: &str, cmd: &[&str], before: impl Fn()) -> (f64, u64) {
+    (0..3)
+        .map(|_| {
+            before();
+            time_rss(what, cmd)
+        })
+        .fold((f64::MAX, 0), |a, b| if b.0 < a.0 { b } else { a })
+}
+
+fn pdf_benchmarks(env: &Env, out: &mut String) {
+    let sign = env.bin.join("jpki-sign").display().to_string();
+    let pw = env.s("pw");
+    let _ = writeln!(out, "## 3. Large PDFs: sign and verify\n");
+    let _ = writeln!(
+        out,
+        "Generated one-page PDFs with a big content stream; best of 3 runs; peak RSS from GNU time. \
+         The floor is `sha256sum` + `cp` of the same file (what any signer must at least do: read, hash, write).\n"
+    );
+    let _ = writeln!(
+        out,
+        "| size | operation | wall s | peak RSS MiB | × floor |"
+    );
+    let _ = writeln!(out, "|---:|---|---:|---:|---:|");
+    for mb in [20usize, 200] {
+        let input = env.path(&format!("big{mb}.pdf"));
+        write_pdf(&input, mb);
+        let inp = input.display().to_string();
+        let signed = env.s(&format!("big{mb}-signed.pdf"));
+        let copy = env.s(&format!("copy{mb}.pdf"));
+        let floor_hash = best_of_3("sha256sum", &["sha256sum", &inp], || {});
+        let floor_cp = best_of_3("cp", &["cp", &inp, &copy], || {
+            let _ = std::fs::remove_file(&copy);
+        });
+        let floor = floor_hash.0 + floor_cp.0;
+        let s = best_of_3(
+            "jpki-sign sign",
+            &[
+                &sign,
+                "sign",
+                "--pin-file",
+                &pw,
+                "-o",
+                &signed,
+                "--force",
+                &inp,
+            ],
+            || {},
+        );
+        let v = best_of_3("jpki-sign verify", &[&sign, "verify", &signed], || {});
+        let mib = |k: u64| format!("{:.0}", k as f64 / 1024.0);
+        let _ = writeln!(
+            out,
+            "| {mb} MiB | floor: sha256sum + cp | {floor:.2} | {} | 1.00 |",
+            mib(floor_hash.1.max(floor_cp.1))
+        );
+        let _ = writeln!(
+            out,
+            "| {mb} MiB | `jpki-sign sign` | {:.2} | {} | {:.2} |",
+            s.0,
+            mib(s.1),
+            s.0 / floor.max(1e-9)
+        );
+        let _ = writeln!(
+            out,
+            "| {mb} MiB | `jpki-sign verify` | {:.2} | {} | {:.2} |",
+            v.0,
+            mib(v.1),
+            v.0 / floor.max(1e-9)
+        );
+        let _ = std::fs::remove_file(&input);
+        let _ = std::fs::remove_file(&signed);
+        let _ = std::fs::remove_file(&copy);
+    }
+    let _ = writeln!(out);
+
+    // ---- 4. Batch -------------------------------------------------------------------------
+    let n = 100;
+    let mut files = Vec::new();
+    for i in 0..n {
+        let p = env.path(&format!("batch{i:03}.pdf"));
+        write_pdf(&p, 0);
+        files.push(p.display().to_string());
+    }
+    let mut cmd = Command::new(&sign);
+    cmd.args(["sign", "--pin-file", &pw, "--force"])
+        .args(&files);
+    let before = env.stats();
+    let start = Instant::now();
+    run("jpki-sign sign ×100", &mut cmd);
+    let took = start.elapsed();
+    let after = env.stats();
+    let _ = writeln!(out, "## 4. Batch: {n} PDFs, one password entry\n");
+    let _ = writeln!(
+        out,
+        "| APDUs total | APDUs per document | VERIFYs | signatures | wall s | ms per document |"
+    );
+    let _ = writeln!(out, "|---:|---:|---:|---:|---:|---:|");
+    let verifies = after.verifies.values().sum::<u64>() - before.verifies.values().sum::<u64>();
+    let apdus = after.apdus - before.apdus;
+    let _ = writeln!(
+        out,
+        "| {apdus} | {:.2} | {verifies} | {} | {:.2} | {:.1} |\n",
+        apdus as f64 / n as f64,
+        after.signatures - before.signatures,
+        took.as_secs_f64(),
+        took.as_secs_f64() * 1000.0 / n as f64
+    );
+}
+
 fn main() {
     let env = Env::new();
     let p = ["-provider", "jpki", "-provider", "default"];
@@ -365,6 +559,8 @@ fn main() {
          counter queries and VERIFYs (see table 1), and the signature check against the \
          certificate that the provider does before returning each signature.\n"
     );
+
+    pdf_benchmarks(&env, &mut out);
 
     let target = std::env::args()
         .nth(1)
