@@ -277,6 +277,14 @@ fn best_of_3(what: &str, cmd: &[&str], before: impl Fn()) -> (f64, u64) {
         .fold((f64::MAX, 0), |a, b| if b.0 < a.0 { b } else { a })
 }
 
+fn which(prog: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join(prog))
+            .find(|p| p.is_file())
+    })
+}
+
 fn pdf_benchmarks(env: &Env, out: &mut String) {
     let sign = env.bin.join("jpki-sign").display().to_string();
     let pw = env.s("pw");
@@ -318,6 +326,35 @@ fn pdf_benchmarks(env: &Env, out: &mut String) {
         );
         let v = best_of_3("jpki-sign verify", &[&sign, "verify", &signed], || {});
         let mib = |k: u64| format!("{:.0}", k as f64 / 1024.0);
+        // pyHanko with a software key of the same size (it cannot reach the card but through
+        // PKCS#11; the key does not change what it costs to parse, hash and write the PDF).
+        let hanko = which("pyhanko").map(|py| {
+            let py = py.display().to_string();
+            let hs = env.s(&format!("hanko{mb}.pdf"));
+            let r = best_of_3(
+                "pyhanko sign addsig",
+                &[
+                    &py,
+                    "sign",
+                    "addsig",
+                    "--field",
+                    "Sig1",
+                    "pemder",
+                    "--key",
+                    &env.s("soft.key"),
+                    "--cert",
+                    &env.s("soft.pem"),
+                    "--no-pass",
+                    &inp,
+                    &hs,
+                ],
+                || {
+                    let _ = std::fs::remove_file(&hs);
+                },
+            );
+            let _ = std::fs::remove_file(&hs);
+            r
+        });
         let _ = writeln!(
             out,
             "| {mb} MiB | floor: sha256sum + cp | {floor:.2} | {} | 1.00 |",
@@ -337,6 +374,20 @@ fn pdf_benchmarks(env: &Env, out: &mut String) {
             mib(v.1),
             v.0 / floor.max(1e-9)
         );
+        match hanko {
+            Some(h) => {
+                let _ = writeln!(
+                    out,
+                    "| {mb} MiB | pyHanko `sign addsig` (software key) | {:.2} | {} | {:.2} |",
+                    h.0,
+                    mib(h.1),
+                    h.0 / floor.max(1e-9)
+                );
+            }
+            None => {
+                let _ = writeln!(out, "| {mb} MiB | pyHanko | not installed (`pip install pyhanko pyhanko-cli`) | | |");
+            }
+        }
         let _ = std::fs::remove_file(&input);
         let _ = std::fs::remove_file(&signed);
         let _ = std::fs::remove_file(&copy);
@@ -487,6 +538,26 @@ fn main() {
     row(
         "CMS with the sign key (cert + key + signature)",
         "jpki provider (`openssl cms -sign`)",
+        c,
+    );
+    let c = cost(
+        &env,
+        "jpki-sign cms sign",
+        Command::new(env.bin.join("jpki-sign")).args([
+            "cms",
+            "sign",
+            "--detached",
+            "--force",
+            "--pin-file",
+            &env.s("pw"),
+            "-o",
+            &env.s("cli.p7s"),
+            &env.s("doc.txt"),
+        ]),
+    );
+    row(
+        "CMS with the sign key (cert + key + signature)",
+        "jpki-sign (`cms sign`)",
         c,
     );
     let _ = writeln!(out);
