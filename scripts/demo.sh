@@ -69,4 +69,17 @@ step "Verify it with openssl cms -verify" \
     -CAfile "$PKI/sign-ca.pem" -purpose any -out /dev/null
 step "Verify it with jpki-sign" "$SIGN" cms verify "$DEMO/note.txt.p7s" --content "$DEMO/note.txt" --ca "$PKI/sign-ca.pem"
 
+# The same card key inside OpenSSL itself, through the jpki provider (no jpki-sign involved).
+mkdir -p target/debug/ossl-modules
+ln -sf ../libjpki.so target/debug/ossl-modules/jpki.so
+export OPENSSL_MODULES=$ROOT/target/debug/ossl-modules
+echo ABC123 >"$DEMO/pw"
+step "Sign with openssl through the provider (openssl cms -sign -provider jpki … jpki:sign)" \
+    openssl cms -sign -provider jpki -provider default -binary -in "$DEMO/note.txt" \
+    -signer "jpki:sign?pin-source=file:$DEMO/pw" -inkey jpki:sign -outform DER -out "$DEMO/note.openssl.p7s"
+rm -f "$DEMO/pw"
+step "Verify it with openssl cms -verify" \
+    openssl cms -verify -binary -inform DER -in "$DEMO/note.openssl.p7s" -content "$DEMO/note.txt" \
+    -CAfile "$PKI/sign-ca.pem" -purpose any -out /dev/null
+
 printf '\n=== Demo finished.\n'
