@@ -223,6 +223,12 @@ fn unreadable_and_unusable_inputs_in_japanese() {
             "jpki-sign: エラー: {missing}を読み込めません: ファイルまたはディレクトリがありません"
         ),
     );
+    let o = run(ja(jpki_sign_main()).args(["verify", &missing]));
+    error_line(
+        &o,
+        6,
+        &format!("jpki-sign: エラー: {missing}: 無効です: {missing}を読み込めません: ファイルまたはディレクトリがありません"),
+    );
     let not_pdf = w.write("note.pdf", b"hello\n");
     let o = run_with_input(
         ja(jpki_sign_main()).arg(&not_pdf).args(["--pin-file", "-"]),

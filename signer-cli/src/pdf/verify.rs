@@ -197,7 +197,8 @@ type FileResult = (Vec<SigReport>, u64, Option<String>);
 /// Checks every signature of one file; `Err` when the file cannot be read at all.
 pub fn check_file(path: &Path, ca: Option<&Path>) -> Result<FileResult, String> {
     let name = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {name}: {e}"))?;
+    let bytes = std::fs::read(path)
+        .map_err(|e| crate::i18n::io_error("cannot read", &name, &e, crate::i18n::lang()))?;
     let pdf = structure::load_any(&name, &bytes)?;
     let sigs: Vec<(String, ObjectId, Option<ObjectId>)> = pdf.signature_fields();
     let signed: Vec<_> = sigs.iter().filter(|s| s.2.is_some()).collect();
