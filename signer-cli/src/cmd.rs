@@ -1,6 +1,7 @@
 //! The sub-commands.
 
 use crate::exit::CliError;
+use crate::i18n::Msg;
 use crate::secret::{read_new_pin, read_pin};
 use crate::unlock::last_try;
 use crate::{
@@ -45,8 +46,8 @@ fn card_info(g: &Global) -> Result<(), CliError> {
             })
         );
     } else {
-        println!("Reader: {}", card.reader_name());
-        println!("Card:   {}", card.token());
+        println!("{}", Msg::CardReader(card.reader_name()));
+        println!("{}", Msg::CardKind(card.token()));
     }
     Ok(())
 }
@@ -90,20 +91,13 @@ fn pin_status(g: &Global) -> Result<(), CliError> {
         return Ok(());
     }
     for (p, st) in rows {
-        let state = match st {
-            PinStatus::Tries(t) if t.is_blocked() => {
-                "BLOCKED — only the municipal office can unblock it".to_string()
-            }
-            PinStatus::Tries(t) if t.is_last() => {
-                format!(
-                    "1 of {} tries left — the next wrong entry blocks it",
-                    p.max_tries()
-                )
-            }
-            PinStatus::Tries(t) => format!("{} of {} tries left", t.get(), p.max_tries()),
-            PinStatus::Verified => "verified".to_string(),
+        let line = match st {
+            PinStatus::Tries(t) if t.is_blocked() => Msg::PinBlocked(p),
+            PinStatus::Tries(t) if t.is_last() => Msg::PinLastTry(p),
+            PinStatus::Tries(t) => Msg::PinTries(p, t.get()),
+            PinStatus::Verified => Msg::PinVerified(p),
         };
-        println!("{p}: {state}");
+        println!("{line}");
     }
     Ok(())
 }
@@ -124,7 +118,7 @@ fn pin_change(g: &Global, a: &ChangeArgs) -> Result<(), CliError> {
     let old = read_pin(kind, g.pin_file.as_deref(), tries)?;
     let new = read_new_pin(kind, a.new_pin_file.as_deref())?;
     card.session()?.change_pin(&old, &new, last_try(g))?;
-    println!("{kind} changed.");
+    println!("{}", Msg::PinChanged(kind));
     Ok(())
 }
 
@@ -180,10 +174,9 @@ fn cert(g: &Global, a: &CertArgs) -> Result<(), CliError> {
 /// Refuses to overwrite an existing output file unless forced (checked before any card work).
 pub(crate) fn check_output(output: Option<&Path>, force: bool) -> Result<(), CliError> {
     match output {
-        Some(out) if out.exists() && !force => Err(CliError::Usage(format!(
-            "{} exists; choose another file or pass --force to overwrite it",
-            out.display()
-        ))),
+        Some(out) if out.exists() && !force => Err(CliError::Usage(
+            Msg::OutputExists(&out.display().to_string()).to_string(),
+        )),
         _ => Ok(()),
     }
 }

@@ -5,6 +5,7 @@
 use crate::cms_sign::{self, Content, Profile};
 use crate::cms_verify::{self, Against, Chain};
 use crate::exit::CliError;
+use crate::i18n::{Field, Msg};
 use crate::unlock::{ask_pin, unlocked, CardKeySigner};
 use crate::Global;
 use clap::{Args, Subcommand, ValueEnum};
@@ -80,10 +81,9 @@ pub fn run(g: &Global, c: &CmsCommand) -> Result<(), CliError> {
 /// Refuses an existing output unless `--force`.
 pub fn check_output(out: &Path, force: bool) -> Result<(), CliError> {
     if out.exists() && !force {
-        return Err(CliError::Usage(format!(
-            "{} exists; choose another file or pass --force to overwrite it",
-            out.display()
-        )));
+        return Err(CliError::Usage(
+            Msg::OutputExists(&out.display().to_string()).to_string(),
+        ));
     }
     Ok(())
 }
@@ -179,7 +179,10 @@ fn sign(g: &Global, a: &CmsSignArgs) -> Result<(), CliError> {
             serde_json::json!({"output": out.display().to_string()})
         );
     } else {
-        println!("Signed {} → {}", a.file.display(), out.display());
+        println!(
+            "{}",
+            Msg::CmsSigned(&a.file.display().to_string(), &out.display().to_string())
+        );
     }
     Ok(())
 }
@@ -209,11 +212,12 @@ fn verify(g: &Global, a: &CmsVerifyArgs) -> Result<(), CliError> {
         Some(c) => Against::Detached(hash_file(c)?),
         None => Against::Attached,
     };
-    let v = cms_verify::verify(&cms, against, a.ca.as_deref())
-        .map_err(|e| CliError::NotValid(format!("{}: NOT valid: {e}", a.signature.display())))?;
+    let v = cms_verify::verify(&cms, against, a.ca.as_deref()).map_err(|e| {
+        CliError::NotValid(Msg::NotValid(&a.signature.display().to_string(), &e).to_string())
+    })?;
     let chain = match &v.chain {
-        Chain::Trusted(ca) => format!("chains to trusted CA {ca}"),
-        Chain::NotChecked => "NOT checked (pass --ca FILE with the trusted CA)".into(),
+        Chain::Trusted(ca) => Msg::VerifyChainTrusted(ca).to_string(),
+        Chain::NotChecked => Msg::VerifyChainNotChecked(false).to_string(),
     };
     if g.json {
         println!(
@@ -228,16 +232,19 @@ fn verify(g: &Global, a: &CmsVerifyArgs) -> Result<(), CliError> {
         );
         return Ok(());
     }
-    println!("Signer:       {}", v.signer);
+    println!("{}", Msg::Line(Field::Signer, &v.signer));
     if let Some(t) = &v.signing_time {
-        println!("Signing time: {t} (claimed by the signer)");
+        let t = Msg::ClaimedTimeCms(t).to_string();
+        println!("{}", Msg::Line(Field::SigningTime, &t));
     }
     if let Some(t) = &v.timestamp {
-        println!("Timestamp:    {t}");
+        println!("{}", Msg::Line(Field::Timestamp, t));
     }
-    println!("Content:      matches the signed SHA-256 digest");
-    println!("Signature:    valid (RSA PKCS#1 v1.5, SHA-256)");
-    println!("Certificate:  {chain}");
-    println!("{}: CMS signature is valid.", a.signature.display());
+    let content = Msg::ContentMatches.to_string();
+    println!("{}", Msg::Line(Field::Content, &content));
+    let sig = Msg::CmsSignatureValid.to_string();
+    println!("{}", Msg::Line(Field::Signature, &sig));
+    println!("{}", Msg::Line(Field::Certificate, &chain));
+    println!("{}", Msg::CmsValid(&a.signature.display().to_string()));
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! The CLI's error type and its single conversion to a message and exit code.
 
+use crate::i18n::{self, Lang, Msg};
 use jpki_card::CardError;
 use std::process::ExitCode;
 
@@ -53,8 +54,23 @@ fn code(e: &CliError) -> u8 {
     }
 }
 
+/// The error's text in `lang`: card and file errors are translated here;
+/// the other variants carry text already written in the run's language.
+pub fn message(e: &CliError, lang: Lang) -> String {
+    match e {
+        CliError::Card(c) => i18n::card_error(c, lang),
+        CliError::Io { what, path, source } => i18n::io_error(what, path, source, lang),
+        other => other.to_string(),
+    }
+}
+
 /// Prints one line on stderr and returns the exit code.
 pub fn report(e: &CliError) -> ExitCode {
-    eprintln!("jpki-sign: error: {e}");
+    let lang = i18n::lang();
+    eprintln!(
+        "jpki-sign: {}: {}",
+        Msg::ErrorPrefix.text(lang),
+        message(e, lang)
+    );
     ExitCode::from(code(e))
 }

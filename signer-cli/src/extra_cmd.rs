@@ -61,17 +61,13 @@ pub fn basic4(g: &Global) -> Result<(), CliError> {
             serde_json::json!({"name": b.name, "address": b.address, "birth": b.birth, "sex": b.sex})
         );
     } else {
-        let sex = match b.sex.as_str() {
-            "1" => "1 (male)",
-            "2" => "2 (female)",
-            "9" => "9 (not applicable)",
-            "0" => "0 (unknown)",
-            s => s,
-        };
-        println!("Name:    {}", b.name);
-        println!("Address: {}", b.address);
-        println!("Birth:   {}", b.birth);
-        println!("Sex:     {sex}");
+        let lang = crate::i18n::lang();
+        let sex = crate::i18n::sex_code(&b.sex, lang).unwrap_or(&b.sex);
+        let [name, address, birth, sex_label] = crate::i18n::basic4_labels(lang);
+        println!("{name}{}", b.name);
+        println!("{address}{}", b.address);
+        println!("{birth}{}", b.birth);
+        println!("{sex_label}{sex}");
     }
     Ok(())
 }

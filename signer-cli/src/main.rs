@@ -14,6 +14,7 @@ mod cms_sign;
 mod cms_verify;
 mod exit;
 mod extra_cmd;
+mod i18n;
 mod pdf;
 mod secret;
 mod ssh;
@@ -34,6 +35,9 @@ Exit codes:
   4  PIN problem: wrong PIN, blocked PIN, last try refused, bad PIN format
   5  the card failed or answered unexpectedly
   6  a signature did not verify (verify, cms verify)
+
+Messages are in Japanese when LC_ALL, LC_MESSAGES or LANG says ja (e.g. LANG=ja_JP.UTF-8),
+in English otherwise; --lang overrides. This help and --json output stay English.
 
 PINs are never taken as arguments: on a terminal jpki-sign asks for them;
 otherwise pass --pin-file FILE (first line; `-` reads standard input).
@@ -75,6 +79,9 @@ pub struct Global {
     /// Print results as JSON (for scripts).
     #[arg(long, global = true)]
     pub json: bool,
+    /// Language of the messages (default: from LC_ALL, LC_MESSAGES, LANG).
+    #[arg(long, global = true, value_enum, value_name = "LANG")]
+    pub lang: Option<i18n::Lang>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -184,6 +191,7 @@ fn main() -> ExitCode {
         .with_env_filter(tracing_subscriber::EnvFilter::from_env("JPKI_LOG"))
         .with_writer(std::io::stderr)
         .init();
+    i18n::init(cli.global.lang);
     match cmd::run(&cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => exit::report(&e),

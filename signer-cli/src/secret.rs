@@ -2,6 +2,7 @@
 //! `--pin-file`. Never from an argument (it would sit in shell history and `ps`).
 
 use crate::exit::CliError;
+use crate::i18n::Msg;
 use jpki_card::{AnyPin, PinKind, Tries};
 use std::io::{BufRead, IsTerminal};
 use std::path::Path;
@@ -32,12 +33,9 @@ pub fn read_pin(
         }
         None => {
             if !std::io::stdin().is_terminal() {
-                return Err(CliError::Usage(format!(
-                    "the {kind} is needed but there is no terminal to ask on; pass --pin-file FILE (or --pin-file - to read standard input)"
-                )));
+                return Err(CliError::Usage(Msg::NoTerminal(kind).to_string()));
             }
-            let left = tries.map(|t| format!(" ({t} left)")).unwrap_or_default();
-            let prompt = format!("Enter your {kind}{left}: ");
+            let prompt = Msg::PinPrompt(kind, tries.map(|t| t.get())).to_string();
             Zeroizing::new(
                 rpassword::prompt_password(prompt)
                     .map_err(|e| io("cannot read", "the terminal", e))?,
@@ -53,22 +51,18 @@ pub fn read_new_pin(kind: PinKind, file: Option<&Path>) -> Result<AnyPin, CliErr
         return read_pin(kind, file, None);
     }
     if !std::io::stdin().is_terminal() {
-        return Err(CliError::Usage(format!(
-            "the new {kind} is needed but there is no terminal to ask on; pass --new-pin-file FILE"
-        )));
+        return Err(CliError::Usage(Msg::NoTerminalNew(kind).to_string()));
     }
     let a = Zeroizing::new(
-        rpassword::prompt_password(format!("New {kind}: "))
+        rpassword::prompt_password(Msg::NewPinPrompt(kind).to_string())
             .map_err(|e| io("cannot read", "the terminal", e))?,
     );
     let b = Zeroizing::new(
-        rpassword::prompt_password(format!("Repeat the new {kind}: "))
+        rpassword::prompt_password(Msg::RepeatPinPrompt(kind).to_string())
             .map_err(|e| io("cannot read", "the terminal", e))?,
     );
     if *a != *b {
-        return Err(CliError::Usage(
-            "the two entries of the new PIN differ; nothing was changed".into(),
-        ));
+        return Err(CliError::Usage(Msg::NewPinsDiffer.to_string()));
     }
     Ok(AnyPin::new(kind, &a)?)
 }

@@ -209,16 +209,32 @@ impl Drop for SecondSim {
     }
 }
 
+/// The environment of a process whose messages are English whatever the
+/// developer's locale: `LANG=C`, `LC_ALL` and `LC_MESSAGES` removed. A test of
+/// Japanese messages sets `LANG` again.
+pub fn english(c: &mut Command) -> &mut Command {
+    c.env_remove("LC_ALL")
+        .env_remove("LC_MESSAGES")
+        .env("LANG", "C")
+}
+
+/// `jpki-sign` with English messages ([`english`]).
+pub fn jpki_sign() -> Command {
+    let mut c = Command::new(bin("jpki-sign"));
+    english(&mut c);
+    c
+}
+
 /// `jpki-sign` with the second reader selected.
 pub fn jpki_sign_second() -> Command {
-    let mut c = Command::new(bin("jpki-sign"));
+    let mut c = jpki_sign();
     c.args(["--reader", SECOND_READER]);
     c
 }
 
 /// `jpki-sign` with the main reader selected.
 pub fn jpki_sign_main() -> Command {
-    let mut c = Command::new(bin("jpki-sign"));
+    let mut c = jpki_sign();
     c.args(["--reader", MAIN_READER]);
     c
 }

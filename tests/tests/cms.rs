@@ -5,7 +5,7 @@ use jpki_card_sim::PinId;
 use jpki_tests::pdf::openssl_cms_verify;
 use jpki_tests::*;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn ok(o: &Output) {
     assert!(
@@ -29,7 +29,7 @@ fn cms_sign(file: &Path, extra: &[&str], secret: &[u8]) -> Output {
 }
 
 fn cms_verify(sig: &Path, content: Option<&Path>, ca: &Path) -> Output {
-    let mut c = Command::new(bin("jpki-sign"));
+    let mut c = jpki_sign();
     c.args(["cms", "verify"]).arg(sig).arg("--ca").arg(ca);
     if let Some(content) = content {
         c.arg("--content").arg(content);
@@ -137,7 +137,7 @@ fn verifying_a_detached_signature_without_content_says_so() {
     let data = dir.path().join("d.txt");
     std::fs::write(&data, b"x").unwrap();
     ok(&cms_sign(&data, &["--detached"], b"ABC123\n"));
-    let o = run(Command::new(bin("jpki-sign"))
+    let o = run(jpki_sign()
         .args(["cms", "verify"])
         .arg(dir.path().join("d.txt.p7s")));
     assert_eq!(o.status.code(), Some(6));

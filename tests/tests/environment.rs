@@ -48,13 +48,13 @@ exit $rc"#,
         conf = dir.path().display(),
         bin = bin("jpki-sign").display()
     );
-    let o = run(Command::new("unshare").args(["--mount", "sh", "-c", &script]));
+    let o = run(english(&mut Command::new("unshare")).args(["--mount", "sh", "-c", &script]));
     one_line_error(&o, 3, "no smart-card reader found");
 }
 
 #[test]
 fn no_reader_matches() {
-    let o = run(Command::new(bin("jpki-sign")).args(["--reader", "NoSuchReader", "card"]));
+    let o = run(jpki_sign().args(["--reader", "NoSuchReader", "card"]));
     one_line_error(
         &o,
         3,

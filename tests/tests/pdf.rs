@@ -51,7 +51,7 @@ fn sign_ca() -> PathBuf {
 }
 
 fn jpki_verify(pdf: &Path) -> Output {
-    run(Command::new(bin("jpki-sign"))
+    run(jpki_sign()
         .arg("verify")
         .arg(pdf)
         .arg("--ca")
@@ -437,7 +437,7 @@ fn verify_rejects_tampered_files_saying_what_is_wrong() {
 #[test]
 fn verify_checks_the_chain_against_the_given_ca() {
     let (_dir, out, _) = signed_fixture();
-    let o = run(Command::new(bin("jpki-sign"))
+    let o = run(jpki_sign()
         .arg("verify")
         .arg(&out)
         .arg("--ca")
@@ -449,13 +449,13 @@ fn verify_checks_the_chain_against_the_given_ca() {
         stderr(&o)
     );
     // A CA file that cannot be read is a usage problem, not an invalid signature.
-    let o = run(Command::new(bin("jpki-sign"))
+    let o = run(jpki_sign()
         .arg("verify")
         .arg(&out)
         .args(["--ca", "/nonexistent/ca.pem"]));
     one_line_error(&o, 1, "cannot read the CA file /nonexistent/ca.pem");
     // Without --ca the signature is checked and the output says the chain was not.
-    let o = run(Command::new(bin("jpki-sign")).arg("verify").arg(&out));
+    let o = run(jpki_sign().arg("verify").arg(&out));
     ok(&o);
     assert!(stdout(&o).contains("NOT checked"), "{}", stdout(&o));
 }

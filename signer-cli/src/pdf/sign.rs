@@ -12,6 +12,7 @@ use super::structure;
 use super::update::{self, SigOptions, Update};
 use crate::cms_sign::{self, Content, Profile};
 use crate::exit::CliError;
+use crate::i18n::Msg;
 use crate::unlock::{ask_pin, unlocked, CardKeySigner};
 use crate::Global;
 use clap::Args;
@@ -234,10 +235,12 @@ pub fn run(g: &Global, a: &SignArgs) -> Result<(), CliError> {
             );
         } else {
             println!(
-                "Signed {} → {} (field {})",
-                p.input.display(),
-                p.out.display(),
-                p.update.field_name
+                "{}",
+                Msg::PdfSigned(
+                    &p.input.display().to_string(),
+                    &p.out.display().to_string(),
+                    &p.update.field_name
+                )
             );
         }
     }

@@ -47,16 +47,12 @@ pub fn load(name: &str, bytes: &[u8]) -> Result<Pdf, String> {
 /// (verification reports that instead of refusing).
 pub fn load_any(name: &str, bytes: &[u8]) -> Result<Pdf, String> {
     if !bytes.starts_with(b"%PDF-") {
-        return Err(format!(
-            "{name} is not a PDF file (it does not start with %PDF-)"
-        ));
+        return Err(crate::i18n::Msg::NotPdf(name).to_string());
     }
     let doc = Document::load_mem_with_options(bytes, LoadOptions::with_filter(drop_stream_data))
         .map_err(|e| format!("cannot read {name} as a PDF: {e}"))?;
     if doc.encryption_state.is_some() || doc.trailer.has(b"Encrypt") {
-        return Err(format!(
-            "{name} is encrypted; encrypted PDFs cannot be signed (decrypt it first, e.g. `qpdf --decrypt IN OUT`)"
-        ));
+        return Err(crate::i18n::Msg::EncryptedPdf(name).to_string());
     }
     if doc.xref_recovery.is_none() && doc.xref_start == 0 || doc.xref_start >= bytes.len() {
         return Err(format!("{name}: cannot locate its cross-reference data"));

@@ -20,6 +20,7 @@
 use super::structure::{self, Pdf};
 use crate::cms_verify::{self, Against, Chain};
 use crate::exit::CliError;
+use crate::i18n::{Field, Msg};
 use crate::Global;
 use clap::Args;
 use lopdf::xref::XrefEntry;
@@ -86,7 +87,7 @@ pub fn run(g: &Global, a: &VerifyArgs) -> Result<(), CliError> {
                         .find_map(|r| r.problem.clone())
                         .or(tail_problem)
                         .unwrap_or_default();
-                    failed.push(format!("{name}: NOT valid: {first}"));
+                    failed.push(Msg::NotValid(&name, &first).to_string());
                 }
             }
             Err(e) => {
@@ -96,17 +97,16 @@ pub fn run(g: &Global, a: &VerifyArgs) -> Result<(), CliError> {
                         serde_json::json!({"file": name, "valid": false, "error": e})
                     );
                 }
-                failed.push(format!("{name}: NOT valid: {e}"));
+                failed.push(Msg::NotValid(&name, &e).to_string());
             }
         }
     }
     match failed.len() {
         0 => Ok(()),
         1 => Err(CliError::NotValid(failed.remove(0))),
-        n => Err(CliError::NotValid(format!(
-            "{n} files are not valid; first: {}",
-            failed[0]
-        ))),
+        n => Err(CliError::NotValid(
+            Msg::ManyNotValid(n, &failed[0]).to_string(),
+        )),
     }
 }
 
@@ -132,27 +132,28 @@ fn print_reports(
         return;
     }
     let n = reports.len();
+    let line = |f: Field, v: &str| println!("  {}", Msg::Line(f, v));
     for (i, r) in reports.iter().enumerate() {
-        println!("{name}: signature {} of {n} (field {})", i + 1, r.field);
+        println!("{}", Msg::VerifySigHeading(name, i + 1, n, &r.field));
         if let Some(s) = &r.signer {
-            println!("  Signer:       {s}");
+            line(Field::Signer, s);
         }
         if let Some(t) = &r.time {
-            println!("  Signing time: {t} (claimed by the signer, not a timestamp)");
+            line(Field::SigningTime, &Msg::ClaimedTime(t).to_string());
         }
         if let Some(t) = &r.timestamp {
-            println!("  Timestamp:    {t}");
+            line(Field::Timestamp, t);
         }
-        println!("  Type:         {}", r.subfilter);
+        line(Field::Type, &r.subfilter);
         if let Some([a, b, c, d]) = r.byte_range {
             let what = if r.problem.is_some() && r.signer.is_none() {
-                "see below"
+                Msg::SeeBelow
             } else if r.covered_to == len {
-                "the whole file except its own /Contents"
+                Msg::CoversWholeFile
             } else {
-                "its revision except its own /Contents"
+                Msg::CoversRevision
             };
-            println!("  Byte range:   [{a} {b} {c} {d}]: {what}");
+            line(Field::ByteRange, &format!("[{a} {b} {c} {d}]: {what}"));
         }
         if r.covered_to > 0 && r.covered_to < len {
             let later = reports
@@ -162,43 +163,32 @@ fn print_reports(
                 .map(|l| l.covered_to)
                 .max()
                 .unwrap_or(r.covered_to);
-            println!(
-                "  Changed after signing: {} bytes were appended later{}",
-                len - r.covered_to,
-                if later == len {
-                    " (incremental updates covered by later signatures)"
-                } else {
-                    ""
-                }
-            );
+            let m = Msg::Appended(len - r.covered_to, later == len).to_string();
+            line(Field::Changed, &m);
         } else if r.covered_to == len {
-            println!("  Changed after signing: no");
+            line(Field::Changed, &Msg::NotChanged.to_string());
         }
         match (&r.problem, &r.trusted_ca) {
-            (Some(p), _) => println!("  Result:       NOT VALID: {p}"),
+            (Some(p), _) => line(Field::Result, &Msg::VerifyResultInvalid(p).to_string()),
             (None, Some(ca)) => {
-                println!("  Signature:    valid (digest of the signed bytes matches, RSA PKCS#1 v1.5 SHA-256)");
-                println!("  Certificate:  chains to trusted CA {ca}");
-                println!("  Result:       VALID");
+                line(Field::Signature, &Msg::VerifySignatureValid.to_string());
+                line(Field::Certificate, &Msg::VerifyChainTrusted(ca).to_string());
+                line(Field::Result, &Msg::VerifyResultValid.to_string());
             }
             (None, None) => {
-                println!("  Signature:    valid (digest of the signed bytes matches, RSA PKCS#1 v1.5 SHA-256)");
-                println!(
-                    "  Certificate:  NOT checked{}",
-                    if ca {
-                        ""
-                    } else {
-                        " (pass --ca FILE with the trusted CA)"
-                    }
+                line(Field::Signature, &Msg::VerifySignatureValid.to_string());
+                line(
+                    Field::Certificate,
+                    &Msg::VerifyChainNotChecked(ca).to_string(),
                 );
-                println!("  Result:       VALID (signature only)");
+                line(Field::Result, &Msg::VerifyResultValidNoChain.to_string());
             }
         }
     }
     if let Some(t) = tail_problem {
-        println!("{name}: NOT VALID: {t}");
+        println!("{name}: {}", Msg::VerifyResultInvalid(t));
     } else if reports.iter().all(|r| r.problem.is_none()) {
-        println!("{name}: all {n} signature(s) valid.");
+        println!("{}", Msg::VerifyAllValid(name, n));
     }
 }
 
@@ -207,7 +197,8 @@ type FileResult = (Vec<SigReport>, u64, Option<String>);
 /// Checks every signature of one file; `Err` when the file cannot be read at all.
 pub fn check_file(path: &Path, ca: Option<&Path>) -> Result<FileResult, String> {
     let name = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {name}: {e}"))?;
+    let bytes = std::fs::read(path)
+        .map_err(|e| crate::i18n::io_error("cannot read", &name, &e, crate::i18n::lang()))?;
     let pdf = structure::load_any(&name, &bytes)?;
     let sigs: Vec<(String, ObjectId, Option<ObjectId>)> = pdf.signature_fields();
     let signed: Vec<_> = sigs.iter().filter(|s| s.2.is_some()).collect();

@@ -1,0 +1,645 @@
+//! Messages in Japanese or English, chosen by the locale.
+//!
+//! The language is decided once per run ([`lang`]): `--lang en|ja` if given,
+//! else the first non-empty of `LC_ALL`, `LC_MESSAGES`, `LANG` (gettext's
+//! order); Japanese when that value starts with `ja` (`ja_JP.UTF-8`, `ja`),
+//! English otherwise, also for `C`, `POSIX` or nothing set.
+//!
+//! What is translated: everything a card owner reads in normal use — the
+//! one-line error of [`crate::exit::report`] (every [`CardError`] variant, file
+//! errors, the common usage errors), the PIN prompts, and the result lines of
+//! `card`, `pin status`, `pin change`, `sign`, `verify`, `cms sign` and
+//! `cms verify`. Every message is a variant of [`Msg`] with both languages side
+//! by side in one `match`, so a message cannot exist in one language only.
+//!
+//! What it refuses to do: translate `--help`, the man page and clap's own
+//! usage errors (they stay English; the top-level help says messages follow
+//! `LANG`); change `--json` output (keys and values stay English for
+//! scripts); translate technical details that come from elsewhere (OpenSSL,
+//! lopdf, the detailed reason a PDF signature is not valid) — those are
+//! embedded as given. No message takes a PIN or personal data as a parameter.
+//! The card crate's English texts are not touched: [`card_error`] maps each
+//! variant here.
+//!
+//! Written by hand rather than with gettext or fluent: about fifty fixed
+//! messages in two languages do not need catalog files, a build step or a
+//! runtime loader, and a Rust `match` makes the compiler check that every
+//! message has its parameters in both languages.
+
+use jpki_card::{CardError, PinKind, TokenKind};
+use std::fmt;
+use std::sync::OnceLock;
+
+/// The language of the messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Lang {
+    /// English.
+    En,
+    /// 日本語.
+    Ja,
+}
+
+static LANG: OnceLock<Lang> = OnceLock::new();
+
+/// The language from a locale lookup (`LC_ALL`, then `LC_MESSAGES`, then
+/// `LANG`; an empty value counts as unset, as in gettext).
+pub fn detect(get: impl Fn(&str) -> Option<String>) -> Lang {
+    let value = ["LC_ALL", "LC_MESSAGES", "LANG"]
+        .iter()
+        .find_map(|k| get(k).filter(|v| !v.is_empty()));
+    match value {
+        Some(v) if v.starts_with("ja") => Lang::Ja,
+        _ => Lang::En,
+    }
+}
+
+/// Fixes the language for this run (`--lang`, or the environment when `None`).
+/// Called once by `main` before anything is printed; later calls change nothing.
+pub fn init(choice: Option<Lang>) {
+    let _ = LANG.set(choice.unwrap_or_else(|| detect(|k| std::env::var(k).ok())));
+}
+
+/// The language of this run. Unit tests that never call [`init`] get English,
+/// whatever the developer's locale.
+pub fn lang() -> Lang {
+    *LANG.get().unwrap_or(&Lang::En)
+}
+
+/// A PIN's name as the card owner knows it.
+pub fn pin_name(kind: PinKind, lang: Lang) -> String {
+    match lang {
+        Lang::En => kind.to_string(),
+        Lang::Ja => match kind {
+            PinKind::Auth => "利用者証明用暗証番号",
+            PinKind::Sign => "署名用パスワード",
+            PinKind::Text => "券面事項入力補助用暗証番号",
+        }
+        .to_string(),
+    }
+}
+
+fn token_name(t: &TokenKind, lang: Lang) -> String {
+    match (lang, t) {
+        (Lang::Ja, TokenKind::MyNumberCard) => "マイナンバーカード（JPKIAPICCTOKEN2）".into(),
+        (Lang::Ja, TokenKind::SmartphoneAndroid) => {
+            "スマホ用電子証明書、Android（JPKIAPGPSETOKEN）".into()
+        }
+        (Lang::Ja, TokenKind::SmartphoneIos) => {
+            "スマホ用電子証明書、iPhone（JPKIAPIOSTOKEN）".into()
+        }
+        (Lang::Ja, TokenKind::JukiCard) => "住民基本台帳カード（JPKIAPICCTOKEN）".into(),
+        (Lang::Ja, TokenKind::Unknown(l)) => format!("不明なJPKIトークン（{l:?}）"),
+        _ => t.to_string(),
+    }
+}
+
+/// The card crate's fixed reasons for [`CardError::BadPinFormat`].
+fn pin_format_reason_ja(reason: &str) -> Option<&'static str> {
+    Some(match reason {
+        "must be exactly 4 digits" => "数字4桁で入力してください",
+        "may contain only letters A-Z and digits 0-9" => "使える文字は英字A〜Zと数字0〜9だけです",
+        "must be 6 to 16 characters long" => "6〜16文字で入力してください",
+        "the new PIN is of another kind" => "新しい暗証番号の種類が違います",
+        "the card refused the new value's format" => "カードが新しい値の形式を受け付けませんでした",
+        _ => return None,
+    })
+}
+
+/// The Japanese text of a card error; `None` for a variant added to the card
+/// crate after this table was written (the caller then shows the English).
+pub fn card_error_ja(e: &CardError) -> Option<String> {
+    let pin = |p: &PinKind| pin_name(*p, Lang::Ja);
+    Some(match e {
+        CardError::NoService => "PC/SCサービス（pcscd）に接続できません。pcscdを起動して（例: `systemctl start pcscd.socket` または `pcscd`）もう一度実行してください".into(),
+        CardError::NoReaders => "ICカードリーダーが見つかりません。リーダーを接続してもう一度実行してください".into(),
+        CardError::NoReaderMatches { filter, available } => {
+            format!("「{filter}」を含む名前のリーダーがありません。接続されているリーダー: {available}")
+        }
+        CardError::NoCard { reader } => format!(
+            "リーダー「{reader}」にカードがありません。マイナンバーカードを置いてもう一度実行してください"
+        ),
+        CardError::NotJpki { reader } => format!(
+            "リーダー「{reader}」のカードはマイナンバーカードではありません（公的個人認証（JPKI）のアプリケーションがありません）"
+        ),
+        CardError::UnsupportedToken { reader, token } => format!(
+            "リーダー「{reader}」のカードは{}で、jpkiは対応していません。マイナンバーカードを使ってください",
+            token_name(token, Lang::Ja)
+        ),
+        CardError::CardRemoved => "処理中にカードが取り外されたかリセットされました。カードを置き直してもう一度実行してください（特に表示がなければ暗証番号の残り回数は減っていません）".into(),
+        CardError::CardReset => "処理中に別のプログラムがカードをリセットしました。もう一度実行してください".into(),
+        CardError::BadPinFormat { pin: p, reason } => format!(
+            "{}: {}（カードには何も送っていないため、残り回数は減っていません）",
+            pin(p),
+            pin_format_reason_ja(reason).unwrap_or(reason)
+        ),
+        CardError::WrongPin { pin: p, left } => {
+            format!("{}が違います（残り{}回）", pin(p), left.get())
+        }
+        CardError::Blocked { pin: p } => format!(
+            "{}はロックされています（残り0回）。ロックの解除は市区町村の窓口でのみできます",
+            pin(p)
+        ),
+        CardError::LastTryRefused { pin: p } => format!(
+            "{}の残り回数が1回のため、カードがロックされないよう入力しませんでした。間違いないときは --force-last-try を付けてもう一度実行してください",
+            pin(p)
+        ),
+        CardError::NotVerified { pin: p } => format!(
+            "{}が照合されていないため、カードが操作を拒否しました",
+            pin(p)
+        ),
+        CardError::Unexpected { op, sw } => format!(
+            "カードが{op}に対して{sw}を返しました。カードの故障か、マイナンバーカードではない可能性があります"
+        ),
+        CardError::PssUnsupported => "このカードはRSA-PSS署名ができません。PKCS#1 v1.5を使ってください（TLSではTLS 1.2まで、署名アルゴリズムはRSA+SHA256）".into(),
+        CardError::Malformed { what } => {
+            format!("カードが返した{what}のデータが正しくありません")
+        }
+        CardError::Pcsc(s) => format!("PC/SCのエラー: {s}"),
+        _ => return None,
+    })
+}
+
+/// A card error in the language of this run.
+pub fn card_error(e: &CardError, lang: Lang) -> String {
+    match lang {
+        Lang::Ja => card_error_ja(e).unwrap_or_else(|| e.to_string()),
+        Lang::En => e.to_string(),
+    }
+}
+
+/// An OS error in Japanese for the common kinds, else as the OS says it.
+fn io_error_ja(e: &std::io::Error) -> String {
+    use std::io::ErrorKind as K;
+    match e.kind() {
+        K::NotFound => "ファイルまたはディレクトリがありません".into(),
+        K::PermissionDenied => "アクセスが拒否されました".into(),
+        K::AlreadyExists => "すでに存在します".into(),
+        K::IsADirectory => "ディレクトリです".into(),
+        K::StorageFull => "ディスクの空きがありません".into(),
+        _ => e.to_string(),
+    }
+}
+
+/// Names the CLI uses in place of a file path.
+fn path_ja(path: &str) -> &str {
+    match path {
+        "standard input" => "標準入力",
+        "standard output" => "標準出力",
+        "the terminal" => "端末",
+        p => p,
+    }
+}
+
+/// A file error (`CliError::Io`) in the language of this run.
+pub fn io_error(what: &str, path: &str, source: &std::io::Error, lang: Lang) -> String {
+    if lang == Lang::En {
+        return format!("{what} {path}: {source}");
+    }
+    let p = path_ja(path);
+    let e = io_error_ja(source);
+    match what {
+        "cannot read" => format!("{p}を読み込めません: {e}"),
+        "cannot read PIN file" => format!("暗証番号のファイル{p}を読み込めません: {e}"),
+        "cannot read the CA file" => format!("CA証明書のファイル{p}を読み込めません: {e}"),
+        "cannot write" => format!("{p}に書き込めません: {e}"),
+        "cannot create a file next to" => format!("{p}と同じ場所にファイルを作れません: {e}"),
+        other => format!("{other} {p}: {e}"),
+    }
+}
+
+/// Labels of the `verify` and `cms verify` report lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    /// The signer certificate's subject.
+    Signer,
+    /// The time the signer claims.
+    SigningTime,
+    /// An RFC 3161 timestamp.
+    Timestamp,
+    /// The `/SubFilter`.
+    Type,
+    /// The `/ByteRange`.
+    ByteRange,
+    /// Whether bytes follow the signed range.
+    Changed,
+    /// Whether the content matches (`cms verify`).
+    Content,
+    /// The signature check.
+    Signature,
+    /// The certificate chain.
+    Certificate,
+    /// The verdict.
+    Result,
+}
+
+impl Field {
+    fn label(self, lang: Lang) -> &'static str {
+        match (lang, self) {
+            (Lang::En, Field::Signer) => "Signer",
+            (Lang::En, Field::SigningTime) => "Signing time",
+            (Lang::En, Field::Timestamp) => "Timestamp",
+            (Lang::En, Field::Type) => "Type",
+            (Lang::En, Field::ByteRange) => "Byte range",
+            (Lang::En, Field::Changed) => "Changed after signing",
+            (Lang::En, Field::Content) => "Content",
+            (Lang::En, Field::Signature) => "Signature",
+            (Lang::En, Field::Certificate) => "Certificate",
+            (Lang::En, Field::Result) => "Result",
+            (Lang::Ja, Field::Signer) => "署名者",
+            (Lang::Ja, Field::SigningTime) => "署名時刻",
+            (Lang::Ja, Field::Timestamp) => "タイムスタンプ",
+            (Lang::Ja, Field::Type) => "形式",
+            (Lang::Ja, Field::ByteRange) => "署名範囲",
+            (Lang::Ja, Field::Changed) => "署名後の変更",
+            (Lang::Ja, Field::Content) => "内容",
+            (Lang::Ja, Field::Signature) => "署名",
+            (Lang::Ja, Field::Certificate) => "証明書",
+            (Lang::Ja, Field::Result) => "結果",
+        }
+    }
+}
+
+/// The labels of `card basic4` (the values, personal data, are printed by the
+/// caller and never pass through this module), and the sex code's meaning.
+pub fn basic4_labels(lang: Lang) -> [&'static str; 4] {
+    match lang {
+        Lang::En => ["Name:    ", "Address: ", "Birth:   ", "Sex:     "],
+        Lang::Ja => ["氏名: ", "住所: ", "生年月日: ", "性別: "],
+    }
+}
+
+/// The meaning of the 基本4情報 sex code (ISO/IEC 5218), if it is one.
+pub fn sex_code(code: &str, lang: Lang) -> Option<&'static str> {
+    Some(match (lang, code) {
+        (Lang::En, "1") => "1 (male)",
+        (Lang::En, "2") => "2 (female)",
+        (Lang::En, "9") => "9 (not applicable)",
+        (Lang::En, "0") => "0 (unknown)",
+        (Lang::Ja, "1") => "1（男性）",
+        (Lang::Ja, "2") => "2（女性）",
+        (Lang::Ja, "9") => "9（適用不能）",
+        (Lang::Ja, "0") => "0（不明）",
+        _ => return None,
+    })
+}
+
+/// Every fixed message of the CLI, with its parameters.
+#[derive(Debug, Clone, Copy)]
+pub enum Msg<'a> {
+    /// Prefix of the one error line (`jpki-sign: error: …`).
+    ErrorPrefix,
+    /// Terminal prompt for a PIN, with the tries left if known.
+    PinPrompt(PinKind, Option<u8>),
+    /// Prompt for a new PIN.
+    NewPinPrompt(PinKind),
+    /// Prompt to repeat the new PIN.
+    RepeatPinPrompt(PinKind),
+    /// A PIN is needed and there is no terminal.
+    NoTerminal(PinKind),
+    /// A new PIN is needed and there is no terminal.
+    NoTerminalNew(PinKind),
+    /// The two entries of a new PIN differ.
+    NewPinsDiffer,
+    /// An output file exists and `--force` was not given.
+    OutputExists(&'a str),
+    /// `card`: the reader line.
+    CardReader(&'a str),
+    /// `card`: the card line.
+    CardKind(&'a TokenKind),
+    /// `pin status`: a blocked PIN.
+    PinBlocked(PinKind),
+    /// `pin status`: one try left.
+    PinLastTry(PinKind),
+    /// `pin status`: tries left of max.
+    PinTries(PinKind, u8),
+    /// `pin status`: verified in this session.
+    PinVerified(PinKind),
+    /// `pin change` done.
+    PinChanged(PinKind),
+    /// PDF `sign`: one output written (input, output, field).
+    PdfSigned(&'a str, &'a str, &'a str),
+    /// `cms sign`: output written (input, output).
+    CmsSigned(&'a str, &'a str),
+    /// `verify`: heading of one signature (file, number, count, field).
+    VerifySigHeading(&'a str, usize, usize, &'a str),
+    /// A labelled report line: `Label:       value`.
+    Line(Field, &'a str),
+    /// `verify`: the claimed signing time (not a timestamp).
+    ClaimedTime(&'a str),
+    /// `cms verify`: the claimed signing time.
+    ClaimedTimeCms(&'a str),
+    /// `verify`: the byte range covers the whole file except its /Contents.
+    CoversWholeFile,
+    /// `verify`: the byte range covers its revision except its /Contents.
+    CoversRevision,
+    /// `verify`: the byte range is explained by the problem below.
+    SeeBelow,
+    /// `verify`: nothing was appended after signing.
+    NotChanged,
+    /// `verify`: bytes appended later (count, all covered by later signatures).
+    Appended(u64, bool),
+    /// `cms verify`: the content matches.
+    ContentMatches,
+    /// `cms verify`: the signature checked.
+    CmsSignatureValid,
+    /// `verify`/`cms verify`: signature checked.
+    VerifySignatureValid,
+    /// `verify`/`cms verify`: chain checked to the CA.
+    VerifyChainTrusted(&'a str),
+    /// `verify`/`cms verify`: chain not checked (`--ca` given for another file or not at all).
+    VerifyChainNotChecked(bool),
+    /// `verify`: result of one signature, valid with chain.
+    VerifyResultValid,
+    /// `verify`: result of one signature, valid without chain check.
+    VerifyResultValidNoChain,
+    /// `verify`: result of one signature, not valid (reason in English detail).
+    VerifyResultInvalid(&'a str),
+    /// `verify`: all signatures of a file are valid (file, count).
+    VerifyAllValid(&'a str, usize),
+    /// `verify`/`cms verify`: a file is not valid (file, reason).
+    NotValid(&'a str, &'a str),
+    /// `verify`: several files are not valid (count, first failure line).
+    ManyNotValid(usize, &'a str),
+    /// `cms verify`: the final line.
+    CmsValid(&'a str),
+    /// A file that is not a PDF.
+    NotPdf(&'a str),
+    /// An encrypted PDF.
+    EncryptedPdf(&'a str),
+}
+
+impl Msg<'_> {
+    /// The message in `lang`.
+    pub fn text(&self, lang: Lang) -> String {
+        use Lang::{En, Ja};
+        use Msg::*;
+        let pin = |k: &PinKind| pin_name(*k, lang);
+        match (lang, self) {
+            (En, Line(f, v)) => {
+                let label = [f.label(En), ":"].concat();
+                format!("{label:<13} {v}")
+            }
+            (Ja, Line(f, v)) => format!("{}: {v}", f.label(Ja)),
+            (En, ClaimedTime(t)) => format!("{t} (claimed by the signer, not a timestamp)"),
+            (Ja, ClaimedTime(t)) => format!("{t}（署名者の申告。タイムスタンプではありません）"),
+            (En, ClaimedTimeCms(t)) => format!("{t} (claimed by the signer)"),
+            (Ja, ClaimedTimeCms(t)) => format!("{t}（署名者の申告）"),
+            (En, CoversWholeFile) => "the whole file except its own /Contents".into(),
+            (Ja, CoversWholeFile) => "自身の /Contents を除くファイル全体".into(),
+            (En, CoversRevision) => "its revision except its own /Contents".into(),
+            (Ja, CoversRevision) => "自身の /Contents を除く、その版まで".into(),
+            (En, SeeBelow) => "see below".into(),
+            (Ja, SeeBelow) => "下記参照".into(),
+            (En, NotChanged) => "no".into(),
+            (Ja, NotChanged) => "なし".into(),
+            (En, Appended(n, covered)) => format!(
+                "{n} bytes were appended later{}",
+                if *covered { " (incremental updates covered by later signatures)" } else { "" }
+            ),
+            (Ja, Appended(n, covered)) => format!(
+                "署名後に{n}バイトが追加されています{}",
+                if *covered { "（後の署名が対象とする追記）" } else { "" }
+            ),
+            (En, ContentMatches) => "matches the signed SHA-256 digest".into(),
+            (Ja, ContentMatches) => "署名されたSHA-256ハッシュ値と一致".into(),
+            (En, CmsSignatureValid) => "valid (RSA PKCS#1 v1.5, SHA-256)".into(),
+            (Ja, CmsSignatureValid) => "有効（RSA PKCS#1 v1.5、SHA-256）".into(),
+            (En, ErrorPrefix) => "error".into(),
+            (Ja, ErrorPrefix) => "エラー".into(),
+            (En, PinPrompt(k, Some(1))) => format!("Enter your {} (1 try left): ", pin(k)),
+            (En, PinPrompt(k, Some(n))) => format!("Enter your {} ({n} tries left): ", pin(k)),
+            (En, PinPrompt(k, None)) => format!("Enter your {}: ", pin(k)),
+            (Ja, PinPrompt(k, Some(n))) => format!("{}（残り{n}回）: ", pin(k)),
+            (Ja, PinPrompt(k, None)) => format!("{}: ", pin(k)),
+            (En, NewPinPrompt(k)) => format!("New {}: ", pin(k)),
+            (Ja, NewPinPrompt(k)) => format!("新しい{}: ", pin(k)),
+            (En, RepeatPinPrompt(k)) => format!("Repeat the new {}: ", pin(k)),
+            (Ja, RepeatPinPrompt(k)) => format!("新しい{}（確認のためもう一度）: ", pin(k)),
+            (En, NoTerminal(k)) => format!("the {} is needed but there is no terminal to ask on; pass --pin-file FILE (or --pin-file - to read standard input)", pin(k)),
+            (Ja, NoTerminal(k)) => format!("{}が必要ですが、入力を求める端末がありません。--pin-file FILE を指定してください（標準入力から読むときは --pin-file -）", pin(k)),
+            (En, NoTerminalNew(k)) => format!("the new {} is needed but there is no terminal to ask on; pass --new-pin-file FILE", pin(k)),
+            (Ja, NoTerminalNew(k)) => format!("新しい{}が必要ですが、入力を求める端末がありません。--new-pin-file FILE を指定してください", pin(k)),
+            (En, NewPinsDiffer) => "the two entries of the new PIN differ; nothing was changed".into(),
+            (Ja, NewPinsDiffer) => "新しい暗証番号が2回の入力で一致しません。何も変更していません".into(),
+            (En, OutputExists(p)) => format!("{p} exists; choose another file or pass --force to overwrite it"),
+            (Ja, OutputExists(p)) => format!("{p}はすでにあります。別のファイル名にするか、上書きするときは --force を付けてください"),
+            (En, CardReader(r)) => format!("Reader: {r}"),
+            (Ja, CardReader(r)) => format!("リーダー: {r}"),
+            (En, CardKind(t)) => format!("Card:   {t}"),
+            (Ja, CardKind(t)) => format!("カード:   {}", token_name(t, Ja)),
+            (En, PinBlocked(k)) => format!("{}: BLOCKED — only the municipal office can unblock it", pin(k)),
+            (Ja, PinBlocked(k)) => format!("{}: ロック中 — 解除は市区町村の窓口でのみできます", pin(k)),
+            (En, PinLastTry(k)) => format!("{}: 1 of {} tries left — the next wrong entry blocks it", pin(k), k.max_tries()),
+            (Ja, PinLastTry(k)) => format!("{}: 残り1回（最大{}回） — 次に間違えるとロックされます", pin(k), k.max_tries()),
+            (En, PinTries(k, n)) => format!("{}: {n} of {} tries left", pin(k), k.max_tries()),
+            (Ja, PinTries(k, n)) => format!("{}: 残り{n}回（最大{}回）", pin(k), k.max_tries()),
+            (En, PinVerified(k)) => format!("{}: verified", pin(k)),
+            (Ja, PinVerified(k)) => format!("{}: 照合済み", pin(k)),
+            (En, PinChanged(k)) => format!("{} changed.", pin(k)),
+            (Ja, PinChanged(k)) => format!("{}を変更しました。", pin(k)),
+            (En, PdfSigned(i, o, f)) => format!("Signed {i} → {o} (field {f})"),
+            (Ja, PdfSigned(i, o, f)) => format!("署名しました: {i} → {o}（フィールド {f}）"),
+            (En, CmsSigned(i, o)) => format!("Signed {i} → {o}"),
+            (Ja, CmsSigned(i, o)) => format!("署名しました: {i} → {o}"),
+            (En, VerifySigHeading(f, i, n, field)) => format!("{f}: signature {i} of {n} (field {field})"),
+            (Ja, VerifySigHeading(f, i, n, field)) => format!("{f}: 署名 {i}/{n}（フィールド {field}）"),
+            (En, VerifySignatureValid) => "valid (digest of the signed bytes matches, RSA PKCS#1 v1.5 SHA-256)".into(),
+            (Ja, VerifySignatureValid) => "有効（署名対象のハッシュ値が一致、RSA PKCS#1 v1.5 SHA-256）".into(),
+            (En, VerifyChainTrusted(ca)) => format!("chains to trusted CA {ca}"),
+            (Ja, VerifyChainTrusted(ca)) => format!("信頼するCA {ca} まで検証済み"),
+            (En, VerifyChainNotChecked(true)) => "NOT checked".into(),
+            (En, VerifyChainNotChecked(false)) => "NOT checked (pass --ca FILE with the trusted CA)".into(),
+            (Ja, VerifyChainNotChecked(true)) => "未検証".into(),
+            (Ja, VerifyChainNotChecked(false)) => "未検証（信頼するCAを --ca FILE で指定してください）".into(),
+            (En, VerifyResultValid) => "VALID".into(),
+            (Ja, VerifyResultValid) => "有効".into(),
+            (En, VerifyResultValidNoChain) => "VALID (signature only)".into(),
+            (Ja, VerifyResultValidNoChain) => "有効（署名のみ、証明書は未検証）".into(),
+            (En, VerifyResultInvalid(p)) => format!("NOT VALID: {p}"),
+            (Ja, VerifyResultInvalid(p)) => format!("無効: {p}"),
+            (En, VerifyAllValid(f, n)) => format!("{f}: all {n} signature(s) valid."),
+            (Ja, VerifyAllValid(f, n)) => format!("{f}: {n}件の署名はすべて有効です。"),
+            (En, NotValid(f, p)) => format!("{f}: NOT valid: {p}"),
+            (Ja, NotValid(f, p)) => format!("{f}: 無効です: {p}"),
+            (En, ManyNotValid(n, first)) => format!("{n} files are not valid; first: {first}"),
+            (Ja, ManyNotValid(n, first)) => format!("{n}個のファイルが無効です。最初のもの: {first}"),
+            (En, CmsValid(f)) => format!("{f}: CMS signature is valid."),
+            (Ja, CmsValid(f)) => format!("{f}: CMS署名は有効です。"),
+            (En, NotPdf(f)) => format!("{f} is not a PDF file (it does not start with %PDF-)"),
+            (Ja, NotPdf(f)) => format!("{f}はPDFファイルではありません（%PDF- で始まっていません）"),
+            (En, EncryptedPdf(f)) => format!("{f} is encrypted; encrypted PDFs cannot be signed (decrypt it first, e.g. `qpdf --decrypt IN OUT`)"),
+            (Ja, EncryptedPdf(f)) => format!("{f}は暗号化されています。暗号化されたPDFには署名できません（先に復号してください。例: `qpdf --decrypt IN OUT`）"),
+        }
+    }
+}
+
+impl fmt::Display for Msg<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text(lang()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jpki_apdu::StatusWord;
+    use jpki_card::Tries;
+    use std::collections::HashMap;
+
+    fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let m: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| m.get(k).cloned()
+    }
+
+    #[test]
+    fn detection_follows_gettext_precedence() {
+        assert_eq!(detect(env(&[])), Lang::En);
+        assert_eq!(detect(env(&[("LANG", "ja_JP.UTF-8")])), Lang::Ja);
+        assert_eq!(detect(env(&[("LANG", "ja")])), Lang::Ja);
+        assert_eq!(detect(env(&[("LANG", "C")])), Lang::En);
+        assert_eq!(detect(env(&[("LANG", "POSIX")])), Lang::En);
+        assert_eq!(detect(env(&[("LANG", "C.UTF-8")])), Lang::En);
+        assert_eq!(detect(env(&[("LANG", "en_US.UTF-8")])), Lang::En);
+        // LC_MESSAGES beats LANG, LC_ALL beats both.
+        let both = [("LANG", "C"), ("LC_MESSAGES", "ja_JP.UTF-8")];
+        assert_eq!(detect(env(&both)), Lang::Ja);
+        let both = [("LANG", "ja_JP.UTF-8"), ("LC_MESSAGES", "C")];
+        assert_eq!(detect(env(&both)), Lang::En);
+        let all = [
+            ("LANG", "ja_JP.UTF-8"),
+            ("LC_MESSAGES", "ja_JP.UTF-8"),
+            ("LC_ALL", "C"),
+        ];
+        assert_eq!(detect(env(&all)), Lang::En);
+        let all = [
+            ("LANG", "C"),
+            ("LC_MESSAGES", "C"),
+            ("LC_ALL", "ja_JP.eucJP"),
+        ];
+        assert_eq!(detect(env(&all)), Lang::Ja);
+        // Empty counts as unset.
+        let empty = [("LC_ALL", ""), ("LC_MESSAGES", ""), ("LANG", "ja_JP.UTF-8")];
+        assert_eq!(detect(env(&empty)), Lang::Ja);
+    }
+
+    #[test]
+    fn unit_tests_default_to_english() {
+        assert_eq!(lang(), Lang::En);
+    }
+
+    fn every_card_error() -> Vec<CardError> {
+        let r = || "Virtual PCD 00 01".to_string();
+        vec![
+            CardError::NoService,
+            CardError::NoReaders,
+            CardError::NoReaderMatches {
+                filter: "X".into(),
+                available: r(),
+            },
+            CardError::NoCard { reader: r() },
+            CardError::NotJpki { reader: r() },
+            CardError::UnsupportedToken {
+                reader: r(),
+                token: TokenKind::JukiCard,
+            },
+            CardError::CardRemoved,
+            CardError::CardReset,
+            CardError::BadPinFormat {
+                pin: PinKind::Sign,
+                reason: "must be 6 to 16 characters long",
+            },
+            CardError::WrongPin {
+                pin: PinKind::Sign,
+                left: Tries::new(4),
+            },
+            CardError::Blocked { pin: PinKind::Auth },
+            CardError::LastTryRefused { pin: PinKind::Sign },
+            CardError::NotVerified { pin: PinKind::Auth },
+            CardError::Unexpected {
+                op: "SELECT",
+                sw: StatusWord(0x6A82),
+            },
+            CardError::PssUnsupported,
+            CardError::Malformed { what: "EF 0006" },
+            CardError::Pcsc("x".into()),
+        ]
+    }
+
+    fn has_kana(s: &str) -> bool {
+        s.chars().any(|c| ('\u{3040}'..='\u{30ff}').contains(&c))
+    }
+
+    #[test]
+    fn every_card_error_has_a_japanese_text() {
+        let all = every_card_error();
+        // The list above must cover the card crate's enum: one `#[error` per variant.
+        let source = include_str!("../../card/src/error.rs");
+        assert_eq!(
+            all.len(),
+            source.matches("#[error").count(),
+            "card/src/error.rs has a variant this test (and maybe card_error_ja) lacks"
+        );
+        for e in &all {
+            let ja = card_error_ja(e).unwrap_or_else(|| panic!("no Japanese text for {e:?}"));
+            assert!(has_kana(&ja), "{e:?}: {ja}");
+            assert_ne!(ja, e.to_string());
+            assert_eq!(card_error(e, Lang::En), e.to_string());
+        }
+    }
+
+    #[test]
+    fn japanese_pin_errors_keep_the_numbers_and_terms() {
+        let e = CardError::WrongPin {
+            pin: PinKind::Sign,
+            left: Tries::new(4),
+        };
+        assert_eq!(
+            card_error(&e, Lang::Ja),
+            "署名用パスワードが違います（残り4回）"
+        );
+        let e = CardError::Blocked { pin: PinKind::Auth };
+        let t = card_error(&e, Lang::Ja);
+        assert!(t.starts_with("利用者証明用暗証番号はロック"), "{t}");
+        assert!(t.contains("市区町村の窓口"), "{t}");
+        for reason in [
+            "must be exactly 4 digits",
+            "may contain only letters A-Z and digits 0-9",
+            "must be 6 to 16 characters long",
+            "the new PIN is of another kind",
+            "the card refused the new value's format",
+        ] {
+            assert!(pin_format_reason_ja(reason).is_some(), "{reason}");
+        }
+    }
+
+    #[test]
+    fn prompts() {
+        let p = Msg::PinPrompt(PinKind::Sign, Some(5));
+        assert_eq!(p.text(Lang::Ja), "署名用パスワード（残り5回）: ");
+        assert_eq!(
+            p.text(Lang::En),
+            "Enter your sign password (署名用パスワード) (5 tries left): "
+        );
+        assert_eq!(
+            Msg::PinPrompt(PinKind::Auth, Some(1)).text(Lang::En),
+            "Enter your auth PIN (利用者証明用暗証番号) (1 try left): "
+        );
+    }
+
+    #[test]
+    fn io_errors() {
+        let nf = std::io::Error::from(std::io::ErrorKind::NotFound);
+        assert_eq!(
+            io_error("cannot read", "a.pdf", &nf, Lang::Ja),
+            "a.pdfを読み込めません: ファイルまたはディレクトリがありません"
+        );
+        assert!(io_error("cannot read", "a.pdf", &nf, Lang::En).starts_with("cannot read a.pdf: "));
+        assert_eq!(
+            io_error("cannot read", "standard input", &nf, Lang::Ja),
+            "標準入力を読み込めません: ファイルまたはディレクトリがありません"
+        );
+    }
+}

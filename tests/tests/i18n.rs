@@ -1,0 +1,310 @@
+//! Messages follow the locale: Japanese when `LC_ALL`, `LC_MESSAGES` or
+//! `LANG` (in that order) says `ja`, English otherwise; `--lang` overrides.
+//! Errors stay one line with the same exit codes; `--json` stays English.
+//! Anything that spends a try uses the second simulated card, so the main
+//! card's counters stay as they were.
+
+use jpki_card_sim::PinId;
+use jpki_tests::pdf::*;
+use jpki_tests::*;
+use std::process::{Command, Output};
+
+const JA: &str = "ja_JP.UTF-8";
+
+fn ja(mut c: Command) -> Command {
+    c.env("LANG", JA);
+    c
+}
+
+fn ok(o: &Output) {
+    assert!(
+        o.status.success(),
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        o.status.code(),
+        stdout(o),
+        stderr(o)
+    );
+}
+
+/// Exactly `line` (plus a newline) on stderr, nothing on stdout, exit `code`.
+fn error_line(o: &Output, code: i32, line: &str) {
+    assert_eq!(stderr(o), format!("{line}\n"), "stdout: {}", stdout(o));
+    assert_eq!(o.status.code(), Some(code));
+    assert!(o.stdout.is_empty(), "{}", stdout(o));
+}
+
+const STATUS_JA: &str = "\
+利用者証明用暗証番号: 残り3回（最大3回）
+署名用パスワード: 残り5回（最大5回）
+券面事項入力補助用暗証番号: 残り3回（最大3回）
+";
+
+const STATUS_EN: &str = "\
+auth PIN (利用者証明用暗証番号): 3 of 3 tries left
+sign password (署名用パスワード): 5 of 5 tries left
+text PIN (券面事項入力補助用暗証番号): 3 of 3 tries left
+";
+
+#[test]
+fn a_wrong_sign_password_in_japanese() {
+    let sim = SecondSim::start(&[]);
+    let w = Scratch::new();
+    let input = w.write("doc.pdf", &minimal_pdf("1.7"));
+    let o = run_with_input(
+        ja(jpki_sign_second()).arg(&input).args(["--pin-file", "-"]),
+        b"ABC124\n",
+    );
+    error_line(
+        &o,
+        4,
+        "jpki-sign: エラー: 署名用パスワードが違います（残り4回）",
+    );
+    assert!(!w.path("doc-signed.pdf").exists());
+    assert_eq!(sim.stats().verifies_of(PinId::Sign), 1);
+    assert_eq!(sim.tries(PinId::Sign), 4);
+    // pin status shows the spent try, in Japanese, without spending any.
+    let o = run(ja(jpki_sign_second()).args(["pin", "status"]));
+    ok(&o);
+    assert_eq!(
+        stdout(&o),
+        STATUS_JA.replace("残り5回（最大5回）", "残り4回（最大5回）")
+    );
+    assert_eq!(sim.stats().verifies_of(PinId::Sign), 1);
+    // A malformed password is refused offline, in Japanese.
+    let o = run_with_input(
+        ja(jpki_sign_second()).args(["cert", "sign", "--pin-file", "-"]),
+        b"abc\n",
+    );
+    error_line(
+        &o,
+        4,
+        "jpki-sign: エラー: 署名用パスワード: 6〜16文字で入力してください（カードには何も送っていないため、残り回数は減っていません）",
+    );
+    assert_eq!(sim.stats().verifies_of(PinId::Sign), 1);
+}
+
+#[test]
+fn blocked_and_last_try_in_japanese() {
+    let sim = SecondSim::start(&["--sign-tries", "1"]);
+    let o = run_with_input(
+        ja(jpki_sign_second()).args(["cert", "sign", "--pin-file", "-"]),
+        b"ABC124\n",
+    );
+    error_line(
+        &o,
+        4,
+        "jpki-sign: エラー: 署名用パスワードの残り回数が1回のため、カードがロックされないよう入力しませんでした。間違いないときは --force-last-try を付けてもう一度実行してください",
+    );
+    let o = run(ja(jpki_sign_second()).args(["pin", "status"]));
+    ok(&o);
+    assert!(
+        stdout(&o)
+            .contains("署名用パスワード: 残り1回（最大5回） — 次に間違えるとロックされます\n"),
+        "{}",
+        stdout(&o)
+    );
+    let o = run_with_input(
+        ja(jpki_sign_second()).args(["cert", "sign", "--force-last-try", "--pin-file", "-"]),
+        b"ABC124\n",
+    );
+    error_line(
+        &o,
+        4,
+        "jpki-sign: エラー: 署名用パスワードはロックされています（残り0回）。ロックの解除は市区町村の窓口でのみできます",
+    );
+    assert_eq!(sim.tries(PinId::Sign), 0);
+    let o = run(ja(jpki_sign_second()).args(["pin", "status"]));
+    ok(&o);
+    assert!(
+        stdout(&o).contains("署名用パスワード: ロック中 — 解除は市区町村の窓口でのみできます\n"),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(sim.stats().verifies_of(PinId::Sign), 1);
+}
+
+#[test]
+fn pin_status_and_card_in_japanese() {
+    let o = run(ja(jpki_sign_main()).args(["pin", "status"]));
+    ok(&o);
+    assert_eq!(stdout(&o), STATUS_JA);
+    let o = run(ja(jpki_sign_main()).arg("card"));
+    ok(&o);
+    assert_eq!(
+        stdout(&o),
+        format!("リーダー: {MAIN_READER}\nカード:   マイナンバーカード（JPKIAPICCTOKEN2）\n")
+    );
+    // --json stays language-neutral.
+    let o = run(ja(jpki_sign_main()).args(["pin", "status", "--json"]));
+    ok(&o);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    assert_eq!(v["sign"]["tries_left"], 5);
+    assert!(!stdout(&o).contains('残'), "{}", stdout(&o));
+}
+
+#[test]
+fn lang_c_and_the_precedence_of_the_variables() {
+    // LANG=C (set by the helpers): English.
+    let o = run(jpki_sign_main().args(["pin", "status"]));
+    ok(&o);
+    assert_eq!(stdout(&o), STATUS_EN);
+    // LC_ALL beats LANG, LC_MESSAGES beats LANG.
+    let o = run(ja(jpki_sign_main())
+        .env("LC_ALL", "C")
+        .args(["pin", "status"]));
+    assert_eq!(stdout(&o), STATUS_EN);
+    let o = run(jpki_sign_main()
+        .env("LC_MESSAGES", JA)
+        .args(["pin", "status"]));
+    assert_eq!(stdout(&o), STATUS_JA);
+    let o = run(jpki_sign_main()
+        .env("LC_ALL", "C.UTF-8")
+        .env("LC_MESSAGES", JA)
+        .args(["pin", "status"]));
+    assert_eq!(stdout(&o), STATUS_EN);
+    // No locale variable at all: English.
+    let o = run(jpki_sign_main().env_remove("LANG").args(["pin", "status"]));
+    assert_eq!(stdout(&o), STATUS_EN);
+    // --lang overrides the environment both ways.
+    let o = run(jpki_sign_main().args(["--lang", "ja", "pin", "status"]));
+    assert_eq!(stdout(&o), STATUS_JA);
+    let o = run(ja(jpki_sign_main()).args(["pin", "status", "--lang", "en"]));
+    assert_eq!(stdout(&o), STATUS_EN);
+    // An error under LANG=C is the English one.
+    let o = run(jpki_sign().args(["--reader", "NoSuchReader", "card"]));
+    error_line(
+        &o,
+        3,
+        &format!(
+            "jpki-sign: error: no reader matches \"NoSuchReader\"; readers present: {MAIN_READER}, {SECOND_READER}"
+        ),
+    );
+}
+
+#[test]
+fn card_errors_in_japanese() {
+    let o = run(ja(jpki_sign()).args(["--reader", "NoSuchReader", "card"]));
+    error_line(
+        &o,
+        3,
+        &format!("jpki-sign: エラー: 「NoSuchReader」を含む名前のリーダーがありません。接続されているリーダー: {MAIN_READER}, {SECOND_READER}"),
+    );
+    assert!(!card_present(SECOND_READER));
+    let o = run(ja(jpki_sign_second()).arg("card"));
+    error_line(
+        &o,
+        3,
+        &format!("jpki-sign: エラー: リーダー「{SECOND_READER}」にカードがありません。マイナンバーカードを置いてもう一度実行してください"),
+    );
+    let o = run(ja(jpki_sign_main())
+        .args(["pin", "status"])
+        .env("PCSCLITE_CSOCK_NAME", "/nonexistent/pcscd.comm"));
+    assert_eq!(o.status.code(), Some(3));
+    assert!(
+        stderr(&o).starts_with("jpki-sign: エラー: PC/SCサービス（pcscd）に接続できません。"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn unreadable_and_unusable_inputs_in_japanese() {
+    let before = main_stats().verifies_of(PinId::Sign);
+    let w = Scratch::new();
+    let missing = w.s("missing.pdf");
+    let o = run_with_input(
+        ja(jpki_sign_main()).args(["sign", &missing, "--pin-file", "-"]),
+        b"ABC123\n",
+    );
+    error_line(
+        &o,
+        1,
+        &format!(
+            "jpki-sign: エラー: {missing}を読み込めません: ファイルまたはディレクトリがありません"
+        ),
+    );
+    let o = run(ja(jpki_sign_main()).args(["verify", &missing]));
+    error_line(
+        &o,
+        6,
+        &format!("jpki-sign: エラー: {missing}: 無効です: {missing}を読み込めません: ファイルまたはディレクトリがありません"),
+    );
+    let not_pdf = w.write("note.pdf", b"hello\n");
+    let o = run_with_input(
+        ja(jpki_sign_main()).arg(&not_pdf).args(["--pin-file", "-"]),
+        b"ABC123\n",
+    );
+    error_line(
+        &o,
+        1,
+        &format!(
+            "jpki-sign: エラー: {}はPDFファイルではありません（%PDF- で始まっていません）",
+            not_pdf.display()
+        ),
+    );
+    let o = run(ja(jpki_sign_main()).args(["cms", "verify", &w.s("none.p7s")]));
+    error_line(
+        &o,
+        1,
+        &format!(
+            "jpki-sign: エラー: {}を読み込めません: ファイルまたはディレクトリがありません",
+            w.s("none.p7s")
+        ),
+    );
+    // No PIN try was spent on any of them.
+    assert_eq!(main_stats().verifies_of(PinId::Sign), before);
+}
+
+#[test]
+fn sign_and_verify_in_japanese() {
+    let w = Scratch::new();
+    let input = w.write("doc.pdf", &minimal_pdf("1.7"));
+    let out = w.s("doc-signed.pdf");
+    let o = run_with_input(
+        ja(jpki_sign_main()).arg(&input).args(["--pin-file", "-"]),
+        b"ABC123\n",
+    );
+    ok(&o);
+    assert_eq!(
+        stdout(&o),
+        format!(
+            "署名しました: {} → {out}（フィールド Signature1）\n",
+            input.display()
+        )
+    );
+    let ca = pki_file("sign-ca.pem");
+    let o = run(ja(jpki_sign_main()).args(["verify", &out, "--ca"]).arg(&ca));
+    ok(&o);
+    let text = stdout(&o);
+    assert!(
+        text.starts_with(&format!("{out}: 署名 1/1（フィールド Signature1）\n")),
+        "{text}"
+    );
+    assert!(text.contains("  署名後の変更: なし\n"), "{text}");
+    assert!(text.contains("  結果: 有効\n"), "{text}");
+    assert!(
+        text.ends_with(&format!("{out}: 1件の署名はすべて有効です。\n")),
+        "{text}"
+    );
+    // A changed byte: the verdict is Japanese, the technical reason stays as given.
+    let mut bytes = std::fs::read(&out).expect("signed file");
+    let at = bytes
+        .windows(5)
+        .position(|x| x == b"Hello")
+        .expect("page text");
+    bytes[at] = b'J';
+    let bad = w.write("bad.pdf", &bytes);
+    let o = run(ja(jpki_sign_main())
+        .arg("verify")
+        .arg(&bad)
+        .arg("--ca")
+        .arg(&ca));
+    assert_eq!(o.status.code(), Some(6));
+    let e = stderr(&o);
+    assert!(
+        e.starts_with(&format!("jpki-sign: エラー: {}: 無効です: ", bad.display())),
+        "{e}"
+    );
+    assert_eq!(e.lines().count(), 1, "{e}");
+    assert!(stdout(&o).contains("  結果: 無効: "), "{}", stdout(&o));
+}
