@@ -16,7 +16,7 @@ CARGO ?= cargo
 # Where sim-up keeps the simulator's state, stats, PKI, logs and PIDs; the tests read it.
 export JPKI_SIM_DIR := $(CURDIR)/target/sim
 
-.PHONY: help deps build sim-up sim-down test demo clean-sim install install-files bench
+.PHONY: help deps build sim-up sim-down test demo clean-sim install install-files bench fuzz
 
 # `make install`: the provider where `openssl version -m` says (so `-provider jpki` needs no
 # path), jpki-sign in $(PREFIX)/bin, the OpenSSL config fragment in /etc/jpki.
@@ -37,6 +37,7 @@ help:
 	@echo '  make demo       deps, build, then jpki-sign against the simulated card'
 	@echo '  make clean-sim  sim-down, then remove target/sim'
 	@echo '  make bench      measure APDUs per operation and provider overhead; writes benches/RESULTS.md'
+	@echo '  make fuzz       the hostile-input property tests with 20000 cases each (make test runs 128-256)'
 	@echo '  make install    build (release) and install jpki.so into OpenSSL'"'"'s MODULESDIR, jpki-sign, /etc/jpki/jpki.cnf'
 	@echo '                  (DESTDIR=... to stage, PREFIX=/usr/local, PROFILE=dev for the debug build)'
 
@@ -60,6 +61,9 @@ demo: deps build
 
 bench: deps build
 	scripts/with-sim.sh target/debug/jpki-bench benches/RESULTS.md
+
+fuzz: build
+	PROPTEST_CASES=$${PROPTEST_CASES:-20000} $(CARGO) test -p jpki-apdu -p jpki-uri -p jpki-card --test hostile
 
 clean-sim: sim-down
 	rm -rf target/sim
