@@ -5,8 +5,16 @@
 use jpki_apdu::{Command, Response};
 use proptest::prelude::*;
 
+/// `PROPTEST_CASES` (as `make fuzz` sets it) or the bounded default of `make test`.
+fn cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(256))]
+    #![proptest_config(ProptestConfig::with_cases(cases(256)))]
 
     #[test]
     fn responses_never_panic_and_round_trip(b in proptest::collection::vec(any::<u8>(), 0..600)) {

@@ -8,6 +8,14 @@ use jpki_card::{
     AuthPin, Card, CertKind, DigestInfo, HashAlg, KeyKind, LastTry, PinKind, Result, TextPin,
 };
 use proptest::prelude::*;
+
+/// `PROPTEST_CASES` (as `make fuzz` sets it) or the bounded default of `make test`.
+fn cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
 use std::sync::{Arc, Mutex};
 
 /// Answers the first APDUs like a My Number card (so identification passes), then from the
@@ -77,7 +85,7 @@ fn answers() -> impl Strategy<Value = Vec<Vec<u8>>> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(128))]
+    #![proptest_config(ProptestConfig::with_cases(cases(128)))]
 
     #[test]
     fn arbitrary_answers_never_panic_and_never_provoke_a_blind_verify(script in answers()) {

@@ -6,6 +6,14 @@ use jpki_uri::pem_uri;
 use jpki_uri::{JpkiUri, Object, PinSource};
 use proptest::prelude::*;
 
+/// `PROPTEST_CASES` (as `make fuzz` sets it) or the bounded default of `make test`.
+fn cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 fn object() -> impl Strategy<Value = Object> {
     prop_oneof![
         Just(Object::All),
@@ -17,7 +25,7 @@ fn object() -> impl Strategy<Value = Object> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(256))]
+    #![proptest_config(ProptestConfig::with_cases(cases(256)))]
 
     #[test]
     fn any_text_parses_or_is_refused(s in "\\PC{0,80}", tail in "[a-z=&?%:/0-9-]{0,40}") {
