@@ -143,6 +143,20 @@ impl Transport for PcscTransaction<'_> {
         let r = tx
             .transmit(apdu, &mut self.buf)
             .map_err(|e| map_err(e, self.reader))?;
+        if r.len() < 2 {
+            // A card always answers with a status word. vpcd (and so a reader whose card
+            // goes away in the middle of a command) hands back an empty answer *with success*
+            // (found by the fault tests: a pulled card was reported as "malformed data").
+            // Ask PC/SC what became of the card.
+            let len = r.len();
+            let status = tx.status2_owned();
+            tracing::debug!(len, status = ?status.as_ref().map(|s| s.status()), "answer without a status word");
+            return Err(match status {
+                Err(e) => map_err(e, self.reader),
+                Ok(s) if !s.status().contains(pcsc::Status::PRESENT) => CardError::CardRemoved,
+                Ok(_) => CardError::NoAnswer,
+            });
+        }
         Ok(r.to_vec())
     }
 
