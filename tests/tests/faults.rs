@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 const P: [&str; 4] = ["-provider", "jpki", "-provider", "default"];
 const AUTH: &str = "jpki:auth?reader=Virtual%20PCD%2000%2001";
 const SIGN: &str = "jpki:sign?reader=Virtual%20PCD%2000%2001";
+const LOST_VERIFY: &str = "the card was removed or lost contact while it was checking the sign password (署名用パスワード); if the value was wrong the card may have counted that try";
 
 struct Work {
     dir: tempfile::TempDir,
@@ -130,7 +131,8 @@ fn pulled_before_the_card_saw_the_verify_spends_nothing() {
     ]);
     let w = Work::new();
     let o = cert_sign(&w, "signpw", "sign.pem");
-    one_line_error(&o, 3, "the card was removed");
+    // The client cannot know whether the VERIFY arrived, so it says what may have happened.
+    one_line_error(&o, 3, LOST_VERIFY);
     assert!(!w.path("sign.pem").exists());
     let st = sim.stats();
     assert_eq!(st.faults, 1, "the card was pulled");
@@ -148,7 +150,7 @@ fn pulled_after_the_card_counted_a_wrong_password_costs_that_try_only() {
     let sim = SecondSim::start(&["--pull-on", "verify", "--reinsert-after-ms", "1000"]);
     let w = Work::new();
     let o = cert_sign(&w, "badpw", "sign.pem");
-    one_line_error(&o, 3, "the card was removed");
+    one_line_error(&o, 3, LOST_VERIFY);
     assert!(!w.path("sign.pem").exists());
     assert_eq!(sim.stats().faults, 1);
     assert_eq!(
@@ -191,7 +193,11 @@ fn pulled_during_pin_change_says_the_outcome_is_unknown() {
     let o = run(jpki_sign_second()
         .args(["pin", "change", "sign", "--pin-file", &w.s("signpw")])
         .args(["--new-pin-file", &w.s("newpw")]));
-    one_line_error(&o, 3, "the card was removed");
+    one_line_error(
+        &o,
+        3,
+        "the card was removed or lost contact while changing the sign password (署名用パスワード); the change may or may not have been made",
+    );
     assert!(stdout(&o).is_empty(), "{}", stdout(&o));
     assert_eq!(sim.stats().faults, 1);
     assert_eq!(sim.stats().verifies_of(PinId::Sign), 1);
@@ -318,7 +324,14 @@ fn unexpected_status_words_to_a_signature() {
 
 #[test]
 fn unexpected_status_words_to_verify_and_read() {
-    let sim = SecondSim::start(&["--sw-on", "verify:6581", "--sw-on", "read:6F00:4"]);
+    let sim = SecondSim::start(&[
+        "--sw-on",
+        "verify:6581",
+        "--sw-on",
+        "read:6700:3",
+        "--sw-on",
+        "read:6F00:5",
+    ]);
     let w = Work::new();
     let o = cert_sign(&w, "signpw", "sign.pem");
     one_line_error(&o, 5, "the card answered 65 81 to VERIFY");
@@ -326,11 +339,20 @@ fn unexpected_status_words_to_verify_and_read() {
     assert_eq!(sim.stats().faults, 1);
     assert_eq!(sim.tries(PinId::Sign), 5);
     assert_eq!(reported_tries("sign"), 5);
-    // READ BINARY: 1, 2 = token label at the opens above, 3 = token now, 4 = first chunk.
+    // READ BINARY 1 and 2 were the token label at the opens above; 3 is the token label now:
+    // a JPKI card failing, not "not a My Number card".
     let o = run(jpki_sign_second().args(["cert", "auth", "-o", &w.s("auth.pem")]));
-    one_line_error(&o, 5, "the card answered 6F 00 to");
-    assert!(!w.path("auth.pem").exists());
+    one_line_error(
+        &o,
+        5,
+        "the card answered 67 00 to the token information (EF 0006)",
+    );
     assert_eq!(sim.stats().faults, 2);
+    // 4 = token label, 5 = the first certificate chunk.
+    let o = run(jpki_sign_second().args(["cert", "auth", "-o", &w.s("auth.pem")]));
+    one_line_error(&o, 5, "the card answered 6F 00 to a certificate");
+    assert!(!w.path("auth.pem").exists());
+    assert_eq!(sim.stats().faults, 3);
     ok(&cert_sign(&w, "signpw", "sign.pem"));
     assert_sign_cert(&w, "sign.pem");
 }
