@@ -13,6 +13,9 @@ pub enum CardError {
     /// pcscd is not running or not reachable.
     #[error("cannot reach the PC/SC service (pcscd); start it (e.g. `systemctl start pcscd.socket` or `pcscd`) and try again")]
     NoService,
+    /// The connection to pcscd broke during an operation (pcscd stopped or restarted).
+    #[error("lost the connection to the PC/SC service (pcscd) during the operation: it stopped or was restarted; retry once it runs again (no PIN try was spent unless reported)")]
+    ServiceLost,
     /// PC/SC has no readers at all.
     #[error("no smart-card reader found; connect a reader and try again")]
     NoReaders,
@@ -148,6 +151,7 @@ impl CardError {
                 | CardError::CardReset
                 | CardError::NoCard { .. }
                 | CardError::NoService
+                | CardError::ServiceLost
                 | CardError::Pcsc(_)
         )
     }

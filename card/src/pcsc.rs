@@ -13,7 +13,10 @@ use crate::transport::{Reader, Transport};
 pub(crate) fn map_err(e: pcsc::Error, reader: &str) -> CardError {
     use pcsc::Error as E;
     match e {
-        E::NoService | E::ServiceStopped => CardError::NoService,
+        E::NoService => CardError::NoService,
+        // The socket to pcscd broke (pcsc-lite's SCARD_F_COMM_ERROR), or pcscd shut down:
+        // found by the fault tests as a bare "internal communications error".
+        E::ServiceStopped | E::CommError => CardError::ServiceLost,
         E::NoSmartcard => CardError::NoCard {
             reader: reader.to_string(),
         },

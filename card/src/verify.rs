@@ -140,6 +140,7 @@ fn if_lost(e: CardError, instead: CardError) -> CardError {
         CardError::CardRemoved
         | CardError::NoAnswer
         | CardError::CardReset
+        | CardError::ServiceLost
         | CardError::Pcsc(_) => instead,
         e => e,
     }

@@ -36,6 +36,7 @@ fn code(e: &CliError) -> u8 {
             | CardError::NoCard { .. }
             | CardError::NotJpki { .. }
             | CardError::UnsupportedToken { .. }
+            | CardError::ServiceLost
             | CardError::CardRemoved
             | CardError::NoAnswer
             | CardError::LostDuringVerify { .. }

@@ -407,3 +407,94 @@ fn a_slow_card_is_waited_for() {
         "{apdus} APDUs took only {took:?}: the delay did not apply"
     );
 }
+
+/// pcscd stopped in the middle of reading the sign certificate (after the VERIFY), then
+/// started again: a clear error, no output, no try spent, and the next run works. It runs on
+/// a private pcscd in its own mount namespace (as `environment.rs` does) with its own vpcd
+/// port, so the pcscd the other tests use is never touched.
+#[test]
+fn pcscd_restarted_mid_operation() {
+    let w = Work::new();
+    let d = w.dir.path();
+    let conf = d.join("reader.conf.d");
+    std::fs::create_dir(&conf).expect("conf dir");
+    // vpcd listens on DEVICENAME's port (and the next one for slot 01): 0x8C9F = 35999.
+    std::fs::write(
+        conf.join("vpcd"),
+        "FRIENDLYNAME \"Private PCD\"\nDEVICENAME   /dev/null:0x8C9F\n\
+         LIBPATH      /usr/lib/pcsc/drivers/serial/libifdvpcd.so\nCHANNELID    0x8C9F\n",
+    )
+    .expect("reader.conf");
+    let script = format!(
+        r#"set -u
+mount -t tmpfs none /run/pcscd || exit 90
+start_pcscd() {{
+    pcscd --foreground --config {conf} >>{d}/pcscd.log 2>&1 &
+    pcscd_pid=$!
+    for _ in $(seq 1 100); do [ -S /run/pcscd/pcscd.comm ] && return 0; sleep 0.05; done
+    return 1
+}}
+wait_card() {{
+    for _ in $(seq 1 200); do
+        {sign} --reader Private card >/dev/null 2>&1 && return 0
+        sleep 0.1
+    done
+    return 1
+}}
+start_pcscd || exit 91
+{sim} --vpcd 127.0.0.1:35999 --state {d}/state.json --stats {d}/stats.json --delay-ms 100 >{d}/sim.log 2>&1 &
+sim_pid=$!
+trap 'kill $sim_pid $pcscd_pid 2>/dev/null; wait 2>/dev/null' EXIT
+wait_card || exit 92
+{sign} --reader Private --pin-file {d}/signpw cert sign -o {d}/first.pem >{d}/first.out 2>{d}/first.err &
+client=$!
+# Kill pcscd once the certificate is being read (the VERIFY is done): stats count APDUs.
+for _ in $(seq 1 300); do
+    n=$(sed -n 's/^  "apdus": \([0-9]*\),$/\1/p' {d}/stats.json 2>/dev/null)
+    [ "${{n:-0}}" -ge 14 ] && break
+    sleep 0.05
+done
+kill -9 $pcscd_pid; wait $pcscd_pid 2>/dev/null
+wait $client; echo $? >{d}/first.rc
+start_pcscd || exit 93
+wait_card || exit 94
+{sign} --reader Private --json pin status >{d}/status.out 2>&1
+{sign} --reader Private --pin-file {d}/signpw cert sign -o {d}/second.pem >{d}/second.out 2>{d}/second.err
+echo $? >{d}/second.rc
+exit 0"#,
+        conf = conf.display(),
+        d = d.display(),
+        sign = bin("jpki-sign").display(),
+        sim = bin("jpki-card-sim").display(),
+    );
+    let o = run(Command::new("unshare").args(["--mount", "sh", "-c", &script]));
+    let read = |f: &str| std::fs::read_to_string(d.join(f)).unwrap_or_default();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "script: {}{}\npcscd log: {}\nsim log: {}",
+        stdout(&o),
+        stderr(&o),
+        read("pcscd.log"),
+        read("sim.log")
+    );
+    let err = read("first.err");
+    assert_eq!(read("first.rc").trim(), "3", "{err}");
+    assert_eq!(
+        err.trim_end(),
+        "jpki-sign: error: lost the connection to the PC/SC service (pcscd) during the operation: it stopped or was restarted; retry once it runs again (no PIN try was spent unless reported)"
+    );
+    assert!(!d.join("first.pem").exists());
+    let stats = jpki_card_sim::Stats::load(&d.join("stats.json")).expect("stats");
+    assert!(stats.apdus >= 14, "pcscd was killed mid-operation");
+    let state = jpki_card_sim::CardState::load(&d.join("state.json")).expect("state");
+    assert_eq!(state.pins[&PinId::Sign].tries, 5);
+    let status: serde_json::Value =
+        serde_json::from_str(&read("status.out")).expect("pin status JSON");
+    assert_eq!(status["sign"]["tries_left"], 5, "{status}");
+    assert_eq!(read("second.rc").trim(), "0", "{}", read("second.err"));
+    assert_eq!(
+        std::fs::read(d.join("second.pem")).expect("second.pem"),
+        std::fs::read(pki_file("sign.pem")).expect("sign.pem")
+    );
+}
