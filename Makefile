@@ -16,7 +16,7 @@ CARGO ?= cargo
 # Where sim-up keeps the simulator's state, stats, PKI, logs and PIDs; the tests read it.
 export JPKI_SIM_DIR := $(CURDIR)/target/sim
 
-.PHONY: help deps build sim-up sim-down test demo clean-sim install install-files
+.PHONY: help deps build sim-up sim-down test demo clean-sim install install-files stress
 
 # `make install`: the provider where `openssl version -m` says (so `-provider jpki` needs no
 # path), jpki-sign in $(PREFIX)/bin, the OpenSSL config fragment in /etc/jpki.
@@ -35,6 +35,7 @@ help:
 	@echo '  make sim-down   stop what sim-up started'
 	@echo '  make test       deps, build, unit tests, then end-to-end tests against the simulator'
 	@echo '  make demo       deps, build, then jpki-sign against the simulated card'
+	@echo '  make stress     deps, build, then the long fault runs (card pulled at every APDU of a signature)'
 	@echo '  make clean-sim  sim-down, then remove target/sim'
 	@echo '  make install    build (release) and install jpki.so into OpenSSL'"'"'s MODULESDIR, jpki-sign, /etc/jpki/jpki.cnf'
 	@echo '                  (DESTDIR=... to stage, PREFIX=/usr/local, PROFILE=dev for the debug build)'
@@ -56,6 +57,9 @@ test: deps build
 
 demo: deps build
 	scripts/with-sim.sh scripts/demo.sh
+
+stress: deps build
+	scripts/with-sim.sh cargo test -p jpki-tests --test faults -- --ignored --test-threads=1
 
 clean-sim: sim-down
 	rm -rf target/sim
