@@ -372,8 +372,6 @@ fn a_reader_that_truncates_256_byte_responses() {
         std::fs::read(w.path("auth.pem")).expect("auth.pem"),
         std::fs::read(pki_file("auth.pem")).expect("pki auth.pem")
     );
-    ok(&cert_sign(&w, "signpw", "sign.pem"));
-    assert_sign_cert(&w, "sign.pem");
     assert_eq!(sim.stats().faults, 0, "no 256-byte response while reading");
     // A signature is 256 bytes by nature: the error must name the reader, not blame the card.
     let o = dgst_sign(&w, "sig.bin");
@@ -406,6 +404,51 @@ fn a_slow_card_is_waited_for() {
         took >= Duration::from_millis(300 * apdus),
         "{apdus} APDUs took only {took:?}: the delay did not apply"
     );
+}
+
+/// A program that loaded the card key once and keeps running (nginx, a TLS client): the card is
+/// pulled during a signature, the provider forgets connection and PIN, and once the card is
+/// back the same key object signs again, the PIN coming from the URI's pin-source.
+#[test]
+fn a_long_running_program_signs_again_once_the_card_is_back() {
+    use openssl::hash::MessageDigest;
+    use openssl::sign::{Signer, Verifier};
+    let sim = SecondSim::start(&["--pull-on", "sign", "--reinsert-after-ms", "600"]);
+    let w = Work::new();
+    openssl::provider::Provider::set_default_search_path(
+        None,
+        &provider_modules().display().to_string(),
+    )
+    .expect("module path");
+    let _default = openssl::provider::Provider::load(None, "default").expect("default provider");
+    let _jpki = openssl::provider::Provider::load(None, "jpki").expect("jpki provider");
+    let uri = format!("{AUTH}&pin-source=file:{}", w.s("authpin"));
+    ok(&run(jpki_sign_second().args([
+        "uri-key",
+        &uri,
+        "-o",
+        &w.s("key.pem"),
+    ])));
+    let pem = std::fs::read(w.path("key.pem")).expect("key.pem");
+    let key = openssl::pkey::PKey::private_key_from_pem(&pem).expect("card key from PEM-URI");
+    let sign = || -> Result<Vec<u8>, openssl::error::ErrorStack> {
+        let mut s = Signer::new(MessageDigest::sha256(), &key)?;
+        s.update(b"long-running")?;
+        s.sign_to_vec()
+    };
+    let e = sign().expect_err("the card was pulled during the signature");
+    assert!(e.to_string().contains("the card was removed"), "{e}");
+    assert_eq!(sim.stats().faults, 1);
+    wait_reinserted();
+    let sig = sign().expect("signs again once the card is back");
+    let cert = openssl::x509::X509::from_pem(&std::fs::read(pki_file("auth.pem")).expect("pem"))
+        .expect("cert");
+    let public = cert.public_key().expect("public key");
+    let mut v = Verifier::new(MessageDigest::sha256(), &public).expect("verifier");
+    v.update(b"long-running").expect("update");
+    assert!(v.verify(&sig).expect("verify"));
+    assert_eq!(sim.stats().failed_verifies.values().sum::<u64>(), 0);
+    assert_eq!(sim.tries(PinId::Auth), 3);
 }
 
 /// pcscd stopped in the middle of reading the sign certificate (after the VERIFY), then
