@@ -16,7 +16,7 @@ CARGO ?= cargo
 # Where sim-up keeps the simulator's state, stats, PKI, logs and PIDs; the tests read it.
 export JPKI_SIM_DIR := $(CURDIR)/target/sim
 
-.PHONY: help deps build sim-up sim-down test demo clean-sim install install-files bench fuzz
+.PHONY: help deps build sim-up sim-down test demo clean-sim install install-files bench fuzz stress
 
 # `make install`: the provider where `openssl version -m` says (so `-provider jpki` needs no
 # path), jpki-sign in $(PREFIX)/bin, the OpenSSL config fragment in /etc/jpki.
@@ -35,6 +35,7 @@ help:
 	@echo '  make sim-down   stop what sim-up started'
 	@echo '  make test       deps, build, unit tests, then end-to-end tests against the simulator'
 	@echo '  make demo       deps, build, then jpki-sign against the simulated card'
+	@echo '  make stress     deps, build, then the long fault runs (card pulled at every APDU of a signature)'
 	@echo '  make clean-sim  sim-down, then remove target/sim'
 	@echo '  make bench      measure APDUs per operation and provider overhead; writes benches/RESULTS.md'
 	@echo '  make fuzz       the hostile-input property tests with 20000 cases each (make test runs 128-256)'
@@ -64,6 +65,9 @@ bench: deps build
 
 fuzz: build
 	PROPTEST_CASES=$${PROPTEST_CASES:-20000} $(CARGO) test -p jpki-apdu -p jpki-uri -p jpki-card --test hostile
+
+stress: deps build
+	scripts/with-sim.sh cargo test -p jpki-tests --test faults -- --ignored --test-threads=1
 
 clean-sim: sim-down
 	rm -rf target/sim

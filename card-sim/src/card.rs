@@ -144,6 +144,14 @@ impl SimCard {
         self.stats.resets += 1;
     }
 
+    /// Counts a fault injected in front of the card (see [`crate::faults`]).
+    pub fn note_fault(&mut self) {
+        self.stats.faults += 1;
+        if let Some(f) = self.on_stats.as_mut() {
+            f(&self.stats);
+        }
+    }
+
     /// Processes one command APDU and returns the response bytes.
     pub fn process(&mut self, apdu: &[u8]) -> Vec<u8> {
         self.stats.apdus += 1;

@@ -16,6 +16,7 @@
 #![warn(missing_docs)]
 
 pub mod card;
+pub mod faults;
 pub mod files;
 pub mod pki;
 pub mod state;

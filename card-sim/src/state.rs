@@ -127,6 +127,9 @@ pub struct Stats {
     pub signatures: u64,
     /// Power-on / reset events.
     pub resets: u64,
+    /// Faults injected by the simulator's fault options (pulls, status words, truncations).
+    #[serde(default)]
+    pub faults: u64,
 }
 
 impl Stats {

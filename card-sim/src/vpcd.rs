@@ -9,25 +9,28 @@
 //! "card inserted".
 
 use crate::card::SimCard;
+pub use crate::faults::Faults;
+use crate::faults::{Action, PullWhen};
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-/// Fault injection at the bridge, where a real reader or card would fail.
-#[derive(Debug, Clone, Default)]
-pub struct Faults {
-    /// Extra delay before every APDU response (a slow card).
-    pub delay: Option<Duration>,
+/// How a connection to vpcd ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    /// vpcd closed it.
+    VpcdClosed,
+    /// A fault pulled the card: we closed it.
+    Pulled,
 }
 
-/// Runs one connection to vpcd until vpcd closes it. Returns `Ok(())` on an
-/// orderly close, an error if the stream broke.
+/// Runs one connection to vpcd until vpcd closes it or a fault pulls the card. Returns an
+/// error if the stream broke.
 pub fn serve(
     stream: &mut TcpStream,
     card: &Arc<Mutex<SimCard>>,
-    faults: &Faults,
-) -> io::Result<()> {
+    faults: &mut Faults,
+) -> io::Result<Ended> {
     stream.set_nodelay(true)?;
     loop {
         // vpcd sends a message's length and body in two writes with Nagle on: the body waits
@@ -38,7 +41,7 @@ pub fn serve(
         let mut len = [0u8; 2];
         match stream.read_exact(&mut len) {
             Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(Ended::VpcdClosed),
             Err(e) => return Err(e),
         }
         let n = u16::from_be_bytes(len) as usize;
@@ -59,13 +62,39 @@ pub fn serve(
                 if let Some(d) = faults.delay {
                     std::thread::sleep(d);
                 }
-                let r = card.process(apdu);
-                tracing::debug!(
-                    ins = apdu.get(1).copied().unwrap_or(0),
-                    sw = ?&r[r.len().saturating_sub(2)..],
-                    "apdu"
-                );
-                Some(r)
+                let ins = apdu.get(1).copied().unwrap_or(0);
+                match faults.decide(apdu) {
+                    Action::Pull(when) => {
+                        if when == PullWhen::After {
+                            card.process(apdu);
+                        }
+                        card.note_fault();
+                        // Out of the reader the card has no power: volatile state is gone.
+                        card.reset();
+                        tracing::info!(ins, %when, "fault: card pulled");
+                        drop(card);
+                        let _ = stream.shutdown(std::net::Shutdown::Both);
+                        return Ok(Ended::Pulled);
+                    }
+                    Action::Sw(sw) => {
+                        card.note_fault();
+                        tracing::info!(ins, sw = format!("{sw:04X}"), "fault: status word");
+                        Some(sw.to_be_bytes().to_vec())
+                    }
+                    Action::Pass => {
+                        let mut r = card.process(apdu);
+                        if faults.mangle(&mut r) {
+                            card.note_fault();
+                            tracing::info!(ins, "fault: 256-byte response truncated");
+                        }
+                        tracing::debug!(
+                            ins,
+                            sw = ?&r[r.len().saturating_sub(2)..],
+                            "apdu"
+                        );
+                        Some(r)
+                    }
+                }
             }
         };
         drop(card);

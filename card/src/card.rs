@@ -11,6 +11,24 @@ use crate::session::Session;
 use crate::token::TokenKind;
 use crate::transport::{Reader, SharedTrace, TraceStats};
 
+/// Status words by which a card says it has no such application, file or command.
+fn not_here(sw: jpki_apdu::StatusWord) -> bool {
+    use jpki_apdu::StatusWord as Sw;
+    [
+        Sw::FILE_NOT_FOUND,
+        Sw::WRONG_P1P2,
+        Sw::INS_NOT_SUPPORTED,
+        Sw::CLA_NOT_SUPPORTED,
+        Sw::INCOMPATIBLE_FILE,
+        Sw::NO_CURRENT_EF,
+        Sw::SECURITY_NOT_SATISFIED,
+        Sw::CONDITIONS_NOT_SATISFIED,
+        Sw::DATA_NOT_FOUND,
+        Sw::OFFSET_OUTSIDE,
+    ]
+    .contains(&sw)
+}
+
 /// Which reader to use.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum ReaderChoice {
@@ -114,7 +132,13 @@ impl Card {
             let mut s = Session::new(tx, &trace, &unknown);
             match s.read_token() {
                 Ok(t) => t,
-                Err(CardError::Unexpected { .. }) | Err(CardError::Malformed { .. }) => {
+                // "No such application/file/command": another kind of card. Other status
+                // words (6F 00, 65 81, …) are a JPKI card failing, and are reported as such
+                // (found by fault injection: a 6F 00 to READ BINARY said "not a My Number card").
+                Err(CardError::Unexpected { sw, .. }) if not_here(sw) => {
+                    return Err(CardError::NotJpki { reader: name })
+                }
+                Err(CardError::Malformed { .. }) => {
                     return Err(CardError::NotJpki { reader: name })
                 }
                 Err(e) => return Err(e),

@@ -13,6 +13,9 @@ pub enum CardError {
     /// pcscd is not running or not reachable.
     #[error("cannot reach the PC/SC service (pcscd); start it (e.g. `systemctl start pcscd.socket` or `pcscd`) and try again")]
     NoService,
+    /// The connection to pcscd broke during an operation (pcscd stopped or restarted).
+    #[error("lost the connection to the PC/SC service (pcscd) during the operation: it stopped or was restarted; retry once it runs again (no PIN try was spent unless reported)")]
+    ServiceLost,
     /// PC/SC has no readers at all.
     #[error("no smart-card reader found; connect a reader and try again")]
     NoReaders,
@@ -49,6 +52,33 @@ pub enum CardError {
     /// The card went away during an operation.
     #[error("the card was removed or reset during the operation; insert it again and retry (no PIN try was spent unless reported)")]
     CardRemoved,
+    /// The reader passed on no answer at all (not even a status word): the card lost
+    /// contact or power in the middle of a command.
+    #[error("the card was removed or lost contact in the middle of a command (the reader passed on no answer); insert it again and retry (no PIN try was spent unless reported)")]
+    NoAnswer,
+    /// The card went away after a VERIFY was sent and before its answer came: the card may
+    /// have counted the try.
+    #[error("the card was removed or lost contact while it was checking the {pin}; if the value was wrong the card may have counted that try, and the tries left show once the card is back (nothing was retried)")]
+    LostDuringVerify {
+        /// Which PIN.
+        pin: PinKind,
+    },
+    /// The card went away after CHANGE REFERENCE DATA was sent and before its answer came.
+    #[error("the card was removed or lost contact while changing the {pin}; the change may or may not have been made: the old and the new value are both possible now")]
+    LostDuringChange {
+        /// Which PIN.
+        pin: PinKind,
+    },
+    /// A response shorter than the card always gives: the reader dropped bytes.
+    #[error("the reader delivered {got} of the {expected} bytes of {what}; some readers (often contactless ones) cannot pass a response of exactly 256 bytes: use another reader")]
+    Truncated {
+        /// What was read.
+        what: &'static str,
+        /// Bytes received.
+        got: usize,
+        /// Bytes the card sends.
+        expected: usize,
+    },
     /// The card was reset by another program between our commands.
     #[error("another program reset the card during the operation; retry")]
     CardReset,
@@ -106,6 +136,25 @@ pub enum CardError {
     /// Any other PC/SC failure.
     #[error("PC/SC error: {0}")]
     Pcsc(String),
+}
+
+impl CardError {
+    /// Whether the card went away (removed, lost contact, reset, pcscd gone): the session is
+    /// over, and anything learnt through it may be stale.
+    pub fn is_connection_lost(&self) -> bool {
+        matches!(
+            self,
+            CardError::CardRemoved
+                | CardError::NoAnswer
+                | CardError::LostDuringVerify { .. }
+                | CardError::LostDuringChange { .. }
+                | CardError::CardReset
+                | CardError::NoCard { .. }
+                | CardError::NoService
+                | CardError::ServiceLost
+                | CardError::Pcsc(_)
+        )
+    }
 }
 
 /// Result with [`CardError`].

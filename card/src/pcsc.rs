@@ -13,7 +13,10 @@ use crate::transport::{Reader, Transport};
 pub(crate) fn map_err(e: pcsc::Error, reader: &str) -> CardError {
     use pcsc::Error as E;
     match e {
-        E::NoService | E::ServiceStopped => CardError::NoService,
+        E::NoService => CardError::NoService,
+        // The socket to pcscd broke (pcsc-lite's SCARD_F_COMM_ERROR), or pcscd shut down:
+        // found by the fault tests as a bare "internal communications error".
+        E::ServiceStopped | E::CommError => CardError::ServiceLost,
         E::NoSmartcard => CardError::NoCard {
             reader: reader.to_string(),
         },
@@ -143,6 +146,20 @@ impl Transport for PcscTransaction<'_> {
         let r = tx
             .transmit(apdu, &mut self.buf)
             .map_err(|e| map_err(e, self.reader))?;
+        if r.len() < 2 {
+            // A card always answers with a status word. vpcd (and so a reader whose card
+            // goes away in the middle of a command) hands back an empty answer *with success*
+            // (found by the fault tests: a pulled card was reported as "malformed data").
+            // Ask PC/SC what became of the card.
+            let len = r.len();
+            let status = tx.status2_owned();
+            tracing::debug!(len, status = ?status.as_ref().map(|s| s.status()), "answer without a status word");
+            return Err(match status {
+                Err(e) => map_err(e, self.reader),
+                Ok(s) if !s.status().contains(pcsc::Status::PRESENT) => CardError::CardRemoved,
+                Ok(_) => CardError::NoAnswer,
+            });
+        }
         Ok(r.to_vec())
     }
 

@@ -131,6 +131,13 @@ impl RsaSignature {
     }
 }
 
+/// Bytes asked for per READ BINARY: 255, not 256. Some readers (often budget contactless
+/// ones) mishandle a response of exactly 256 data bytes (the `Le = 00` case of a short APDU)
+/// and drop bytes or the whole answer; a 255-byte chunk never makes such a response, and a
+/// certificate of 1–2 KB needs at most one APDU more. (Signatures are 256 bytes by nature:
+/// there a short answer is reported as [`CardError::Truncated`].)
+pub(crate) const READ_CHUNK: usize = 255;
+
 /// Largest EF offset READ BINARY can address (15 bits).
 const MAX_EF: usize = 0x7FFF;
 
@@ -197,16 +204,18 @@ impl<'a> Session<'a> {
         }
     }
 
-    /// Reads the whole TLV object at the start of the current EF: a first chunk of
-    /// 256 bytes carries the header, then 256-byte chunks up to its length.
+    /// Reads the whole TLV object at the start of the current EF: a first chunk carries the
+    /// header, then chunks up to its length. Chunks are [`READ_CHUNK`] bytes, and each read
+    /// continues where the data received so far ends, so a short answer costs an APDU,
+    /// not the certificate.
     pub(crate) fn read_tlv(&mut self, what: &'static str, pin: Option<PinKind>) -> Result<Vec<u8>> {
-        let mut data = self.read_chunk(0, 256, what, pin)?;
+        let mut data = self.read_chunk(0, READ_CHUNK, what, pin)?;
         let total = crate::tlv::total_len(&data).ok_or(CardError::Malformed { what })?;
         if total > MAX_EF {
             return Err(CardError::Malformed { what });
         }
         while data.len() < total {
-            let want = (total - data.len()).min(256);
+            let want = (total - data.len()).min(READ_CHUNK);
             let chunk = self.read_chunk(data.len(), want, what, pin)?;
             if chunk.is_empty() {
                 return Err(CardError::Malformed { what });
@@ -310,6 +319,11 @@ impl<'a> Session<'a> {
         }
         match r.sw {
             Sw::OK if r.data.len() == 256 => Ok(RsaSignature(r.data)),
+            Sw::OK if r.data.len() < 256 => Err(CardError::Truncated {
+                what: "a signature",
+                got: r.data.len(),
+                expected: 256,
+            }),
             Sw::OK => Err(CardError::Malformed {
                 what: "a signature",
             }),

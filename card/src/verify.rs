@@ -105,7 +105,11 @@ impl Session<'_> {
             }
         }
         let cmd = Command::new(0x00, 0x20, 0x00, p2).with_data(secret.bytes());
-        let r = self.exchange(&cmd)?;
+        // Once the VERIFY is on its way the card may count it: a lost card must not be
+        // reported as "no try spent".
+        let r = self
+            .exchange(&cmd)
+            .map_err(|e| if_lost(e, CardError::LostDuringVerify { pin }))?;
         match r.sw {
             Sw::OK => {
                 self.mark_verified();
@@ -137,7 +141,9 @@ impl Session<'_> {
         self.select_ef(pin.fid(), "SELECT of a PIN")?;
         let status = self.query_selected(pin)?;
         self.present(old, status, 0x80, last_try)?;
-        let r = self.exchange(&Command::new(0x00, 0x24, 0x01, 0x80).with_data(new.bytes()))?;
+        let r = self
+            .exchange(&Command::new(0x00, 0x24, 0x01, 0x80).with_data(new.bytes()))
+            .map_err(|e| if_lost(e, CardError::LostDuringChange { pin }))?;
         match r.sw {
             Sw::OK => Ok(()),
             Sw::WRONG_DATA | Sw::WRONG_LENGTH => Err(CardError::BadPinFormat {
@@ -168,6 +174,18 @@ fn status_of(pin: PinKind, sw: Sw) -> Result<PinStatus> {
             },
             sw,
         }),
+    }
+}
+
+/// `instead` when `e` says the card went away (after the command may have reached it).
+fn if_lost(e: CardError, instead: CardError) -> CardError {
+    match e {
+        CardError::CardRemoved
+        | CardError::NoAnswer
+        | CardError::CardReset
+        | CardError::ServiceLost
+        | CardError::Pcsc(_) => instead,
+        e => e,
     }
 }
 

@@ -116,16 +116,7 @@ fn connection<'a>(open: &'a mut Option<Open>, choice: &ReaderChoice) -> Result<&
 
 /// Errors after which the connection (and everything learnt through it) is stale.
 fn connection_lost(e: &ProvError) -> bool {
-    matches!(
-        e,
-        ProvError::Card(
-            CardError::CardRemoved
-                | CardError::CardReset
-                | CardError::Pcsc(_)
-                | CardError::NoCard { .. }
-                | CardError::NoService
-        )
-    )
+    matches!(e, ProvError::Card(c) if c.is_connection_lost())
 }
 
 impl State {

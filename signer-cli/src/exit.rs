@@ -42,7 +42,12 @@ fn code(e: &CliError) -> u8 {
             | CardError::NoReaderMatches { .. }
             | CardError::NoCard { .. }
             | CardError::NotJpki { .. }
-            | CardError::UnsupportedToken { .. } => 3,
+            | CardError::UnsupportedToken { .. }
+            | CardError::ServiceLost
+            | CardError::CardRemoved
+            | CardError::NoAnswer
+            | CardError::LostDuringVerify { .. }
+            | CardError::LostDuringChange { .. } => 3,
             CardError::BadPinFormat { .. }
             | CardError::WrongPin { .. }
             | CardError::Blocked { .. }

@@ -155,6 +155,19 @@ pub fn card_error_ja(e: &CardError) -> Option<String> {
             format!("カードが返した{what}のデータが正しくありません")
         }
         CardError::Pcsc(s) => format!("PC/SCのエラー: {s}"),
+        CardError::ServiceLost => "処理の途中でPC/SCサービス（pcscd）との接続が切れました（停止または再起動）。pcscdが動いてからもう一度実行してください（表示がない限り暗証番号の試行回数は減っていません）".into(),
+        CardError::NoAnswer => "コマンドの途中でカードが外れたか接触が切れました（リーダーから応答がありません）。カードを置き直してもう一度実行してください（表示がない限り暗証番号の試行回数は減っていません）".into(),
+        CardError::LostDuringVerify { pin: p } => format!(
+            "{}の確認中にカードが外れたか接触が切れました。入力が誤っていた場合はカードが1回分を数えた可能性があります。残り回数はカードを戻すと表示されます（再試行はしていません）",
+            pin(p)
+        ),
+        CardError::LostDuringChange { pin: p } => format!(
+            "{}の変更中にカードが外れたか接触が切れました。変更されたかどうかは分かりません。古い値と新しい値のどちらも有効な可能性があります",
+            pin(p)
+        ),
+        CardError::Truncated { what, got, expected } => format!(
+            "リーダーが{what}の{expected}バイトのうち{got}バイトしか渡しませんでした。ちょうど256バイトの応答を渡せないリーダー（非接触型に多い）があります。別のリーダーを使ってください"
+        ),
         _ => return None,
     })
 }
@@ -565,6 +578,15 @@ mod tests {
             CardError::PssUnsupported,
             CardError::Malformed { what: "EF 0006" },
             CardError::Pcsc("x".into()),
+            CardError::ServiceLost,
+            CardError::NoAnswer,
+            CardError::LostDuringVerify { pin: PinKind::Sign },
+            CardError::LostDuringChange { pin: PinKind::Auth },
+            CardError::Truncated {
+                what: "a signature",
+                got: 255,
+                expected: 256,
+            },
         ]
     }
 

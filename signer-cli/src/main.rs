@@ -31,7 +31,8 @@ Exit codes:
   0  success
   1  other error (file I/O, bad arguments to a sub-command)
   2  usage error (unknown option, missing argument)
-  3  no usable card: pcscd not running, no reader, no card, not a My Number card
+  3  no usable card: pcscd not running, no reader, no card, not a My Number card,
+     or the card was removed (or lost contact), or pcscd stopped, during the operation
   4  PIN problem: wrong PIN, blocked PIN, last try refused, bad PIN format
   5  the card failed or answered unexpectedly
   6  a signature did not verify (verify, cms verify)

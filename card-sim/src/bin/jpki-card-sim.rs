@@ -5,7 +5,8 @@
 
 use clap::{Parser, ValueEnum};
 use jpki_card_sim::card::SimOptions;
-use jpki_card_sim::vpcd::{serve, Faults};
+use jpki_card_sim::faults::{PullOn, PullWhen, SwOn};
+use jpki_card_sim::vpcd::{serve, Ended, Faults};
 use jpki_card_sim::{CardState, Person, PinId, SimCard, TestPki, Variant};
 use std::net::TcpStream;
 use std::path::PathBuf;
@@ -32,7 +33,16 @@ enum VariantArg {
     long_about = "Connects to vpcd (Debian package vsmartcard-vpcd, loaded by pcscd) and \
 answers APDUs as a My Number card would, so PC/SC clients see a real card.\n\n\
 Default secrets: auth PIN 1234, sign password ABC123, text-AP PIN 1234.\n\n\
-Example:\n  jpki-card-sim --state target/sim/state.json --pki-dir target/sim/pki"
+Example:\n  jpki-card-sim --state target/sim/state.json --pki-dir target/sim/pki\n\n\
+Fault injection (for tests; commands are named select, read, verify (VERIFY with a PIN), \
+query (empty VERIFY), change, sign, or by a hex INS byte such as B0; occurrences are counted \
+over the whole run, and every fault that fires is counted in the --stats file as \"faults\"):\n  \
+--pull-on verify --pull-when after --reinsert-after-ms 1000\n      \
+card pulled right after the card checked the first PIN, back 1 s later\n  \
+--pull-on read:3         card pulled at the third READ BINARY\n  \
+--sw-on sign:6F00        the first signature answers 6F00 (always: sign:6F00:always)\n  \
+--truncate-256           responses of exactly 256 data bytes lose their last byte\n  \
+--delay-ms 400           a slow card"
 )]
 struct Args {
     /// vpcd address to connect to (35963 = reader "Virtual PCD 00 00", 35964 = "… 00 01").
@@ -87,6 +97,33 @@ struct Args {
     /// Exit when vpcd closes the connection instead of reconnecting.
     #[arg(long)]
     once: bool,
+    /// Fault: pull the card (close the vpcd connection) at the N-th command APDU of the run.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pull_at_apdu: Option<u64>,
+    /// Fault: pull the card at the N-th command of a kind (CMD[:N], N defaults to 1),
+    /// e.g. verify, sign:2, read:3, B0. Repeatable.
+    #[arg(long, value_name = "CMD[:N]")]
+    pull_on: Vec<PullOn>,
+    /// Whether a pulled command reached the card first: `after` (default) = the card did it
+    /// (a VERIFY counted, a wrong PIN spent a try) and lost power before answering, as a real
+    /// card that had received the APDU; `before` = it never arrived, nothing changed.
+    #[arg(long, value_name = "WHEN", default_value_t = PullWhen::After)]
+    pull_when: PullWhen,
+    /// After a pull, insert the card again (reconnect to vpcd) this many milliseconds later,
+    /// with its state. Without it the simulator exits after a pull, leaving the reader empty.
+    #[arg(long, value_name = "MS")]
+    reinsert_after_ms: Option<u64>,
+    /// Fault: answer the status word SW (4 hex digits) instead of doing the command,
+    /// at its first occurrence, the N-th, or always (CMD:SW[:N|:always]),
+    /// e.g. sign:6F00, verify:6581:always, read:6700. Repeatable.
+    #[arg(long, value_name = "CMD:SW[:N]")]
+    sw_on: Vec<SwOn>,
+    /// Fault (reader bug): responses of exactly 256 data bytes lose their last BYTES data
+    /// bytes (default 1; 256 = all data), the status word stays. Budget readers mishandle
+    /// the 256-byte case of a short Le; a signature is such a response.
+    #[arg(long, value_name = "BYTES", num_args = 0..=1, default_missing_value = "1",
+          value_parser = clap::value_parser!(u16).range(1..=256))]
+    truncate_256: Option<u16>,
 }
 
 fn main() -> ExitCode {
@@ -169,8 +206,14 @@ fn run(a: Args) -> Result<(), String> {
         }));
     }
     let card = Arc::new(Mutex::new(card));
-    let faults = Faults {
+    let mut faults = Faults {
         delay: a.delay_ms.map(Duration::from_millis),
+        pull_at_apdu: a.pull_at_apdu,
+        pull_on: a.pull_on.clone(),
+        pull_when: a.pull_when,
+        sw_on: a.sw_on.clone(),
+        truncate_256: a.truncate_256,
+        ..Faults::default()
     };
     let mut announced = false;
     loop {
@@ -190,13 +233,30 @@ fn run(a: Args) -> Result<(), String> {
             a.vpcd
         );
         announced = false;
-        match serve(&mut stream, &card, &faults) {
-            Ok(()) => eprintln!("jpki-card-sim: vpcd closed the connection"),
-            Err(e) => eprintln!("jpki-card-sim: connection to vpcd lost: {e}"),
-        }
+        let pause = match serve(&mut stream, &card, &mut faults) {
+            Ok(Ended::VpcdClosed) => {
+                eprintln!("jpki-card-sim: vpcd closed the connection");
+                Duration::from_millis(200)
+            }
+            Ok(Ended::Pulled) => match a.reinsert_after_ms {
+                Some(ms) => {
+                    eprintln!("jpki-card-sim: card pulled (fault injection); inserting it again in {ms} ms");
+                    Duration::from_millis(ms)
+                }
+                None => {
+                    eprintln!("jpki-card-sim: card pulled (fault injection); exiting");
+                    return Ok(());
+                }
+            },
+            Err(e) => {
+                eprintln!("jpki-card-sim: connection to vpcd lost: {e}");
+                Duration::from_millis(200)
+            }
+        };
+        drop(stream);
         if a.once {
             return Ok(());
         }
-        std::thread::sleep(Duration::from_millis(200));
+        std::thread::sleep(pause);
     }
 }

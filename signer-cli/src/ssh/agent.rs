@@ -567,12 +567,9 @@ impl Agent {
 
     fn card_failure_no_pin(&mut self, e: CardError) -> String {
         match e {
-            CardError::CardRemoved
-            | CardError::CardReset
-            | CardError::NoCard { .. }
-            | CardError::NoReaders
-            | CardError::NoService
-            | CardError::Pcsc(_) => {
+            e if e.is_connection_lost()
+                || matches!(e, CardError::NoCard { .. } | CardError::NoReaders) =>
+            {
                 self.lose_card();
                 format!("{e} (the agent keeps running: insert the card and retry)")
             }
