@@ -30,6 +30,16 @@ fn ok(o: &Output) {
     );
 }
 
+/// `openssl cms -sign` of doc.txt with the sign key, DER, binary.
+fn cms_sign(w: &Scratch, providers: &[&str], signer: &str, out: &str) -> Command {
+    let mut c = openssl();
+    c.args(["cms", "-sign"])
+        .args(providers)
+        .args(["-in", &w.s("doc.txt"), "-binary", "-signer", signer])
+        .args(["-inkey", "jpki:sign", "-outform", "DER", "-out", &w.s(out)]);
+    c
+}
+
 fn cms_verify(w: &Scratch, p7s: &str, detached: bool) {
     let mut c = Command::new("openssl");
     c.args(["cms", "-verify", "-CAfile"])
@@ -74,21 +84,8 @@ fn cms_sign_as_the_issue_types_it_detached_and_attached() {
     // asks for the password itself: on a terminal the user types it once; here, without one,
     // OpenSSL's prompt reads standard input. The key load then reuses the verified password.
     let o = run_with_input(
-        openssl().args(["cms", "-sign"]).args(P).args([
-            "-in",
-            &w.s("doc.txt"),
-            "-binary",
-            "-signer",
-            "jpki:sign",
-            "-inkey",
-            "jpki:sign",
-            "-outform",
-            "DER",
-            "-out",
-            &w.s("doc.p7s"),
-            "-passin",
-            &format!("file:{}", w.s("signpw")),
-        ]),
+        cms_sign(&w, &P, "jpki:sign", "doc.p7s")
+            .args(["-passin", &format!("file:{}", w.s("signpw"))]),
         b"abc123\n",
     );
     ok(&o);
@@ -111,20 +108,8 @@ fn cms_sign_as_the_issue_types_it_detached_and_attached() {
     assert_eq!(after.signatures - before.signatures, 1);
 
     // Attached, with the password from a pin-source: no prompt, nothing on stdin.
-    let o = run(openssl().args(["cms", "-sign"]).args(P).args([
-        "-nodetach",
-        "-in",
-        &w.s("doc.txt"),
-        "-binary",
-        "-signer",
-        &format!("jpki:sign?pin-source=file:{}", w.s("signpw")),
-        "-inkey",
-        "jpki:sign",
-        "-outform",
-        "DER",
-        "-out",
-        &w.s("attached.p7s"),
-    ]));
+    let signer = format!("jpki:sign?pin-source=file:{}", w.s("signpw"));
+    let o = run(cms_sign(&w, &P, &signer, "attached.p7s").arg("-nodetach"));
     ok(&o);
     assert!(!stderr(&o).contains("Enter pass phrase"), "{}", stderr(&o));
     cms_verify(&w, "attached.p7s", false);
@@ -133,19 +118,12 @@ fn cms_sign_as_the_issue_types_it_detached_and_attached() {
 #[test]
 fn without_the_default_provider_the_error_says_what_to_add() {
     let w = work();
-    let o = run(openssl().args(["cms", "-sign", "-provider", "jpki"]).args([
-        "-in",
-        &w.s("doc.txt"),
-        "-binary",
-        "-signer",
+    let o = run(&mut cms_sign(
+        &w,
+        &["-provider", "jpki"],
         "jpki:sign",
-        "-inkey",
-        "jpki:sign",
-        "-outform",
-        "DER",
-        "-out",
-        &w.s("doc.p7s"),
-    ]));
+        "doc.p7s",
+    ));
     assert!(!o.status.success());
     assert!(
         stderr(&o).contains("add `-provider default` after `-provider jpki`"),
