@@ -186,6 +186,7 @@ pub enum CertFormat {
 }
 
 fn main() -> ExitCode {
+    secret::protect_process();
     // `jpki-sign doc.pdf` = `jpki-sign sign doc.pdf`.
     let cli = Cli::parse_from(pdf::default_to_sign(std::env::args_os().collect()));
     tracing_subscriber::fmt()

@@ -74,3 +74,26 @@ fn io(what: &'static str, path: &str, source: std::io::Error) -> CliError {
         source,
     }
 }
+
+/// Keeps PINs out of core dumps (and out of other same-user processes' ptrace and
+/// /proc/PID/mem): `jpki-sign` may hold a PIN for its whole run (the ssh agent, batch signing).
+/// Where the OS refuses, nothing else changes — the PIN buffers are zeroized either way.
+pub fn protect_process() {
+    if let Err(e) =
+        rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable)
+    {
+        tracing::debug!("could not disable core dumps: {e}");
+    }
+}
+
+#[cfg(test)]
+mod protect_tests {
+    #[test]
+    fn the_process_is_no_longer_dumpable() {
+        super::protect_process();
+        assert_eq!(
+            rustix::process::dumpable_behavior().ok(),
+            Some(rustix::process::DumpableBehavior::NotDumpable)
+        );
+    }
+}
