@@ -366,6 +366,13 @@ fn check_sig(
         .position(|&c| c == b'>')
         .ok_or("/Contents is not terminated")?;
     let (cs, ce) = (start as u64, (start + close + 1) as u64);
+    // A gap that does not contain the /Contents at all was moved elsewhere
+    // (signature wrapping): say so rather than call it "wider".
+    if c <= cs || b >= ce {
+        return Err(format!(
+            "the ByteRange gap {b}..{c} is not this signature's /Contents ({cs}..{ce}): the ByteRange was moved"
+        ));
+    }
     if b < cs || c > ce {
         return Err(format!(
             "the ByteRange leaves out bytes {b}..{c}, more than this signature's /Contents ({cs}..{ce}): unsigned bytes are hidden in the gap"
