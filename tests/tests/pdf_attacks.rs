@@ -412,6 +412,11 @@ fn verify_flags_every_variant_of_the_attack_corpus() {
     wrapped.extend(&signed[s.br.1..]);
     assert_eq!(wrapped.len(), new_c);
     wrapped.extend(&signed[c..]);
+    assert_eq!(
+        [&wrapped[..b], &wrapped[new_c..]].concat(),
+        [&signed[..b], &signed[c..]].concat(),
+        "the wrapped file's ByteRange covers exactly the originally signed bytes"
+    );
     let f = write(d, "wrapping-relocated.pdf", &wrapped);
     assert_qpdf_check(&f);
     k.flags(

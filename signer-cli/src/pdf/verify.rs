@@ -12,10 +12,11 @@
 //!   bytes, RSA signature, ESS certificate hash, key usage, chain to `--ca`.
 //!
 //! Exit status 6 when any signature is not valid or bytes follow the last
-//! signature; every problem is printed with what is wrong. It does not judge
-//! *what* a later signed revision changed (shadow attacks need a diff of the
-//! revisions, which is not done here: such revisions are reported, not
-//! analysed).
+//! signature; every problem is printed with what is wrong. A shadow attack
+//! through an unsigned update is caught as bytes after the last signature; it
+//! does not judge *what* a later *signed* revision changed (that needs a diff
+//! of the revisions, which is not done here: such revisions are reported, not
+//! analysed). The attack corpus is `tests/tests/pdf_attacks.rs`.
 
 use super::structure::{self, Pdf};
 use crate::cms_verify::{self, Against, Chain};
