@@ -12,10 +12,11 @@
 //!   bytes, RSA signature, ESS certificate hash, key usage, chain to `--ca`.
 //!
 //! Exit status 6 when any signature is not valid or bytes follow the last
-//! signature; every problem is printed with what is wrong. It does not judge
-//! *what* a later signed revision changed (shadow attacks need a diff of the
-//! revisions, which is not done here: such revisions are reported, not
-//! analysed).
+//! signature; every problem is printed with what is wrong. A shadow attack
+//! through an unsigned update is caught as bytes after the last signature; it
+//! does not judge *what* a later *signed* revision changed (that needs a diff
+//! of the revisions, which is not done here: such revisions are reported, not
+//! analysed). The attack corpus is `tests/tests/pdf_attacks.rs`.
 
 use super::structure::{self, Pdf};
 use crate::cms_verify::{self, Against, Chain};
@@ -366,6 +367,13 @@ fn check_sig(
         .position(|&c| c == b'>')
         .ok_or("/Contents is not terminated")?;
     let (cs, ce) = (start as u64, (start + close + 1) as u64);
+    // A gap that does not contain the /Contents at all was moved elsewhere
+    // (signature wrapping): say so rather than call it "wider".
+    if c <= cs || b >= ce {
+        return Err(format!(
+            "the ByteRange gap {b}..{c} is not this signature's /Contents ({cs}..{ce}): the ByteRange was moved"
+        ));
+    }
     if b < cs || c > ce {
         return Err(format!(
             "the ByteRange leaves out bytes {b}..{c}, more than this signature's /Contents ({cs}..{ce}): unsigned bytes are hidden in the gap"
