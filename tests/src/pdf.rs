@@ -8,19 +8,20 @@ use std::process::Command;
 
 /// A one-page PDF with a classic cross-reference table, written byte by byte.
 pub fn minimal_pdf(version: &str) -> Vec<u8> {
+    minimal_pdf_with(version, &[])
+}
+
+/// [`minimal_pdf`] plus `extra` objects (numbered 6, 7, …) that nothing refers to.
+pub fn minimal_pdf_with(version: &str, extra: &[&[u8]]) -> Vec<u8> {
     let content = b"BT /F1 24 Tf 72 720 Td (Hello, signed world) Tj ET";
-    let objs: Vec<Vec<u8>> = vec![
+    let mut objs: Vec<Vec<u8>> = vec![
         b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_vec(),
         b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>".to_vec(),
-        [
-            format!("<< /Length {} >>\nstream\n", content.len()).as_bytes(),
-            content.as_slice(),
-            b"\nendstream",
-        ]
-        .concat(),
+        stream_object(content),
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_vec(),
     ];
+    objs.extend(extra.iter().map(|e| e.to_vec()));
     let mut out = format!("%PDF-{version}\n%").into_bytes();
     out.extend([0xE2, 0xE3, 0xCF, 0xD3, b'\n']);
     let mut offs = Vec::new();
@@ -43,6 +44,16 @@ pub fn minimal_pdf(version: &str) -> Vec<u8> {
         .as_bytes(),
     );
     out
+}
+
+/// A stream object's body (dictionary with /Length, then the data).
+pub fn stream_object(content: &[u8]) -> Vec<u8> {
+    [
+        format!("<< /Length {} >>\nstream\n", content.len()).as_bytes(),
+        content,
+        b"\nendstream",
+    ]
+    .concat()
 }
 
 /// Runs qpdf with `args` on `input`, writing `output`; panics on failure.

@@ -19,47 +19,7 @@ const PASSWORD: &[u8] = b"ABC123\n";
 /// A one-page PDF like [`minimal_pdf`] with `extra` objects after object 5
 /// (object 6, 7, …) that nothing refers to.
 fn pdf_with_unused(extra: &[&[u8]]) -> Vec<u8> {
-    let content = b"BT /F1 24 Tf 72 720 Td (Hello, signed world) Tj ET";
-    let mut objs: Vec<Vec<u8>> = vec![
-        b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_vec(),
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>".to_vec(),
-        stream(content),
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_vec(),
-    ];
-    objs.extend(extra.iter().map(|e| e.to_vec()));
-    let mut out = b"%PDF-1.7\n%".to_vec();
-    out.extend([0xE2, 0xE3, 0xCF, 0xD3, b'\n']);
-    let mut offs = Vec::new();
-    for (i, o) in objs.iter().enumerate() {
-        offs.push(out.len());
-        out.extend(format!("{} 0 obj\n", i + 1).as_bytes());
-        out.extend(o);
-        out.extend(b"\nendobj\n");
-    }
-    let x = out.len();
-    out.extend(format!("xref\n0 {}\n0000000000 65535 f \n", objs.len() + 1).as_bytes());
-    for o in offs {
-        out.extend(format!("{o:010} 00000 n \n").as_bytes());
-    }
-    out.extend(
-        format!(
-            "trailer\n<< /Size {} /Root 1 0 R /ID [<00112233445566778899aabbccddeeff> <00112233445566778899aabbccddeeff>] >>\nstartxref\n{x}\n%%EOF\n",
-            objs.len() + 1
-        )
-        .as_bytes(),
-    );
-    out
-}
-
-/// A stream object's body.
-fn stream(content: &[u8]) -> Vec<u8> {
-    [
-        format!("<< /Length {} >>\nstream\n", content.len()).as_bytes(),
-        content,
-        b"\nendstream",
-    ]
-    .concat()
+    minimal_pdf_with("1.7", extra)
 }
 
 /// Signs `input` with the main card into `output`; panics unless it worked.
@@ -248,7 +208,7 @@ fn verify_flags_every_variant_of_the_attack_corpus() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     // Object 6 is in the signed revision but unused: the shadow attack's payload.
-    let shadow = stream(b"BT /F1 24 Tf 72 720 Td (Pay 1,000,000 yen) Tj ET");
+    let shadow = stream_object(b"BT /F1 24 Tf 72 720 Td (Pay 1,000,000 yen) Tj ET");
     let input = write(d, "input.pdf", &pdf_with_unused(&[&shadow]));
     let signed_path = d.join("signed.pdf");
     let signed = sign(&input, &signed_path);
@@ -375,7 +335,7 @@ fn verify_flags_every_variant_of_the_attack_corpus() {
 
     // 2. Incremental saving attack: a new content stream and the page using it.
     let (_, size) = last_xref(&signed);
-    let evil = stream(b"BT /F1 24 Tf 72 720 Td (Changed after signing) Tj ET");
+    let evil = stream_object(b"BT /F1 24 Tf 72 720 Td (Changed after signing) Tj ET");
     let isa = append_revision(
         &signed,
         &[
