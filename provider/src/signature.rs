@@ -155,6 +155,11 @@ impl SigCtx {
             .map_err(|e| ProvError::BadInput(e.to_string()))
     }
 
+    /// Signs a finished hash on the card (PKCS#1 v1.5 DigestInfo, or PSS when asked).
+    fn sign_hash(&self, alg: HashAlg, hash: &[u8]) -> Result<Vec<u8>> {
+        self.key()?.sign(&self.input_for_hash(alg, hash)?)
+    }
+
     /// `sign()` input: a digest of the configured algorithm, or (no algorithm) a DigestInfo.
     fn sign_input(&self, tbs: &[u8]) -> Result<SignInput> {
         if let Some(alg) = self.alg {
@@ -439,8 +444,7 @@ unsafe extern "C" fn digest_sign_final(
                     .hasher
                     .take()
                     .ok_or(ProvError::Internal("digest_sign_final before init"))?;
-                let input = c.input_for_hash(alg, &h.finish())?;
-                c.key()?.sign(&input)
+                c.sign_hash(alg, &h.finish())
             })
         }
     })
@@ -466,8 +470,7 @@ unsafe extern "C" fn digest_sign(
                     }
                     h.update(std::slice::from_raw_parts(tbs, tbslen));
                 }
-                let input = c.input_for_hash(alg, &h.finish())?;
-                c.key()?.sign(&input)
+                c.sign_hash(alg, &h.finish())
             })
         }
     })
