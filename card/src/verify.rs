@@ -27,6 +27,20 @@ pub enum PinStatus {
 }
 
 impl PinStatus {
+    /// The policy's gate, before a PIN is asked for and again before it is presented: a blocked
+    /// PIN is never presented, the last try only with [`LastTry::Allow`].
+    pub fn may_present(self, pin: PinKind, last_try: LastTry) -> Result<()> {
+        if let PinStatus::Tries(t) = self {
+            if t.is_blocked() {
+                return Err(CardError::Blocked { pin });
+            }
+            if t.is_last() && last_try == LastTry::Refuse {
+                return Err(CardError::LastTryRefused { pin });
+            }
+        }
+        Ok(())
+    }
+
     /// Tries left, if the card said.
     pub fn tries(self) -> Option<Tries> {
         match self {
@@ -96,14 +110,7 @@ impl Session<'_> {
         last_try: LastTry,
     ) -> Result<()> {
         let pin = secret.kind();
-        if let PinStatus::Tries(t) = status {
-            if t.is_blocked() {
-                return Err(CardError::Blocked { pin });
-            }
-            if t.is_last() && last_try == LastTry::Refuse {
-                return Err(CardError::LastTryRefused { pin });
-            }
-        }
+        status.may_present(pin, last_try)?;
         let cmd = Command::new(0x00, 0x20, 0x00, p2).with_data(secret.bytes());
         // Once the VERIFY is on its way the card may count it: a lost card must not be
         // reported as "no try spent".

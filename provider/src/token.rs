@@ -20,7 +20,7 @@ use crate::ffi::{Param, PassphraseCallback};
 use crate::params::Builder;
 use jpki_card::{
     AnyPin, Card, CardError, CertKind, CertificateDer, DigestInfo, KeyKind, LastTry, PinKind,
-    PinStatus, ReaderChoice, RsaSignature, Secret, Session, Tries,
+    ReaderChoice, RsaSignature, Secret, Session, Tries,
 };
 use jpki_uri::PinSource;
 use std::collections::HashMap;
@@ -165,18 +165,10 @@ impl Token {
         let status = st.session(choice, |s, _| {
             s.pin_status(pin_kind).map_err(ProvError::from_card)
         })?;
-        let tries = match status {
-            PinStatus::Tries(t) => Some(t),
-            PinStatus::Verified => None,
-        };
-        if let Some(t) = tries {
-            if t.is_blocked() {
-                return Err(CardError::Blocked { pin: pin_kind }.into());
-            }
-            if t.is_last() && access.last_try == LastTry::Refuse {
-                return Err(ProvError::LastTryRefused { pin: pin_kind });
-            }
-        }
+        status
+            .may_present(pin_kind, access.last_try)
+            .map_err(ProvError::from_card)?;
+        let tries = status.tries();
         // No PC/SC transaction is open while the user types.
         let secret = obtain_pin(pin_kind, tries, access)?;
         let pin = AnyPin::new(pin_kind, &secret).map_err(ProvError::from_card)?;

@@ -524,18 +524,14 @@ impl Agent {
             return Err("the card went away".into());
         };
         let status = card.session().and_then(|mut s| s.pin_status(PinKind::Auth));
-        let tries = match status {
-            Ok(st) => st.tries(),
+        let status = match status {
+            Ok(st) => st,
             Err(e) => return Err(self.card_failure_no_pin(e)),
         };
-        if let Some(t) = tries {
-            if t.is_blocked() {
-                return Err(CardError::Blocked { pin: PinKind::Auth }.to_string());
-            }
-            if t.is_last() && self.last_try == LastTry::Refuse {
-                return Err(CardError::LastTryRefused { pin: PinKind::Auth }.to_string());
-            }
-        }
+        status
+            .may_present(PinKind::Auth, self.last_try)
+            .map_err(|e| e.to_string())?;
+        let tries = status.tries();
         let pin = self.source.read(tries).map_err(|e| e.to_string())?;
         if self
             .rejected
