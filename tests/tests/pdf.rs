@@ -12,6 +12,10 @@ use std::process::{Command, Output};
 
 const PASSWORD: &[u8] = b"ABC123\n";
 
+/// What jpki-sign logs (at debug level) when its seeking PDF reader refused a
+/// file and lopdf loaded the file whole.
+const WHOLE_FILE: &str = "loading the whole file with lopdf";
+
 fn sign_main(args: &[&Path], extra: &[&str]) -> Output {
     run_with_input(
         jpki_sign_main()
@@ -105,9 +109,19 @@ fn every_structure_is_signed_and_accepted_by_qpdf_pdfsig_and_openssl() {
     let dir = tempfile::tempdir().unwrap();
     for (what, input) in inputs(dir.path()) {
         let original = std::fs::read(&input).unwrap();
-        // The default action: `jpki-sign FILE.pdf` signs.
-        let o = sign_main(&[&input], &[]);
+        // The default action: `jpki-sign FILE.pdf` signs. Debug logging
+        // shows whether the seeking reader read the file (memory flat in file
+        // size) or had to hand it to lopdf whole: every structure here must
+        // take the seeking path.
+        let o = run_with_input(
+            jpki_sign_main()
+                .arg(&input)
+                .args(["--pin-file", "-"])
+                .env("JPKI_LOG", "jpki_sign=debug"),
+            PASSWORD,
+        );
         ok(&o);
+        assert!(!stderr(&o).contains(WHOLE_FILE), "{what}: {}", stderr(&o));
         let out = input.with_file_name(format!(
             "{}-signed.pdf",
             input.file_stem().unwrap().to_string_lossy()
@@ -150,8 +164,14 @@ fn every_structure_is_signed_and_accepted_by_qpdf_pdfsig_and_openssl() {
         // MOJ profile: signingTime present, both certificates embedded.
         assert!(printed.contains("signingTime"), "{what}");
         assert_eq!(printed.matches("d.certificate:").count(), 2, "{what}");
-        let v = jpki_verify(&out);
+        let v = run(jpki_sign()
+            .arg("verify")
+            .arg(&out)
+            .arg("--ca")
+            .arg(sign_ca())
+            .env("JPKI_LOG", "jpki_sign=debug"));
         ok(&v);
+        assert!(!stderr(&v).contains(WHOLE_FILE), "{what}: {}", stderr(&v));
         assert!(stdout(&v).contains("Result:       VALID"), "{}", stdout(&v));
         assert!(stdout(&v).contains("the whole file except its own /Contents"));
         assert!(stdout(&v).contains("chains to trusted CA"));

@@ -6,6 +6,7 @@
 //! `jpki-sign doc.pdf` means `jpki-sign sign doc.pdf`: [`default_to_sign`]
 //! inserts the sub-command before clap sees the arguments.
 
+pub mod reader;
 pub mod sign;
 pub mod stamp;
 pub mod structure;
@@ -115,7 +116,8 @@ mod tests {
 
     fn sign_in_memory(pdf: &[u8], pades: bool) -> Vec<u8> {
         let (mut key, cert, _) = soft_signer();
-        let p = super::structure::load("test.pdf", pdf).unwrap();
+        let src = pdf.to_vec();
+        let p = super::structure::load("test.pdf", &src).unwrap();
         let opts = SigOptions {
             subfilter: if pades {
                 "ETSI.CAdES.detached"
@@ -144,6 +146,14 @@ mod tests {
         .unwrap();
         u.fill(&cms).unwrap();
         [pdf, &u.bytes].concat()
+    }
+
+    /// A one-page PDF signed once (software key), made once per test run.
+    pub fn signed_sample() -> Vec<u8> {
+        static SAMPLE: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+        SAMPLE
+            .get_or_init(|| sign_in_memory(&minimal_pdf("1.7"), false))
+            .clone()
     }
 
     fn check(bytes: &[u8]) -> super::verify::SigReport {
@@ -249,7 +259,9 @@ mod tests {
 
     #[test]
     fn refuses_encrypted_and_non_pdf() {
-        let e = super::structure::load("x", b"hello").err().unwrap();
+        let e = super::structure::load("x", &b"hello".to_vec())
+            .err()
+            .unwrap();
         assert!(e.contains("not a PDF"), "{e}");
         let mut pdf = minimal_pdf("1.4");
         let pos = pdf.windows(7).position(|w| w == b"/Size 5").unwrap();
@@ -292,7 +304,7 @@ mod tests {
     }
 
     /// Rewrites the classic xref table of a one-section file after edits.
-    fn reoffset(pdf: &[u8]) -> Vec<u8> {
+    pub fn reoffset(pdf: &[u8]) -> Vec<u8> {
         let text = String::from_utf8_lossy(pdf).into_owned();
         let body_end = text.find("xref\n").unwrap();
         let body = &text[..body_end];

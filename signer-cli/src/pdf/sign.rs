@@ -8,6 +8,7 @@
 //! in the same pass; the ByteRange does not depend on the signature, so the
 //! update is hashed before the card signs and written once after.
 
+use super::reader::{self, Source};
 use super::structure;
 use super::update::{self, SigOptions, Update};
 use crate::cms_sign::{self, Content, Profile};
@@ -249,10 +250,13 @@ pub fn run(g: &Global, a: &SignArgs) -> Result<(), CliError> {
 
 fn prepare(input: &Path, out: PathBuf, opts: &SigOptions) -> Result<Prepared, CliError> {
     let name = input.display().to_string();
-    let bytes = std::fs::read(input).map_err(io("cannot read", input))?;
-    let pdf = structure::load(&name, &bytes).map_err(CliError::Document)?;
-    let ends_with_eol = matches!(bytes.last(), Some(b'\n' | b'\r'));
-    let update = update::build(&pdf, bytes.len() as u64, ends_with_eol, opts)
+    let file = std::fs::File::open(input).map_err(io("cannot read", input))?;
+    let size = file.size();
+    let pdf = structure::load(&name, &file).map_err(CliError::Document)?;
+    let last =
+        reader::read_vec(&file, size.saturating_sub(1), 1).map_err(io("cannot read", input))?;
+    let ends_with_eol = matches!(last.first(), Some(b'\n' | b'\r'));
+    let update = update::build(&pdf, size, ends_with_eol, opts)
         .map_err(|e| CliError::Document(format!("cannot sign {name}: {e}")))?;
     drop(pdf);
     let dir = out
@@ -264,20 +268,25 @@ fn prepare(input: &Path, out: PathBuf, opts: &SigOptions) -> Result<Prepared, Cl
         .suffix(".pdf.tmp")
         .tempfile_in(dir)
         .map_err(io("cannot create a file next to", &out))?;
-    // Copy and hash in one pass, with a progress bar on a terminal.
-    let bar = if std::io::stderr().is_terminal() && bytes.len() > (8 << 20) {
-        let b = indicatif::ProgressBar::new(bytes.len() as u64);
+    // Copy and hash in one pass, 1 MiB at a time, with a progress bar on a terminal.
+    let bar = if std::io::stderr().is_terminal() && size > (8 << 20) {
+        let b = indicatif::ProgressBar::new(size);
         b.set_message(name.clone());
         b
     } else {
         indicatif::ProgressBar::hidden()
     };
     let mut h = Sha256::new();
-    for chunk in bytes.chunks(1 << 20) {
+    let mut write_error = None;
+    reader::for_chunks(&file, 0, size, |chunk| {
         h.update(chunk);
-        tmp.write_all(chunk).map_err(io("cannot write", &out))?;
         bar.inc(chunk.len() as u64);
-    }
+        tmp.write_all(chunk).inspect_err(|_| write_error = Some(()))
+    })
+    .map_err(|e| match write_error {
+        Some(()) => io("cannot write", &out)(e),
+        None => io("cannot read", input)(e),
+    })?;
     bar.finish_and_clear();
     h.update(&update.bytes[..update.contents_start]);
     h.update(&update.bytes[update.contents_end..]);

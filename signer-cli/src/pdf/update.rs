@@ -79,37 +79,30 @@ fn ser(o: &Object) -> Vec<u8> {
 }
 
 fn array_of(pdf: &Pdf, o: Option<&Object>) -> Vec<Object> {
-    o.and_then(|o| pdf.deref(o))
-        .and_then(|o| o.as_array().ok())
-        .cloned()
-        .unwrap_or_default()
+    match o.and_then(|o| pdf.deref(o)) {
+        Some(Object::Array(a)) => a,
+        _ => Vec::new(),
+    }
 }
 
 /// Refuses files whose certification signature forbids any change (DocMDP P=1).
 fn check_docmdp(pdf: &Pdf, catalog: &Dictionary) -> Result<(), String> {
-    let sig = catalog
-        .get(b"Perms")
-        .ok()
-        .and_then(|p| pdf.deref(p))
-        .and_then(|p| p.as_dict().ok())
-        .and_then(|p| p.get(b"DocMDP").ok())
-        .and_then(|s| pdf.deref(s))
-        .and_then(|s| s.as_dict().ok());
+    let sig = pdf
+        .dict_in(catalog, b"Perms")
+        .and_then(|p| pdf.dict_in(&p, b"DocMDP"));
     let Some(sig) = sig else { return Ok(()) };
     for r in array_of(pdf, sig.get(b"Reference").ok()) {
-        let p = pdf
-            .deref(&r)
-            .and_then(|r| r.as_dict().ok())
-            .filter(|r| {
-                r.get(b"TransformMethod")
-                    .and_then(Object::as_name)
-                    .is_ok_and(|m| m == b"DocMDP")
-            })
-            .and_then(|r| r.get(b"TransformParams").ok())
-            .and_then(|t| pdf.deref(t))
-            .and_then(|t| t.as_dict().ok())
-            .and_then(|t| t.get(b"P").ok())
-            .and_then(|p| p.as_i64().ok());
+        let p = match pdf.deref(&r) {
+            Some(Object::Dictionary(r)) => Some(r),
+            _ => None,
+        }
+        .filter(|r| {
+            r.get(b"TransformMethod")
+                .and_then(Object::as_name)
+                .is_ok_and(|m| m == b"DocMDP")
+        })
+        .and_then(|r| pdf.dict_in(&r, b"TransformParams"))
+        .and_then(|t| t.get(b"P").ok().and_then(|p| p.as_i64().ok()));
         if p == Some(1) {
             return Err(
                 "it is certified with \"no changes allowed\" (DocMDP P=1); a new signature would break that certification".into(),
@@ -127,15 +120,14 @@ pub fn build(
     ends_with_eol: bool,
     opts: &SigOptions,
 ) -> Result<Update, String> {
-    let doc = &pdf.doc;
-    let size = doc
+    let size = pdf
         .trailer
         .get(b"Size")
         .and_then(Object::as_i64)
         .ok()
         .and_then(|s| u32::try_from(s).ok())
         .unwrap_or(0)
-        .max(doc.max_id + 1);
+        .max(pdf.max_id() + 1);
     let mut next = size;
     let mut alloc = || {
         let id = (next, 0);
@@ -143,20 +135,15 @@ pub fn build(
         id
     };
     let root_id = pdf.root_id()?;
-    let mut catalog = doc
-        .get_dictionary(root_id)
-        .map_err(|_| "its catalog (/Root) is missing or not a dictionary".to_string())?
-        .clone();
+    let mut catalog = pdf
+        .dict(root_id)
+        .ok_or("its catalog (/Root) is missing or not a dictionary")?;
     check_docmdp(pdf, &catalog)?;
-    let pages = doc.get_pages();
     let page_no = opts.stamp.as_ref().map_or(1, |s| s.page);
-    let page_id = *pages
-        .get(&page_no)
-        .ok_or_else(|| format!("it has no page {page_no} (it has {} page(s))", pages.len()))?;
-    let mut page = doc
-        .get_dictionary(page_id)
-        .map_err(|_| "its first page is not a dictionary".to_string())?
-        .clone();
+    let page_id = pdf.page(page_no)?;
+    let mut page = pdf
+        .dict(page_id)
+        .ok_or("its first page is not a dictionary")?;
     let sig_id = alloc();
     let widget_id = alloc();
 
@@ -179,10 +166,7 @@ pub fn build(
     match catalog.get(b"AcroForm") {
         Ok(Object::Reference(af_id)) => {
             let af_id = *af_id;
-            let mut af = doc
-                .get_dictionary(af_id)
-                .map_err(|_| "its /AcroForm is not a dictionary".to_string())?
-                .clone();
+            let mut af = pdf.dict(af_id).ok_or("its /AcroForm is not a dictionary")?;
             add_field(&mut af);
             out.push((af_id, ser(&Object::Dictionary(af))));
         }
@@ -286,10 +270,10 @@ pub fn build(
         bytes.extend_from_slice(body);
         bytes.extend_from_slice(b"\nendobj\n");
     }
-    let prev = doc.xref_start as u64;
+    let prev = pdf.xref_start;
     let mut trailer = Dictionary::new();
     for k in [b"Root".as_slice(), b"Info", b"ID"] {
-        if let Ok(v) = doc.trailer.get(k) {
+        if let Ok(v) = pdf.trailer.get(k) {
             trailer.set(k.to_vec(), v.clone());
         }
     }
@@ -361,15 +345,11 @@ pub fn build(
 fn media_box(pdf: &Pdf, page: ObjectId) -> [f64; 4] {
     let mut id = Some(page);
     for _ in 0..32 {
-        let Some(d) = id.and_then(|i| pdf.doc.get_dictionary(i).ok()) else {
+        let Some(d) = id.and_then(|i| pdf.dict(i)) else {
             break;
         };
-        if let Some(a) = d
-            .get(b"MediaBox")
-            .ok()
-            .and_then(|m| pdf.deref(m))
-            .and_then(|m| m.as_array().ok())
-        {
+        let a = array_of(pdf, d.get(b"MediaBox").ok());
+        if !a.is_empty() {
             let v: Vec<f64> = a
                 .iter()
                 .filter_map(|n| pdf.deref(n).and_then(|n| n.as_float().ok()))

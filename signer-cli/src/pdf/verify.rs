@@ -18,13 +18,13 @@
 //! of the revisions, which is not done here: such revisions are reported, not
 //! analysed). The attack corpus is `tests/tests/pdf_attacks.rs`.
 
+use super::reader::{self, Entry, Source};
 use super::structure::{self, Pdf};
 use crate::cms_verify::{self, Against, Chain};
 use crate::exit::CliError;
 use crate::i18n::{Field, Msg};
 use crate::Global;
 use clap::Args;
-use lopdf::xref::XrefEntry;
 use lopdf::{Object, ObjectId};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
@@ -198,12 +198,19 @@ type FileResult = (Vec<SigReport>, u64, Option<String>);
 /// Checks every signature of one file; `Err` when the file cannot be read at all.
 pub fn check_file(path: &Path, ca: Option<&Path>) -> Result<FileResult, String> {
     let name = path.display().to_string();
-    let bytes = std::fs::read(path)
+    let file = std::fs::File::open(path)
         .map_err(|e| crate::i18n::io_error("cannot read", &name, &e, crate::i18n::lang()))?;
-    let pdf = structure::load_any(&name, &bytes)?;
+    check_source(&name, &file, ca)
+}
+
+/// [`check_file`] on any [`Source`].
+pub fn check_source(name: &str, src: &dyn Source, ca: Option<&Path>) -> Result<FileResult, String> {
+    let rd = |e: std::io::Error| format!("cannot read {name}: {e}");
+    let pdf = structure::load_any(name, src)?;
     let sigs: Vec<(String, ObjectId, Option<ObjectId>)> = pdf.signature_fields();
     let signed: Vec<_> = sigs.iter().filter(|s| s.2.is_some()).collect();
-    let raw_sigs = count(&bytes, b"/ByteRange");
+    let len = src.size();
+    let raw_sigs = reader::count_in(src, 0, len, b"/ByteRange").map_err(rd)?;
     if signed.is_empty() && raw_sigs > 0 {
         return Err(format!(
             "{name} contains {raw_sigs} signature dictionar(y/ies), but no signature field of the current revision refers to one: a later revision removed the signatures"
@@ -212,7 +219,6 @@ pub fn check_file(path: &Path, ca: Option<&Path>) -> Result<FileResult, String> 
     if signed.is_empty() {
         return Err(format!("{name} has no signatures"));
     }
-    let len = bytes.len() as u64;
     let mut reports: Vec<SigReport> = signed
         .iter()
         .map(|(field, _, v)| {
@@ -221,7 +227,7 @@ pub fn check_file(path: &Path, ca: Option<&Path>) -> Result<FileResult, String> 
                 ..Default::default()
             };
             if let Some(v) = v {
-                if let Err(p) = check_sig(&pdf, &bytes, *v, ca, &mut r) {
+                if let Err(p) = check_sig(&pdf, src, *v, ca, &mut r) {
                     r.problem = Some(p);
                 }
             }
@@ -242,19 +248,22 @@ pub fn check_file(path: &Path, ca: Option<&Path>) -> Result<FileResult, String> 
         .map(|r| r.covered_to)
         .max()
         .unwrap_or(len);
-    let tail = (last < len).then(|| {
-        if pdf.doc.xref_recovery.is_some() {
-            return format!(
+    let tail = if last < len {
+        Some(if pdf.recovered.is_some() {
+            format!(
                 "{} bytes were appended after the last valid signature, and the file's cross-reference data is broken: the document was changed after it was signed",
                 len - last
-            );
-        }
-        let eofs = count(&bytes[last as usize..], b"%%EOF");
-        format!(
-            "{} bytes ({eofs} incremental update(s)) were appended after the last valid signature: the document was changed after it was signed",
-            len - last
-        )
-    });
+            )
+        } else {
+            let eofs = reader::count_in(src, last, len, b"%%EOF").map_err(rd)?;
+            format!(
+                "{} bytes ({eofs} incremental update(s)) were appended after the last valid signature: the document was changed after it was signed",
+                len - last
+            )
+        })
+    } else {
+        None
+    };
     Ok((reports, len, tail))
 }
 
@@ -281,26 +290,36 @@ fn pdf_date_text(m: &[u8]) -> String {
     )
 }
 
-fn count(hay: &[u8], needle: &[u8]) -> usize {
-    memchr::memmem::find_iter(hay, needle).count()
-}
-
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     memchr::memmem::find(hay, needle)
 }
 
+/// The bytes of the object at `off` up to its `endobj` (at most 64 MiB).
+fn object_span(src: &dyn Source, off: u64) -> Result<Vec<u8>, String> {
+    let mut window = 1usize << 16;
+    loop {
+        let buf = reader::read_vec(src, off, window).map_err(|e| e.to_string())?;
+        if let Some(e) = find(&buf, b"endobj") {
+            return Ok(buf[..e].to_vec());
+        }
+        if buf.len() < window || window >= 64 << 20 {
+            return Err("the signature dictionary's object is not terminated".into());
+        }
+        window *= 4;
+    }
+}
+
 fn check_sig(
     pdf: &Pdf,
-    bytes: &[u8],
+    src: &dyn Source,
     sig_id: ObjectId,
     ca: Option<&Path>,
     r: &mut SigReport,
 ) -> Result<(), String> {
-    let len = bytes.len() as u64;
+    let len = src.size();
     let sig = pdf
-        .doc
-        .get_dictionary(sig_id)
-        .map_err(|_| "the field's /V is not a signature dictionary".to_string())?;
+        .dict(sig_id)
+        .ok_or("the field's /V is not a signature dictionary")?;
     r.subfilter = sig
         .get(b"SubFilter")
         .and_then(Object::as_name)
@@ -337,20 +356,17 @@ fn check_sig(
     }
     r.covered_to = end;
     // 2. The gap must be exactly this dictionary's /Contents, found at its offset.
-    let off = match pdf.doc.reference_table.get(sig_id.0) {
-        Some(XrefEntry::Normal { offset, .. }) => *offset as usize,
-        Some(XrefEntry::Compressed { .. }) => {
+    let off = match pdf.entry(sig_id.0) {
+        Some(Entry::Normal { offset, .. }) => offset,
+        Some(Entry::Compressed { .. }) => {
             return Err("the signature dictionary is inside an object stream, so its /Contents cannot be the excluded gap".into())
         }
         _ => return Err("the signature dictionary has no cross-reference entry".into()),
     };
-    let span_end = bytes
-        .get(off..)
-        .and_then(|t| find(t, b"endobj"))
-        .map(|e| off + e)
-        .ok_or("the signature dictionary's object is not terminated")?;
-    let obj = &bytes[off..span_end];
-    if count(obj, b"/Contents") != 1 {
+    let obj = object_span(src, off)?;
+    let obj = &obj[..];
+    let span_end = off + obj.len() as u64;
+    if memchr::memmem::find_iter(obj, b"/Contents").count() != 1 {
         return Err("the signature dictionary does not have exactly one /Contents".into());
     }
     let key = find(obj, b"/Contents").unwrap_or(0) + b"/Contents".len();
@@ -358,15 +374,15 @@ fn check_sig(
         .iter()
         .take_while(|c| c.is_ascii_whitespace())
         .count();
-    let start = off + key + ws;
-    if bytes.get(start) != Some(&b'<') {
+    let rel = key + ws;
+    if obj.get(rel) != Some(&b'<') {
         return Err("/Contents is not a hex string".into());
     }
-    let close = bytes[start..span_end]
+    let close = obj[rel..]
         .iter()
         .position(|&c| c == b'>')
         .ok_or("/Contents is not terminated")?;
-    let (cs, ce) = (start as u64, (start + close + 1) as u64);
+    let (cs, ce) = (off + rel as u64, off + (rel + close + 1) as u64);
     // A gap that does not contain the /Contents at all was moved elsewhere
     // (signature wrapping): say so rather than call it "wider".
     if c <= cs || b >= ce {
@@ -384,15 +400,17 @@ fn check_sig(
             "the ByteRange gap {b}..{c} is not this signature's /Contents ({cs}..{ce})"
         ));
     }
-    if (off as u64) >= b || (span_end as u64) > end {
+    if off >= b || span_end > end {
         return Err("the signature dictionary is not inside the signed bytes".into());
     }
     // The covered range must end a revision.
-    let covered_tail = bytes[..end as usize].trim_ascii_end();
-    if !covered_tail.ends_with(b"%%EOF") {
+    let before = end.min(1024);
+    let covered_tail =
+        reader::read_vec(src, end - before, before as usize).map_err(|e| e.to_string())?;
+    if !covered_tail.trim_ascii_end().ends_with(b"%%EOF") {
         return Err("the signed bytes do not end at the end of a revision (%%EOF)".into());
     }
-    let hex = &bytes[start + 1..start + close];
+    let hex = &obj[rel + 1..rel + close];
     if !hex.iter().all(u8::is_ascii_hexdigit) {
         return Err("/Contents holds characters other than hex digits".into());
     }
@@ -402,8 +420,16 @@ fn check_sig(
         .collect();
     // 3. The CMS over the covered bytes.
     let mut h = Sha256::new();
-    h.update(&bytes[..b as usize]);
-    h.update(&bytes[c as usize..end as usize]);
+    reader::for_chunks(src, 0, b, |c| {
+        h.update(c);
+        Ok(())
+    })
+    .map_err(|e| e.to_string())?;
+    reader::for_chunks(src, c, end, |c| {
+        h.update(c);
+        Ok(())
+    })
+    .map_err(|e| e.to_string())?;
     let v = cms_verify::verify(&der, Against::Detached(h.finalize().into()), ca)?;
     r.signer = Some(v.signer.clone());
     if let Some(t) = v.signing_time {
