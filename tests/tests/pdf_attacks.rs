@@ -400,5 +400,60 @@ fn verify_flags_every_variant_of_the_attack_corpus() {
     );
     k.flags("shadow-hide-and-replace.pdf", &shadow_hide, APPENDED);
 
-    k.done(25);
+    // 5. The same shadow updates, then signed by a second signer: no byte is
+    // unsigned now, but the first signer never saw what the page shows. The
+    // revision comparison must name the change; a second signature alone
+    // (with a visible stamp: new widget, appearance stream, page /Annots)
+    // must stay valid.
+    let f = write(d, "shadow-replace.pdf", &shadow_replace);
+    let resigned = sign(&f, &d.join("shadow-replace-resigned.pdf"));
+    k.flags(
+        "shadow-replace-resigned.pdf",
+        &resigned,
+        "changed what this signature covers: page object 3: /Contents changed",
+    );
+    let f = write(d, "shadow-hide-and-replace.pdf", &shadow_hide);
+    let resigned = sign(&f, &d.join("shadow-hide-resigned.pdf"));
+    k.flags(
+        "shadow-hide-resigned.pdf",
+        &resigned,
+        "page object 3: /Contents changed",
+    );
+    // An overlay annotation over the signed page ("hide" through /Annots).
+    let page = last_object(&signed, 3);
+    let annots = find(&page, b"/Annots[").expect("the widget in /Annots") + b"/Annots[".len();
+    let overlaid = [
+        &page[..annots],
+        format!("{size} 0 R ").as_bytes(),
+        &page[annots..],
+    ]
+    .concat();
+    let overlay = append_revision(
+        &signed,
+        &[
+            (3, overlaid),
+            (
+                size,
+                b"<< /Type /Annot /Subtype /FreeText /Rect [0 0 595 842] /Contents (Paid) /DA (/Helv 24 Tf 0 g) >>".to_vec(),
+            ),
+        ],
+        size + 1,
+    );
+    let f = write(d, "overlay.pdf", &overlay);
+    assert_qpdf_check(&f);
+    let resigned = sign(&f, &d.join("overlay-resigned.pdf"));
+    k.flags("overlay-resigned.pdf", &resigned, "gained /FreeText");
+    let twice = d.join("twice.pdf");
+    let o = run_with_input(
+        jpki_sign_main()
+            .arg(&signed_path)
+            .arg("-o")
+            .arg(&twice)
+            .args(["--stamp", "--pin-file", "-"]),
+        PASSWORD,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_verifies(&twice);
+
+    k.done(28);
 }

@@ -7,6 +7,7 @@
 //! inserts the sub-command before clap sees the arguments.
 
 pub mod reader;
+pub mod revisions;
 pub mod sign;
 pub mod stamp;
 pub mod structure;
@@ -185,6 +186,68 @@ mod tests {
         assert_eq!(rs[1].covered_to, len);
         assert_eq!(rs[1].field, "Signature2");
         assert_eq!(rs[1].subfilter, "ETSI.CAdES.detached");
+    }
+
+    /// `pdf` plus an unsigned incremental update defining `objs`.
+    fn append_update(pdf: &[u8], objs: &[(u32, &str)]) -> Vec<u8> {
+        let text = String::from_utf8_lossy(pdf).into_owned();
+        let prev: u64 = text
+            .rsplit("startxref\n")
+            .next()
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let mut s = pdf.to_vec();
+        let mut xref = String::from("xref\n");
+        for (id, body) in objs {
+            xref.push_str(&format!("{id} 1\n{:010} 00000 n\r\n", s.len()));
+            s.extend(format!("{id} 0 obj\n{body}\nendobj\n").as_bytes());
+        }
+        let x = s.len();
+        s.extend(xref.as_bytes());
+        s.extend(
+            format!("trailer\n<< /Size 40 /Root 1 0 R /Prev {prev} >>\nstartxref\n{x}\n%%EOF\n")
+                .as_bytes(),
+        );
+        s
+    }
+
+    #[test]
+    fn a_change_inside_a_later_signed_revision_is_named() {
+        let one = sign_in_memory(&minimal_pdf("1.7"), false);
+        // Shadow "replace", then signed by someone else: the page content.
+        let changed = append_update(
+            &one,
+            &[(4, "<< /Length 9 >>\nstream\nBT (x) ET\nendstream")],
+        );
+        let (rs, _, tail) = check_bytes(&sign_in_memory(&changed, false));
+        assert_eq!(tail, None);
+        let p = rs[0].problem.clone().unwrap();
+        assert!(
+            p.contains("object 4 (a content stream) was replaced"),
+            "{p}"
+        );
+        assert_eq!(rs[1].problem, None);
+        // An overlay annotation added to the page.
+        let page = "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Annots [6 0 R 30 0 R] >>";
+        let annot = "<< /Type /Annot /Subtype /FreeText /Rect [0 0 595 842] /Contents (Paid) >>";
+        let changed = append_update(&one, &[(3, page), (30, annot)]);
+        let (rs, _, _) = check_bytes(&sign_in_memory(&changed, false));
+        let p = rs[0].problem.clone().unwrap();
+        assert!(p.contains("gained /FreeText"), "{p}");
+        // The same stream rewritten byte for byte is no change.
+        let same = append_update(
+            &one,
+            &[(
+                4,
+                "<< /Length 36 >>\nstream\nBT /F1 24 Tf 72 720 Td (Hello) Tj ET\nendstream",
+            )],
+        );
+        let (rs, _, _) = check_bytes(&sign_in_memory(&same, false));
+        assert!(rs.iter().all(|r| r.problem.is_none()), "{rs:?}");
     }
 
     #[test]

@@ -61,6 +61,26 @@ impl Source for Vec<u8> {
     }
 }
 
+/// The first `len` bytes of another source: the file as it was when a
+/// signature covering exactly those bytes was made.
+pub struct Prefix<'a> {
+    /// The whole file.
+    pub src: &'a dyn Source,
+    /// Where the view ends.
+    pub len: u64,
+}
+
+impl Source for Prefix<'_> {
+    fn size(&self) -> u64 {
+        self.len.min(self.src.size())
+    }
+    fn read_at(&self, off: u64, buf: &mut [u8]) -> io::Result<usize> {
+        let room = self.size().saturating_sub(off);
+        let n = buf.len().min(usize::try_from(room).unwrap_or(usize::MAX));
+        self.src.read_at(off, &mut buf[..n])
+    }
+}
+
 /// Reads `len` bytes at `off` (fewer at the end of the source).
 pub fn read_vec(src: &dyn Source, off: u64, len: usize) -> io::Result<Vec<u8>> {
     let len = len.min(src.size().saturating_sub(off) as usize);
@@ -417,29 +437,43 @@ impl<'s> Reader<'s> {
         }
     }
 
-    /// A stream's dictionary and raw data, the body starting at `at`.
-    fn stream_at(&self, at: u64, decode: bool) -> Result<(Dictionary, Vec<u8>), String> {
-        let (o, kw) = self.parse_at(at, true)?;
-        let Object::Dictionary(dict) = o else {
-            return Err(err(format!("byte {at}: a stream was expected")));
-        };
-        let head = read_vec(self.src, kw, 8).map_err(|e| e.to_string())?;
-        let data_at = if head.starts_with(b"stream\r\n") {
-            kw + 8
+    /// Where a stream's data starts, if the keyword at `kw` is `stream`.
+    fn stream_data_at(&self, kw: u64) -> Option<u64> {
+        let head = read_vec(self.src, kw, 8).ok()?;
+        if head.starts_with(b"stream\r\n") {
+            Some(kw + 8)
         } else if head.starts_with(b"stream\n") || head.starts_with(b"stream\r") {
-            kw + 7
+            Some(kw + 7)
         } else {
-            return Err(err(format!("byte {at}: a stream was expected")));
-        };
+            None
+        }
+    }
+
+    /// The length of a stream's data, per its `/Length`, checked against the file.
+    pub fn stream_len(&self, dict: &Dictionary, data_at: u64) -> Result<u64, String> {
         let len = match dict.get(b"Length") {
             Ok(Object::Integer(l)) => *l,
             Ok(Object::Reference(id)) => self.object(*id)?.as_i64().unwrap_or(-1),
             _ => -1,
         };
-        let len = u64::try_from(len)
+        u64::try_from(len)
             .ok()
             .filter(|l| *l <= MAX_OBJECT && data_at + l <= self.src.size())
-            .ok_or_else(|| err(format!("byte {at}: bad stream /Length")))?;
+            .ok_or_else(|| err(format!("byte {data_at}: bad stream /Length")))
+    }
+
+    /// The source this reader reads.
+    pub fn source(&self) -> &dyn Source {
+        self.src
+    }
+
+    /// A stream's dictionary and raw data, the body starting at `at`.
+    fn stream_at(&self, at: u64, decode: bool) -> Result<(Dictionary, Vec<u8>), String> {
+        let (o, kw) = self.parse_at(at, true)?;
+        let (Object::Dictionary(dict), Some(data_at)) = (o, self.stream_data_at(kw)) else {
+            return Err(err(format!("byte {at}: a stream was expected")));
+        };
+        let len = self.stream_len(&dict, data_at)?;
         let raw = read_vec(self.src, data_at, len as usize).map_err(|e| e.to_string())?;
         if !decode {
             return Ok((dict, raw));
@@ -462,7 +496,8 @@ impl<'s> Reader<'s> {
         self.entries.keys().copied().max().unwrap_or(0)
     }
 
-    /// Object `id` (cached; a stream reads as its dictionary).
+    /// Object `id` (cached; a stream reads as its dictionary and the
+    /// position of its data, see [`Stream::with_position`]).
     pub fn object(&self, id: ObjectId) -> Result<Object, String> {
         if let Some(o) = self.cache.borrow().get(&id) {
             return Ok(o.clone());
@@ -470,7 +505,19 @@ impl<'s> Reader<'s> {
         let o = match self.entry(id.0) {
             Some(Entry::Normal { offset, .. }) => {
                 let (_, body) = self.header_at(offset, Some(id))?;
-                self.parse_at(body, true)?.0
+                let (o, kw) = self.parse_at(body, true)?;
+                match o {
+                    // A stream: its dictionary, and where its data starts
+                    // (the data itself is not read).
+                    Object::Dictionary(d) => match self.stream_data_at(kw) {
+                        Some(at) => Object::Stream(Stream::with_position(
+                            d,
+                            usize::try_from(at).map_err(|_| err("offset too large"))?,
+                        )),
+                        None => Object::Dictionary(d),
+                    },
+                    o => o,
+                }
             }
             Some(Entry::Compressed { container }) => {
                 let objs = self.object_stream(container)?;
@@ -627,9 +674,14 @@ mod tests {
         let root = r.trailer.get(b"Root").unwrap().as_reference().unwrap();
         let cat = dict(r.object(root).unwrap());
         assert!(cat.has_type(b"Catalog"));
-        // A stream object reads as its dictionary; its data is not loaded.
-        let content = dict(r.object((4, 0)).unwrap());
-        assert!(content.has(b"Length"));
+        // A stream object reads as its dictionary and position; its data is not loaded.
+        let Object::Stream(content) = r.object((4, 0)).unwrap() else {
+            panic!("a stream expected")
+        };
+        assert!(content.content.is_empty());
+        let at = content.start_position.unwrap() as u64;
+        assert_eq!(r.stream_len(&content.dict, at).unwrap(), 36);
+        assert_eq!(&pdf[at as usize..at as usize + 5], b"BT /F");
         assert!(r.object((9, 0)).is_err());
     }
 

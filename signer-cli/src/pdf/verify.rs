@@ -13,12 +13,13 @@
 //!
 //! Exit status 6 when any signature is not valid or bytes follow the last
 //! signature; every problem is printed with what is wrong. A shadow attack
-//! through an unsigned update is caught as bytes after the last signature; it
-//! does not judge *what* a later *signed* revision changed (that needs a diff
-//! of the revisions, which is not done here: such revisions are reported, not
-//! analysed). The attack corpus is `tests/tests/pdf_attacks.rs`.
+//! through an unsigned update is caught as bytes after the last signature;
+//! what a later *signed* revision changed is judged by [`super::revisions`]
+//! (only the changes that adding signatures makes are accepted). The attack
+//! corpus is `tests/tests/pdf_attacks.rs`.
 
 use super::reader::{self, Entry, Source};
+use super::revisions;
 use super::structure::{self, Pdf};
 use crate::cms_verify::{self, Against, Chain};
 use crate::exit::CliError;
@@ -248,6 +249,22 @@ pub fn check_source(name: &str, src: &dyn Source, ca: Option<&Path>) -> Result<F
         .map(|r| r.covered_to)
         .max()
         .unwrap_or(len);
+    // What the revisions between each signature and the last valid one
+    // changed (the later signer signed them; this signer did not).
+    for r in reports.iter_mut() {
+        if r.problem.is_none() && r.covered_to > 0 && r.covered_to < last {
+            match revisions::changes(src, r.covered_to, last) {
+                Ok(c) if c.is_empty() => {}
+                Ok(c) => {
+                    r.problem = Some(format!(
+                        "a later revision, covered only by a later signature, changed what this signature covers: {}",
+                        c.join("; ")
+                    ))
+                }
+                Err(e) => r.problem = Some(e),
+            }
+        }
+    }
     let tail = if last < len {
         Some(if pdf.recovered.is_some() {
             format!(
