@@ -407,11 +407,11 @@ impl Msg<'_> {
             (Ja, NotChanged) => "なし".into(),
             (En, Appended(n, covered)) => format!(
                 "{n} bytes were appended later{}",
-                if *covered { " (incremental updates covered by later signatures)" } else { "" }
+                if *covered { " (incremental updates covered by later signatures; compared object by object, they only add signatures)" } else { "" }
             ),
             (Ja, Appended(n, covered)) => format!(
                 "署名後に{n}バイトが追加されています{}",
-                if *covered { "（後の署名が対象とする追記）" } else { "" }
+                if *covered { "（後の署名が対象とする追記。オブジェクトごとに比較し、署名の追加のみ）" } else { "" }
             ),
             (En, ContentMatches) => "matches the signed SHA-256 digest".into(),
             (Ja, ContentMatches) => "署名されたSHA-256ハッシュ値と一致".into(),

@@ -165,7 +165,8 @@ fn print_reports(
                 .map(|l| l.covered_to)
                 .max()
                 .unwrap_or(r.covered_to);
-            let m = Msg::Appended(len - r.covered_to, later == len).to_string();
+            let m =
+                Msg::Appended(len - r.covered_to, later == len && r.problem.is_none()).to_string();
             line(Field::Changed, &m);
         } else if r.covered_to == len {
             line(Field::Changed, &Msg::NotChanged.to_string());
