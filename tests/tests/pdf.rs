@@ -517,6 +517,79 @@ fn a_visible_stamp_is_drawn_and_the_signature_stays_valid() {
     assert!(!dir.path().join("a-signed.pdf").exists());
 }
 
+/// A `size` × `size` PNG: a red disc (a seal) on a transparent background.
+fn seal_png(path: &Path, size: u32) {
+    let f = std::fs::File::create(path).unwrap();
+    let mut enc = png::Encoder::new(f, size, size);
+    enc.set_color(png::ColorType::Rgba);
+    enc.set_depth(png::BitDepth::Eight);
+    let mut w = enc.write_header().unwrap();
+    let r = size as f64 / 2.0;
+    let mut data = Vec::new();
+    for y in 0..size {
+        for x in 0..size {
+            let (dx, dy) = (x as f64 + 0.5 - r, y as f64 + 0.5 - r);
+            let inside = dx * dx + dy * dy < r * r * 0.9;
+            data.extend([200, 0, 0, if inside { 255 } else { 0 }]);
+        }
+    }
+    w.write_image_data(&data).unwrap();
+}
+
+#[test]
+fn the_stamp_shows_the_signers_name_from_the_certificate_and_a_seal_image() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = write(dir.path(), "a.pdf", &minimal_pdf("1.7"));
+    let seal = dir.path().join("seal.png");
+    seal_png(&seal, 64);
+    let out = dir.path().join("stamped.pdf");
+    ok(&sign_main(
+        &[&a],
+        &[
+            "-o",
+            out.to_str().unwrap(),
+            "--stamp",
+            "--stamp-image",
+            seal.to_str().unwrap(),
+            "--reason",
+            "確認しました",
+        ],
+    ));
+    assert_qpdf_check(&out);
+    assert_pdfsig_all_valid(&out, 1);
+    // The name is the sign certificate's SAN otherName (試験　花子 on the
+    // simulated card), drawn with a Japanese font that text extraction maps
+    // back to Unicode; the Japanese reason likewise.
+    let o = run(Command::new("pdftotext").arg(&out).arg("-"));
+    let text = stdout(&o);
+    assert!(text.contains("試験") && text.contains("花子"), "{text}");
+    assert!(text.contains("確認しました"), "{text}");
+    assert!(
+        text.contains("Digitally signed with a My Number card"),
+        "{text}"
+    );
+    // The seal fills the left of the default box (x 339..559, y 36..90).
+    let middle_of_seal = [356, 53, 376, 73];
+    let red = dark_pixels(&out, middle_of_seal);
+    assert!(red > 350, "only {red} of 400 pixels of the seal drawn");
+    // Without the name: the certificate's name is not in the page.
+    let bare = dir.path().join("bare.pdf");
+    ok(&sign_main(
+        &[&a],
+        &["-o", bare.to_str().unwrap(), "--stamp", "--stamp-no-name"],
+    ));
+    let o = run(Command::new("pdftotext").arg(&bare).arg("-"));
+    assert!(!stdout(&o).contains("花子"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("Digitally signed"), "{}", stdout(&o));
+    // A file that is no image: refused before the card, nothing written.
+    let o = sign_main(
+        &[&a],
+        &["--stamp", "--stamp-image", a.to_str().unwrap(), "--force"],
+    );
+    one_line_error(&o, 1, "is neither a PNG nor a JPEG image");
+    assert!(!dir.path().join("a-signed.pdf").exists());
+}
+
 #[test]
 fn a_tsa_timestamp_makes_pades_b_t() {
     let tsa = LocalTsa::start();

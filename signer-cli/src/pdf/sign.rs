@@ -51,8 +51,9 @@ pub struct SignArgs {
     /// Add an RFC 3161 timestamp from this time-stamping authority (with --pades: PAdES B-T).
     #[arg(long, value_name = "URL")]
     pub tsa: Option<String>,
-    /// Visible signature: a framed box with "digitally signed", the date, the reason
-    /// and --stamp-text (ASCII; Helvetica). Default: invisible.
+    /// Visible signature: a framed box with the signer's name (from the sign
+    /// certificate, in kanji), "digitally signed", the date, the reason and
+    /// --stamp-text, and --stamp-image at its left. Default: invisible.
     #[arg(long)]
     pub stamp: bool,
     /// Page of the visible signature (1 = first).
@@ -65,6 +66,12 @@ pub struct SignArgs {
     /// An extra line in the visible signature.
     #[arg(long, value_name = "TEXT", requires = "stamp")]
     pub stamp_text: Option<String>,
+    /// An image (PNG or JPEG, e.g. a seal) at the left of the visible signature.
+    #[arg(long, value_name = "FILE", requires = "stamp")]
+    pub stamp_image: Option<PathBuf>,
+    /// Leave the signer's name out of the visible signature.
+    #[arg(long, requires = "stamp")]
+    pub stamp_no_name: bool,
 }
 
 struct Prepared {
@@ -72,7 +79,34 @@ struct Prepared {
     out: PathBuf,
     tmp: tempfile::NamedTempFile,
     update: Update,
+    /// The hash state after the original bytes.
+    original: Sha256,
     digest: [u8; 32],
+}
+
+impl Prepared {
+    fn digest_of(original: &Sha256, update: &Update) -> [u8; 32] {
+        let mut h = original.clone();
+        h.update(&update.bytes[..update.contents_start]);
+        h.update(&update.bytes[update.contents_end..]);
+        h.finalize().into()
+    }
+
+    /// Makes the update again with other options, from the copy of the
+    /// original in the temporary output.
+    fn rebuild(&mut self, opts: &SigOptions) -> Result<(), CliError> {
+        let name = self.input.display().to_string();
+        let file = self.tmp.as_file();
+        let size = file.size();
+        let pdf = structure::load(&name, file).map_err(CliError::Document)?;
+        let last = reader::read_vec(file, size.saturating_sub(1), 1)
+            .map_err(io("cannot read", &self.out))?;
+        let ends_with_eol = matches!(last.first(), Some(b'\n' | b'\r'));
+        self.update = update::build(&pdf, size, ends_with_eol, opts)
+            .map_err(|e| CliError::Document(format!("cannot sign {name}: {e}")))?;
+        self.digest = Self::digest_of(&self.original, &self.update);
+        Ok(())
+    }
 }
 
 fn io<'p>(what: &'static str, path: &'p Path) -> impl FnOnce(std::io::Error) -> CliError + 'p {
@@ -145,10 +179,19 @@ pub fn run(g: &Global, a: &SignArgs) -> Result<(), CliError> {
         ];
         lines.extend(a.reason.as_ref().map(|r| format!("Reason: {r}")));
         lines.extend(a.stamp_text.clone());
+        let image = a
+            .stamp_image
+            .as_deref()
+            .map(super::stamp::load_image)
+            .transpose()
+            .map_err(CliError::Usage)?;
         Some(super::stamp::Stamp {
             page: a.stamp_page,
             rect,
             lines,
+            with_name: !a.stamp_no_name,
+            signer: None,
+            image,
         })
     } else {
         None
@@ -185,6 +228,20 @@ pub fn run(g: &Global, a: &SignArgs) -> Result<(), CliError> {
         let mut s = unlocked(&mut card, g, &pin)?;
         let cert = s.read_cert(CertKind::Sign)?;
         let ca = s.read_cert(CertKind::SignCa)?.into_bytes();
+        // The visible signature shows the name in the certificate, which
+        // the card only gives out after the password: the updates are made
+        // again with it (from the copies, which hold the bytes checked).
+        if let Some(stamp) = opts.stamp.as_ref().filter(|s| s.with_name) {
+            let mut with_name = stamp.clone();
+            with_name.signer = super::stamp::signer_name(cert.as_bytes());
+            let opts = SigOptions {
+                stamp: Some(with_name),
+                ..opts.clone()
+            };
+            for p in &mut prepared {
+                p.rebuild(&opts)?;
+            }
+        }
         for p in &prepared {
             let mut signer = CardKeySigner {
                 session: &mut s,
@@ -288,13 +345,16 @@ fn prepare(input: &Path, out: PathBuf, opts: &SigOptions) -> Result<Prepared, Cl
         None => io("cannot read", input)(e),
     })?;
     bar.finish_and_clear();
-    h.update(&update.bytes[..update.contents_start]);
-    h.update(&update.bytes[update.contents_end..]);
+    tmp.as_file()
+        .sync_data()
+        .map_err(io("cannot write", &out))?;
+    let digest = Prepared::digest_of(&h, &update);
     Ok(Prepared {
         input: input.to_path_buf(),
         out,
         tmp,
         update,
-        digest: h.finalize().into(),
+        original: h,
+        digest,
     })
 }

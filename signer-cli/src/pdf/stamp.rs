@@ -1,11 +1,22 @@
-//! The visible signature (`--stamp`): a framed box on a page with a few lines
-//! of text, drawn by an appearance stream (Form XObject) that the widget's
-//! `/AP /N` points to. Text is ASCII in the standard Helvetica font (no font
-//! file to embed); characters outside ASCII are replaced by `?`, so the
-//! signer's kanji name is not drawn (it is in the certificate; a Japanese
-//! stamp needs an embedded CJK font, which is not done here).
+//! The visible signature (`--stamp`): a framed box on a page with the
+//! signer's name (from the sign certificate), a few lines of text and an
+//! optional image (a seal, 印影), drawn by an appearance stream (Form
+//! XObject) that the widget's `/AP /N` points to.
+//!
+//! Fonts: ASCII lines use the standard Helvetica; lines with other
+//! characters (a kanji name) use `HeiseiKakuGo-W5` with the `UniJIS-UTF16-H`
+//! CMap, one of the standard Japanese fonts of Adobe-Japan1 that PDF viewers
+//! supply themselves (Acrobat; poppler with poppler-data and any Japanese
+//! font). It is not embedded: subsetting a CJK font file is a job of its own
+//! and Japanese PDF forms commonly rely on these fonts.
+//!
+//! Images: PNG (decoded; transparency kept as a soft mask) or baseline JPEG
+//! (passed through as DCTDecode, only its header read); CMYK JPEGs and
+//! images over 25 megapixels are refused.
 
-use lopdf::{Dictionary, Object};
+use lopdf::{Dictionary, Object, ObjectId};
+use std::io::Write;
+use std::path::Path;
 
 /// Where and what to draw.
 #[derive(Debug, Clone)]
@@ -15,13 +26,33 @@ pub struct Stamp {
     /// `[x y w h]` in points from the page's lower-left corner; `None` = bottom
     /// right corner, 220 × 54, 36 pt from the edges.
     pub rect: Option<[f64; 4]>,
-    /// Text lines, top to bottom.
+    /// Text lines, top to bottom (after the signer's name).
     pub lines: Vec<String>,
+    /// Whether the signer's name goes on the first line.
+    pub with_name: bool,
+    /// The signer's name, once the certificate has been read.
+    pub signer: Option<String>,
+    /// An image drawn at the left of the box.
+    pub image: Option<Image>,
+}
+
+/// An image ready to be written as an Image XObject.
+#[derive(Debug, Clone)]
+pub struct Image {
+    width: u32,
+    height: u32,
+    color_space: &'static str,
+    filter: &'static str,
+    data: Vec<u8>,
+    /// Flate-compressed 8-bit alpha, if the PNG had transparency.
+    alpha: Option<Vec<u8>>,
 }
 
 /// Width and height of the default box.
 const DEFAULT_W: f64 = 220.0;
 const DEFAULT_H: f64 = 54.0;
+/// The largest image accepted, in pixels.
+const MAX_PIXELS: u64 = 25_000_000;
 
 /// Parses `X,Y,W,H`.
 pub fn parse_rect(s: &str) -> Result<[f64; 4], String> {
@@ -55,15 +86,168 @@ pub fn rect_on(stamp: &Stamp, media: [f64; 4]) -> [f64; 4] {
     }
 }
 
-fn escape(s: &str) -> String {
+/// The name to show for a JPKI sign certificate: the name otherName of its
+/// subjectAltName (1.2.392.200149.8.5.5.1, the 基本4情報 name), else the
+/// subject's common name.
+pub fn signer_name(cert_der: &[u8]) -> Option<String> {
+    use der::Decode;
+    use x509_cert::ext::pkix::name::GeneralName;
+    use x509_cert::ext::pkix::SubjectAltName;
+    let cert = x509_cert::Certificate::from_der(cert_der).ok()?;
+    let name_oid = const_oid::ObjectIdentifier::new_unwrap("1.2.392.200149.8.5.5.1");
+    let san_oid = const_oid::ObjectIdentifier::new_unwrap("2.5.29.17");
+    let from_san = cert
+        .tbs_certificate
+        .extensions
+        .iter()
+        .flatten()
+        .filter(|e| e.extn_id == san_oid)
+        .find_map(|e| {
+            let san = SubjectAltName::from_der(e.extn_value.as_bytes()).ok()?;
+            san.0.into_iter().find_map(|g| match g {
+                GeneralName::OtherName(o) if o.type_id == name_oid => o
+                    .value
+                    .decode_as::<der::asn1::Utf8StringRef>()
+                    .ok()
+                    .map(|s| s.as_str().to_string()),
+                _ => None,
+            })
+        });
+    from_san.or_else(|| {
+        let cn = const_oid::db::rfc4519::CN;
+        cert.tbs_certificate
+            .subject
+            .0
+            .iter()
+            .flat_map(|rdn| rdn.0.iter())
+            .find(|a| a.oid == cn)
+            .and_then(|a| {
+                a.value
+                    .decode_as::<der::asn1::Utf8StringRef>()
+                    .map(|s| s.as_str().to_string())
+                    .or_else(|_| {
+                        a.value
+                            .decode_as::<der::asn1::PrintableStringRef>()
+                            .map(|s| s.as_str().to_string())
+                    })
+                    .ok()
+            })
+    })
+}
+
+fn deflate(data: &[u8]) -> Vec<u8> {
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    // Writing into a Vec cannot fail.
+    let _ = z.write_all(data);
+    z.finish().unwrap_or_default()
+}
+
+/// Reads a PNG or JPEG for `--stamp-image`.
+pub fn load_image(path: &Path) -> Result<Image, String> {
+    let shown = path.display();
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {shown}: {e}"))?;
+    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        png_image(&bytes).map_err(|e| format!("{shown}: {e}"))
+    } else if bytes.starts_with(&[0xff, 0xd8]) {
+        jpeg_image(bytes).map_err(|e| format!("{shown}: {e}"))
+    } else {
+        Err(format!("{shown} is neither a PNG nor a JPEG image"))
+    }
+}
+
+fn png_image(bytes: &[u8]) -> Result<Image, String> {
+    let mut dec = png::Decoder::new(bytes);
+    dec.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
+    let info_size = {
+        let h = dec
+            .read_header_info()
+            .map_err(|e| format!("not a readable PNG ({e})"))?;
+        u64::from(h.width) * u64::from(h.height)
+    };
+    if info_size > MAX_PIXELS {
+        return Err(format!(
+            "the image has {info_size} pixels; at most {MAX_PIXELS} are accepted"
+        ));
+    }
+    let mut reader = dec
+        .read_info()
+        .map_err(|e| format!("not a readable PNG ({e})"))?;
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let frame = reader
+        .next_frame(&mut buf)
+        .map_err(|e| format!("not a readable PNG ({e})"))?;
+    let buf = &buf[..frame.buffer_size()];
+    let (channels, alpha) = match frame.color_type {
+        png::ColorType::Grayscale => (1, false),
+        png::ColorType::GrayscaleAlpha => (1, true),
+        png::ColorType::Rgb => (3, false),
+        png::ColorType::Rgba => (3, true),
+        png::ColorType::Indexed => return Err("unsupported PNG colour type".into()),
+    };
+    let (color, mask) = if alpha {
+        let step = channels + 1;
+        let color: Vec<u8> = buf
+            .chunks_exact(step)
+            .flat_map(|p| p[..channels].to_vec())
+            .collect();
+        let mask: Vec<u8> = buf.chunks_exact(step).map(|p| p[channels]).collect();
+        (color, Some(mask))
+    } else {
+        (buf.to_vec(), None)
+    };
+    Ok(Image {
+        width: frame.width,
+        height: frame.height,
+        color_space: if channels == 1 {
+            "DeviceGray"
+        } else {
+            "DeviceRGB"
+        },
+        filter: "FlateDecode",
+        data: deflate(&color),
+        alpha: mask.map(|m| deflate(&m)),
+    })
+}
+
+fn jpeg_image(bytes: Vec<u8>) -> Result<Image, String> {
+    let mut dec = jpeg_decoder::Decoder::new(&bytes[..]);
+    dec.read_info()
+        .map_err(|e| format!("not a readable JPEG ({e})"))?;
+    let info = dec.info().ok_or("not a readable JPEG")?;
+    if u64::from(info.width) * u64::from(info.height) > MAX_PIXELS {
+        return Err(format!("the image is larger than {MAX_PIXELS} pixels"));
+    }
+    let color_space = match info.pixel_format {
+        jpeg_decoder::PixelFormat::L8 => "DeviceGray",
+        jpeg_decoder::PixelFormat::RGB24 => "DeviceRGB",
+        _ => return Err("only greyscale and RGB JPEGs are accepted (convert CMYK to RGB)".into()),
+    };
+    Ok(Image {
+        width: u32::from(info.width),
+        height: u32::from(info.height),
+        color_space,
+        filter: "DCTDecode",
+        data: bytes,
+        alpha: None,
+    })
+}
+
+/// Whether `s` can be drawn with Helvetica / WinAnsi (printable ASCII).
+fn ascii(s: &str) -> bool {
+    s.chars().all(|c| c.is_ascii() && !c.is_ascii_control())
+}
+
+/// Width of `s` in text space units (1 = the font size): an estimate, used
+/// to shrink the font until every line fits.
+fn width_units(s: &str) -> f64 {
+    let latin = if ascii(s) { 0.56 } else { 0.5 };
     s.chars()
-        .map(|c| {
-            if c.is_ascii() && !c.is_ascii_control() {
-                c
-            } else {
-                '?'
-            }
-        })
+        .map(|c| if c.is_ascii() { latin } else { 1.0 })
+        .sum()
+}
+
+fn literal(s: &str) -> String {
+    s.chars()
         .flat_map(|c| match c {
             '(' | ')' | '\\' => vec!['\\', c],
             c => vec![c],
@@ -71,34 +255,173 @@ fn escape(s: &str) -> String {
         .collect()
 }
 
-/// The appearance stream object (`<< … >> stream … endstream`) for a box of
-/// `w` × `h` points.
-pub fn appearance(stamp: &Stamp, w: f64, h: f64) -> Vec<u8> {
-    let n = stamp.lines.len().max(1) as f64;
-    let size = ((h - 8.0) / n / 1.25).clamp(4.0, 11.0);
+fn utf16_hex(s: &str) -> String {
+    s.encode_utf16().map(|u| format!("{u:04X}")).collect()
+}
+
+fn stream(dict: Dictionary, data: &[u8]) -> Vec<u8> {
+    let mut d = dict;
+    d.set("Length", Object::Integer(data.len() as i64));
+    let mut out = Vec::new();
+    // Writing into a Vec cannot fail.
+    let _ = lopdf::Writer::write_object(&mut out, &Object::Dictionary(d));
+    out.extend_from_slice(b"\nstream\n");
+    out.extend_from_slice(data);
+    out.extend_from_slice(b"\nendstream");
+    out
+}
+
+fn name(n: &str) -> Object {
+    Object::Name(n.as_bytes().to_vec())
+}
+
+fn japanese_font() -> Dictionary {
+    let mut desc = Dictionary::new();
+    desc.set("Type", name("FontDescriptor"));
+    desc.set("FontName", name("HeiseiKakuGo-W5"));
+    desc.set("Flags", Object::Integer(4));
+    desc.set(
+        "FontBBox",
+        Object::Array(vec![(-92).into(), (-250).into(), 1010.into(), 922.into()]),
+    );
+    desc.set("ItalicAngle", Object::Integer(0));
+    desc.set("Ascent", Object::Integer(752));
+    desc.set("Descent", Object::Integer(-221));
+    desc.set("CapHeight", Object::Integer(737));
+    desc.set("StemV", Object::Integer(114));
+    let mut info = Dictionary::new();
+    info.set("Registry", Object::string_literal("Adobe"));
+    info.set("Ordering", Object::string_literal("Japan1"));
+    info.set("Supplement", Object::Integer(5));
+    let mut cid = Dictionary::new();
+    cid.set("Type", name("Font"));
+    cid.set("Subtype", name("CIDFontType0"));
+    cid.set("BaseFont", name("HeiseiKakuGo-W5"));
+    cid.set("CIDSystemInfo", Object::Dictionary(info));
+    cid.set("FontDescriptor", Object::Dictionary(desc));
+    cid.set("DW", Object::Integer(1000));
+    // Proportional Latin (CIDs 1–95) at half width.
+    cid.set("W", Object::Array(vec![1.into(), 95.into(), 500.into()]));
+    let mut f = Dictionary::new();
+    f.set("Type", name("Font"));
+    f.set("Subtype", name("Type0"));
+    f.set("BaseFont", name("HeiseiKakuGo-W5"));
+    f.set("Encoding", name("UniJIS-UTF16-H"));
+    f.set(
+        "DescendantFonts",
+        Object::Array(vec![Object::Dictionary(cid)]),
+    );
+    f
+}
+
+/// The objects of the appearance of a `w` × `h` box: the Form XObject first
+/// (the widget's `/AP /N`), then the image and its mask if there is one.
+/// `alloc` hands out object numbers.
+pub fn objects(
+    stamp: &Stamp,
+    w: f64,
+    h: f64,
+    alloc: &mut dyn FnMut() -> ObjectId,
+) -> Vec<(ObjectId, Vec<u8>)> {
+    let form_id = alloc();
+    let mut out = Vec::new();
+    let mut xobjects = Dictionary::new();
     let mut c = format!(
-        "q 0.2 0.2 0.6 RG 1 w 0.5 0.5 {:.2} {:.2} re S Q\nBT /F1 {size:.2} Tf 0.1 0.1 0.4 rg\n",
+        "q 0.2 0.2 0.6 RG 1 w 0.5 0.5 {:.2} {:.2} re S Q\n",
         w - 1.0,
         h - 1.0
     );
+    let mut text_x = 5.0;
+    if let Some(img) = &stamp.image {
+        let ih = (h - 8.0).max(1.0);
+        let mut iw = ih * f64::from(img.width) / f64::from(img.height.max(1));
+        let mut ih2 = ih;
+        if iw > w * 0.4 {
+            iw = w * 0.4;
+            ih2 = iw * f64::from(img.height) / f64::from(img.width.max(1));
+        }
+        c.push_str(&format!(
+            "q {iw:.2} 0 0 {ih2:.2} 4 {:.2} cm /Im1 Do Q\n",
+            (h - ih2) / 2.0
+        ));
+        text_x = 4.0 + iw + 5.0;
+        let img_id = alloc();
+        let mut d = Dictionary::new();
+        d.set("Type", name("XObject"));
+        d.set("Subtype", name("Image"));
+        d.set("Width", Object::Integer(i64::from(img.width)));
+        d.set("Height", Object::Integer(i64::from(img.height)));
+        d.set("ColorSpace", name(img.color_space));
+        d.set("BitsPerComponent", Object::Integer(8));
+        d.set("Filter", name(img.filter));
+        if let Some(alpha) = &img.alpha {
+            let mask_id = alloc();
+            let mut m = Dictionary::new();
+            m.set("Type", name("XObject"));
+            m.set("Subtype", name("Image"));
+            m.set("Width", Object::Integer(i64::from(img.width)));
+            m.set("Height", Object::Integer(i64::from(img.height)));
+            m.set("ColorSpace", name("DeviceGray"));
+            m.set("BitsPerComponent", Object::Integer(8));
+            m.set("Filter", name("FlateDecode"));
+            d.set("SMask", Object::Reference(mask_id));
+            out.push((mask_id, stream(m, alpha)));
+        }
+        out.push((img_id, stream(d, &img.data)));
+        xobjects.set("Im1", Object::Reference(img_id));
+    }
+    let lines: Vec<String> = stamp
+        .signer
+        .iter()
+        .filter(|_| stamp.with_name)
+        .cloned()
+        .chain(stamp.lines.iter().cloned())
+        .filter(|l| !l.is_empty())
+        .collect();
+    let n = lines.len().max(1) as f64;
+    let avail = (w - text_x - 4.0).max(1.0);
+    let widest = lines.iter().map(|l| width_units(l)).fold(1.0, f64::max);
+    let size = ((h - 8.0) / n / 1.25)
+        .min(11.0)
+        .min(avail / widest)
+        .max(3.0);
     let mut y = h - 4.0 - size;
-    for line in &stamp.lines {
-        c.push_str(&format!("1 0 0 1 5 {y:.2} Tm ({}) Tj\n", escape(line)));
+    let mut japanese = false;
+    c.push_str("BT 0.1 0.1 0.4 rg\n");
+    for line in &lines {
+        if ascii(line) {
+            c.push_str(&format!(
+                "/F1 {size:.2} Tf 1 0 0 1 {text_x:.2} {y:.2} Tm ({}) Tj\n",
+                literal(line)
+            ));
+        } else {
+            japanese = true;
+            c.push_str(&format!(
+                "/F2 {size:.2} Tf 1 0 0 1 {text_x:.2} {y:.2} Tm <{}> Tj\n",
+                utf16_hex(line)
+            ));
+        }
         y -= size * 1.25;
     }
     c.push_str("ET\n");
-    let mut font = Dictionary::new();
-    font.set("Type", Object::Name(b"Font".to_vec()));
-    font.set("Subtype", Object::Name(b"Type1".to_vec()));
-    font.set("BaseFont", Object::Name(b"Helvetica".to_vec()));
-    font.set("Encoding", Object::Name(b"WinAnsiEncoding".to_vec()));
+    let mut helvetica = Dictionary::new();
+    helvetica.set("Type", name("Font"));
+    helvetica.set("Subtype", name("Type1"));
+    helvetica.set("BaseFont", name("Helvetica"));
+    helvetica.set("Encoding", name("WinAnsiEncoding"));
     let mut fonts = Dictionary::new();
-    fonts.set("F1", Object::Dictionary(font));
+    fonts.set("F1", Object::Dictionary(helvetica));
+    if japanese {
+        fonts.set("F2", Object::Dictionary(japanese_font()));
+    }
     let mut res = Dictionary::new();
     res.set("Font", Object::Dictionary(fonts));
+    if !xobjects.is_empty() {
+        res.set("XObject", Object::Dictionary(xobjects));
+    }
     let mut d = Dictionary::new();
-    d.set("Type", Object::Name(b"XObject".to_vec()));
-    d.set("Subtype", Object::Name(b"Form".to_vec()));
+    d.set("Type", name("XObject"));
+    d.set("Subtype", name("Form"));
     d.set(
         "BBox",
         Object::Array(vec![
@@ -109,19 +432,21 @@ pub fn appearance(stamp: &Stamp, w: f64, h: f64) -> Vec<u8> {
         ]),
     );
     d.set("Resources", Object::Dictionary(res));
-    d.set("Length", Object::Integer(c.len() as i64));
-    let mut out = Vec::new();
-    // Writing into a Vec cannot fail.
-    let _ = lopdf::Writer::write_object(&mut out, &Object::Dictionary(d));
-    out.extend_from_slice(b"\nstream\n");
-    out.extend_from_slice(c.as_bytes());
-    out.extend_from_slice(b"\nendstream");
+    out.insert(0, (form_id, stream(d, c.as_bytes())));
     out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn counter() -> impl FnMut() -> ObjectId {
+        let mut n = 10;
+        move || {
+            n += 1;
+            (n, 0)
+        }
+    }
 
     #[test]
     fn rect_and_text() {
@@ -134,14 +459,54 @@ mod tests {
         let s = Stamp {
             page: 1,
             rect: None,
-            lines: vec!["Signed (test) 署名".into()],
+            lines: vec!["Signed (test)".into(), "署名 2026".into()],
+            with_name: true,
+            signer: Some("試験　花子".into()),
+            image: None,
         };
         assert_eq!(
             rect_on(&s, [0.0, 0.0, 595.0, 842.0]),
             [339.0, 36.0, 559.0, 90.0]
         );
-        let ap = String::from_utf8(appearance(&s, 220.0, 54.0)).unwrap();
-        assert!(ap.contains("(Signed \\(test\\) ??) Tj"), "{ap}");
+        let objs = objects(&s, 220.0, 54.0, &mut counter());
+        assert_eq!(objs.len(), 1);
+        let ap = String::from_utf8_lossy(&objs[0].1).into_owned();
+        assert!(ap.contains("(Signed \\(test\\)) Tj"), "{ap}");
+        // 試験　花子 in UTF-16BE, drawn with the Japanese font.
+        assert!(ap.contains("<8A669A13300082B15B50> Tj"), "{ap}");
+        assert!(ap.contains("/Encoding/UniJIS-UTF16-H"), "{ap}");
         assert!(ap.contains("/Subtype/Form"), "{ap}");
+    }
+
+    #[test]
+    fn images_become_xobjects() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("seal.png");
+        let mut enc = png::Encoder::new(std::fs::File::create(&p).unwrap(), 2, 1);
+        enc.set_color(png::ColorType::Rgba);
+        enc.set_depth(png::BitDepth::Eight);
+        let mut w = enc.write_header().unwrap();
+        w.write_image_data(&[255, 0, 0, 255, 0, 0, 255, 0]).unwrap();
+        drop(w);
+        let img = load_image(&p).unwrap();
+        let s = Stamp {
+            page: 1,
+            rect: None,
+            lines: vec!["x".into()],
+            with_name: false,
+            signer: Some("not shown".into()),
+            image: Some(img),
+        };
+        let objs = objects(&s, 220.0, 54.0, &mut counter());
+        assert_eq!(objs.len(), 3, "form, mask, image");
+        let form = String::from_utf8_lossy(&objs[0].1).into_owned();
+        assert!(form.contains("/Im1 Do"), "{form}");
+        assert!(!form.contains("not shown"));
+        let image = String::from_utf8_lossy(&objs[2].1).into_owned();
+        assert!(image.contains("/SMask 13 0 R"), "{image}");
+        std::fs::write(&p, b"GIF89a").unwrap();
+        assert!(load_image(&p)
+            .unwrap_err()
+            .contains("neither a PNG nor a JPEG"));
     }
 }

@@ -21,6 +21,7 @@ use lopdf::{Dictionary, Object, ObjectId, StringFormat, Writer};
 use super::structure::Pdf;
 
 /// What goes into the signature dictionary.
+#[derive(Clone)]
 pub struct SigOptions {
     /// `/SubFilter`: `adbe.pkcs7.detached` or `ETSI.CAdES.detached`.
     pub subfilter: &'static str,
@@ -212,14 +213,13 @@ pub fn build(
                 "Rect",
                 Object::Array(r.iter().map(|v| Object::Real(*v as f32)).collect()),
             );
-            let ap_id = alloc();
-            out.push((
-                ap_id,
-                super::stamp::appearance(stamp, r[2] - r[0], r[3] - r[1]),
-            ));
-            let mut ap = Dictionary::new();
-            ap.set("N", Object::Reference(ap_id));
-            w.set("AP", Object::Dictionary(ap));
+            let objs = super::stamp::objects(stamp, r[2] - r[0], r[3] - r[1], &mut alloc);
+            if let Some((ap_id, _)) = objs.first() {
+                let mut ap = Dictionary::new();
+                ap.set("N", Object::Reference(*ap_id));
+                w.set("AP", Object::Dictionary(ap));
+            }
+            out.extend(objs);
         }
     }
     w.set("P", Object::Reference(page_id));
