@@ -68,6 +68,10 @@ pub struct CmsVerifyArgs {
     /// Trusted CA certificates (PEM); without it the chain is not checked.
     #[arg(long, value_name = "FILE")]
     pub ca: Option<PathBuf>,
+    /// Trusted CA certificates (PEM) of time-stamping authorities; without it
+    /// an RFC 3161 timestamp's chain is not checked.
+    #[arg(long, value_name = "FILE")]
+    pub tsa_ca: Option<PathBuf>,
 }
 
 /// Runs `cms …`.
@@ -204,7 +208,7 @@ pub fn der_or_pem(bytes: Vec<u8>) -> Result<Vec<u8>, CliError> {
 }
 
 fn verify(g: &Global, a: &CmsVerifyArgs) -> Result<(), CliError> {
-    if let Some(ca) = &a.ca {
+    for ca in a.ca.iter().chain(&a.tsa_ca) {
         cms_verify::check_ca_file(ca)?;
     }
     let cms = der_or_pem(read(&a.signature)?)?;
@@ -212,9 +216,10 @@ fn verify(g: &Global, a: &CmsVerifyArgs) -> Result<(), CliError> {
         Some(c) => Against::Detached(hash_file(c)?),
         None => Against::Attached,
     };
-    let v = cms_verify::verify(&cms, against, a.ca.as_deref()).map_err(|e| {
-        CliError::NotValid(Msg::NotValid(&a.signature.display().to_string(), &e).to_string())
-    })?;
+    let v = cms_verify::verify_with_tsa(&cms, against, a.ca.as_deref(), a.tsa_ca.as_deref())
+        .map_err(|e| {
+            CliError::NotValid(Msg::NotValid(&a.signature.display().to_string(), &e).to_string())
+        })?;
     let chain = match &v.chain {
         Chain::Trusted(ca) => Msg::VerifyChainTrusted(ca).to_string(),
         Chain::NotChecked => Msg::VerifyChainNotChecked(false).to_string(),

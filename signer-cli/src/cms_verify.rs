@@ -95,6 +95,17 @@ fn attr(si: &SignerInfo, oid: ObjectIdentifier) -> Result<Option<&der::Any>, Str
 
 /// Checks everything about `cms` (DER) except what lies outside it.
 pub fn verify(cms: &[u8], against: Against, ca: Option<&Path>) -> Result<Verified, String> {
+    verify_with_tsa(cms, against, ca, None)
+}
+
+/// [`verify`], with the chain of an RFC 3161 timestamp's TSA checked
+/// against `tsa_ca` when given (else reported as not checked).
+pub fn verify_with_tsa(
+    cms: &[u8],
+    against: Against,
+    ca: Option<&Path>,
+    tsa_ca: Option<&Path>,
+) -> Result<Verified, String> {
     let sd = parse(cms)?;
     let [si] = sd.signer_infos.0.as_slice() else {
         return Err(format!(
@@ -207,7 +218,7 @@ pub fn verify(cms: &[u8], against: Against, ca: Option<&Path>) -> Result<Verifie
         Err(e) => return Err(format!("the signer certificate's key usage: {e}")),
         _ => {}
     }
-    let timestamp = timestamp_of(si)?;
+    let timestamp = timestamp_of(si, tsa_ca)?;
     let chain = match ca {
         None => Chain::NotChecked,
         Some(ca) => check_chain(cert, &certs, ca)?,
@@ -222,7 +233,7 @@ pub fn verify(cms: &[u8], against: Against, ca: Option<&Path>) -> Result<Verifie
 }
 
 /// Checks the signatureTimeStampToken unsigned attribute, if any.
-fn timestamp_of(si: &SignerInfo) -> Result<Option<String>, String> {
+fn timestamp_of(si: &SignerInfo, tsa_ca: Option<&Path>) -> Result<Option<String>, String> {
     let Some(attrs) = &si.unsigned_attrs else {
         return Ok(None);
     };
@@ -243,11 +254,15 @@ fn timestamp_of(si: &SignerInfo) -> Result<Option<String>, String> {
     {
         return Err("the timestamp token is over another signature".into());
     }
-    let v = verify(&token_der, Against::Attached, None)
+    let v = verify(&token_der, Against::Attached, tsa_ca)
         .map_err(|e| format!("the timestamp token is not valid: {e}"))?;
     let t = info.gen_time.to_date_time();
+    let chain = match v.chain {
+        Chain::Trusted(ca) => format!("chains to trusted TSA CA {ca}"),
+        Chain::NotChecked => "TSA chain NOT checked: pass --tsa-ca FILE".into(),
+    };
     Ok(Some(format!(
-        "{} (RFC 3161, TSA {})",
+        "{} (RFC 3161, TSA {}; {chain})",
         format_time(&t),
         v.signer
     )))

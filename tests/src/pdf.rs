@@ -354,6 +354,11 @@ impl LocalTsa {
             _dir: dir,
         }
     }
+
+    /// The TSA's (self-signed) certificate, to trust with `--tsa-ca`.
+    pub fn cert(&self) -> std::path::PathBuf {
+        self._dir.path().join("tsa.pem")
+    }
 }
 
 fn answer(mut s: std::net::TcpStream, d: &Path) -> std::io::Result<()> {

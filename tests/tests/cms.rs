@@ -162,4 +162,20 @@ fn a_detached_cms_with_a_timestamp_verifies() {
     let v = cms_verify(&sig, Some(&data), &ca);
     ok(&v);
     assert!(stdout(&v).contains("Timestamp:"), "{}", stdout(&v));
+    // The TSA's chain, checked when its CA is given.
+    let v = run(jpki_sign()
+        .args(["cms", "verify"])
+        .arg(&sig)
+        .arg("--content")
+        .arg(&data)
+        .arg("--ca")
+        .arg(&ca)
+        .arg("--tsa-ca")
+        .arg(tsa.cert()));
+    ok(&v);
+    assert!(
+        stdout(&v).contains("chains to trusted TSA CA CN=jpki test TSA"),
+        "{}",
+        stdout(&v)
+    );
 }

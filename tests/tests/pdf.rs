@@ -612,6 +612,33 @@ fn a_tsa_timestamp_makes_pades_b_t() {
         "{}",
         stdout(&v)
     );
+    assert!(stdout(&v).contains("TSA chain NOT checked"), "{}", stdout(&v));
+    // With the TSA's CA trusted the timestamp's chain is checked; with
+    // another CA it fails and says why.
+    let with_tsa_ca = |ca: &Path| {
+        run(jpki_sign()
+            .arg("verify")
+            .arg(&out)
+            .arg("--ca")
+            .arg(sign_ca())
+            .arg("--tsa-ca")
+            .arg(ca))
+    };
+    let v = with_tsa_ca(&tsa.cert());
+    ok(&v);
+    assert!(
+        stdout(&v).contains("chains to trusted TSA CA CN=jpki test TSA"),
+        "{}",
+        stdout(&v)
+    );
+    let v = with_tsa_ca(&sign_ca());
+    assert_eq!(v.status.code(), Some(6), "{}", stdout(&v));
+    assert!(
+        stdout(&v).contains("the timestamp token is not valid")
+            && stdout(&v).contains("does not chain"),
+        "{}",
+        stdout(&v)
+    );
     // An unreachable TSA: a clear error and no output.
     let o = sign_main(&[&a], &["--tsa", "http://127.0.0.1:9/none", "--force"]);
     one_line_error(&o, 1, "timestamp from http://127.0.0.1:9/none");

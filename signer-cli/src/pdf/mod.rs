@@ -167,7 +167,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("x.pdf");
         std::fs::write(&f, bytes).unwrap();
-        check_file(&f, None).unwrap()
+        check_file(&f, None, None).unwrap()
     }
 
     #[test]
@@ -300,7 +300,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("x.pdf");
         std::fs::write(&f, &s).unwrap();
-        let e = check_file(&f, None).err().unwrap();
+        let e = check_file(&f, None, None).err().unwrap();
         assert!(e.contains("removed the signatures"), "{e}");
     }
 

@@ -39,6 +39,10 @@ pub struct VerifyArgs {
     /// Trusted CA certificates (PEM); without it the chain is not checked.
     #[arg(long, value_name = "FILE")]
     pub ca: Option<PathBuf>,
+    /// Trusted CA certificates (PEM) of time-stamping authorities; without it
+    /// an RFC 3161 timestamp's chain is not checked.
+    #[arg(long, value_name = "FILE")]
+    pub tsa_ca: Option<PathBuf>,
 }
 
 /// One signature's findings.
@@ -66,13 +70,13 @@ pub struct SigReport {
 
 /// Runs `verify`.
 pub fn run(g: &Global, a: &VerifyArgs) -> Result<(), CliError> {
-    if let Some(ca) = &a.ca {
+    for ca in a.ca.iter().chain(&a.tsa_ca) {
         crate::cms_verify::check_ca_file(ca)?;
     }
     let mut failed = Vec::new();
     for f in &a.files {
         let name = f.display().to_string();
-        match check_file(f, a.ca.as_deref()) {
+        match check_file(f, a.ca.as_deref(), a.tsa_ca.as_deref()) {
             Ok((reports, len, tail_problem)) => {
                 print_reports(
                     g,
@@ -198,15 +202,24 @@ fn print_reports(
 type FileResult = (Vec<SigReport>, u64, Option<String>);
 
 /// Checks every signature of one file; `Err` when the file cannot be read at all.
-pub fn check_file(path: &Path, ca: Option<&Path>) -> Result<FileResult, String> {
+pub fn check_file(
+    path: &Path,
+    ca: Option<&Path>,
+    tsa_ca: Option<&Path>,
+) -> Result<FileResult, String> {
     let name = path.display().to_string();
     let file = std::fs::File::open(path)
         .map_err(|e| crate::i18n::io_error("cannot read", &name, &e, crate::i18n::lang()))?;
-    check_source(&name, &file, ca)
+    check_source(&name, &file, ca, tsa_ca)
 }
 
 /// [`check_file`] on any [`Source`].
-pub fn check_source(name: &str, src: &dyn Source, ca: Option<&Path>) -> Result<FileResult, String> {
+pub fn check_source(
+    name: &str,
+    src: &dyn Source,
+    ca: Option<&Path>,
+    tsa_ca: Option<&Path>,
+) -> Result<FileResult, String> {
     let rd = |e: std::io::Error| format!("cannot read {name}: {e}");
     let pdf = structure::load_any(name, src)?;
     let sigs: Vec<(String, ObjectId, Option<ObjectId>)> = pdf.signature_fields();
@@ -229,7 +242,7 @@ pub fn check_source(name: &str, src: &dyn Source, ca: Option<&Path>) -> Result<F
                 ..Default::default()
             };
             if let Some(v) = v {
-                if let Err(p) = check_sig(&pdf, src, *v, ca, &mut r) {
+                if let Err(p) = check_sig(&pdf, src, *v, (ca, tsa_ca), &mut r) {
                     r.problem = Some(p);
                 }
             }
@@ -331,7 +344,7 @@ fn check_sig(
     pdf: &Pdf,
     src: &dyn Source,
     sig_id: ObjectId,
-    ca: Option<&Path>,
+    (ca, tsa_ca): (Option<&Path>, Option<&Path>),
     r: &mut SigReport,
 ) -> Result<(), String> {
     let len = src.size();
@@ -448,7 +461,7 @@ fn check_sig(
         Ok(())
     })
     .map_err(|e| e.to_string())?;
-    let v = cms_verify::verify(&der, Against::Detached(h.finalize().into()), ca)?;
+    let v = cms_verify::verify_with_tsa(&der, Against::Detached(h.finalize().into()), ca, tsa_ca)?;
     r.signer = Some(v.signer.clone());
     if let Some(t) = v.signing_time {
         r.time = Some(t);
