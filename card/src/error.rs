@@ -52,6 +52,12 @@ pub enum CardError {
     /// The card went away during an operation.
     #[error("the card was removed or reset during the operation; insert it again and retry (no PIN try was spent unless reported)")]
     CardRemoved,
+    /// The reader itself went away (unplugged, or its driver gone).
+    #[error("the reader \"{reader}\" disappeared during the operation (unplugged?); plug it in again and retry (no PIN try was spent unless reported)")]
+    ReaderGone {
+        /// Reader name.
+        reader: String,
+    },
     /// The reader passed on no answer at all (not even a status word): the card lost
     /// contact or power in the middle of a command.
     #[error("the card was removed or lost contact in the middle of a command (the reader passed on no answer); insert it again and retry (no PIN try was spent unless reported)")]
@@ -145,6 +151,7 @@ impl CardError {
         matches!(
             self,
             CardError::CardRemoved
+                | CardError::ReaderGone { .. }
                 | CardError::NoAnswer
                 | CardError::LostDuringVerify { .. }
                 | CardError::LostDuringChange { .. }

@@ -20,7 +20,13 @@ pub(crate) fn map_err(e: pcsc::Error, reader: &str) -> CardError {
         E::NoSmartcard => CardError::NoCard {
             reader: reader.to_string(),
         },
-        E::RemovedCard | E::ReaderUnavailable | E::UnknownReader => CardError::CardRemoved,
+        E::RemovedCard => CardError::CardRemoved,
+        // pcsc-lite answers a transmit to an unplugged reader with
+        // SCARD_E_READER_UNAVAILABLE, a connect with SCARD_E_UNKNOWN_READER.
+        // (vpcd's readers cannot be unplugged, so this is tested here only.)
+        E::ReaderUnavailable | E::UnknownReader => CardError::ReaderGone {
+            reader: reader.to_string(),
+        },
         E::ResetCard => CardError::CardReset,
         E::NoReadersAvailable => CardError::NoReaders,
         other => CardError::Pcsc(other.to_string()),
@@ -182,5 +188,26 @@ impl Drop for PcscTransaction<'_> {
                 tracing::debug!("ending PC/SC transaction: {e}");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unplugged_reader_is_named_and_ends_the_session() {
+        for e in [pcsc::Error::ReaderUnavailable, pcsc::Error::UnknownReader] {
+            let m = map_err(e, "ACS ACR39U");
+            assert!(matches!(m, CardError::ReaderGone { .. }), "{m:?}");
+            assert!(m.is_connection_lost());
+            let text = m.to_string();
+            assert!(text.contains("\"ACS ACR39U\" disappeared"), "{text}");
+            assert!(text.contains("plug it in again"), "{text}");
+        }
+        assert!(matches!(
+            map_err(pcsc::Error::RemovedCard, "r"),
+            CardError::CardRemoved
+        ));
     }
 }

@@ -45,6 +45,7 @@ fn code(e: &CliError) -> u8 {
             | CardError::UnsupportedToken { .. }
             | CardError::ServiceLost
             | CardError::CardRemoved
+            | CardError::ReaderGone { .. }
             | CardError::NoAnswer
             | CardError::LostDuringVerify { .. }
             | CardError::LostDuringChange { .. } => 3,

@@ -126,6 +126,7 @@ pub fn card_error_ja(e: &CardError) -> Option<String> {
             token_name(token, Lang::Ja)
         ),
         CardError::CardRemoved => "処理中にカードが取り外されたかリセットされました。カードを置き直してもう一度実行してください（特に表示がなければ暗証番号の残り回数は減っていません）".into(),
+        CardError::ReaderGone { reader } => format!("処理中にリーダー「{reader}」が見えなくなりました（取り外されましたか）。接続し直してもう一度実行してください（特に表示がなければ暗証番号の残り回数は減っていません）"),
         CardError::CardReset => "処理中に別のプログラムがカードをリセットしました。もう一度実行してください".into(),
         CardError::BadPinFormat { pin: p, reason } => format!(
             "{}: {}（カードには何も送っていないため、残り回数は減っていません）",
@@ -559,6 +560,7 @@ mod tests {
                 token: TokenKind::JukiCard,
             },
             CardError::CardRemoved,
+            CardError::ReaderGone { reader: "r".into() },
             CardError::CardReset,
             CardError::BadPinFormat {
                 pin: PinKind::Sign,

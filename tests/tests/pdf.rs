@@ -612,7 +612,11 @@ fn a_tsa_timestamp_makes_pades_b_t() {
         "{}",
         stdout(&v)
     );
-    assert!(stdout(&v).contains("TSA chain NOT checked"), "{}", stdout(&v));
+    assert!(
+        stdout(&v).contains("TSA chain NOT checked"),
+        "{}",
+        stdout(&v)
+    );
     // With the TSA's CA trusted the timestamp's chain is checked; with
     // another CA it fails and says why.
     let with_tsa_ca = |ca: &Path| {
