@@ -186,10 +186,25 @@ fn append_revision(signed: &[u8], objs: &[(usize, Vec<u8>)], size: usize) -> Vec
     let x = t.len();
     t.extend(xref);
     t.extend(
-        format!("trailer\n<< /Size {size} /Root 1 0 R /Prev {prev} >>\nstartxref\n{x}\n%%EOF\n")
-            .as_bytes(),
+        format!(
+            "trailer\n<< /Size {size} /Root {} 0 R /Prev {prev} >>\nstartxref\n{x}\n%%EOF\n",
+            root_of(signed)
+        )
+        .as_bytes(),
     );
     t
+}
+
+/// The catalog's object number, from the last `/Root` in `pdf`.
+fn root_of(pdf: &[u8]) -> usize {
+    let at = rfind(pdf, b"/Root").expect("a /Root") + b"/Root".len();
+    let digits: String = pdf[at..]
+        .iter()
+        .skip_while(|c| c.is_ascii_whitespace())
+        .take_while(|c| c.is_ascii_digit())
+        .map(|&c| c as char)
+        .collect();
+    digits.parse().expect("the /Root object number")
 }
 
 /// The page object's body with its `/Contents` reference replaced by `to`.
@@ -456,4 +471,117 @@ fn verify_flags_every_variant_of_the_attack_corpus() {
     assert_verifies(&twice);
 
     k.done(28);
+}
+
+/// The same attack classes on a file with object streams and a
+/// cross-reference stream (what most producers write today), where the
+/// signed objects live compressed and every update is a stream section.
+#[test]
+fn verify_flags_attacks_on_object_stream_files_and_accepts_a_second_signature() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let shadow = stream_object(b"BT /F1 24 Tf 72 720 Td (Pay 1,000,000 yen) Tj ET");
+    let classic = write(d, "classic.pdf", &pdf_with_unused(&[&shadow]));
+    let input = d.join("objstm.pdf");
+    qpdf(
+        &["--object-streams=generate", "--preserve-unreferenced"],
+        &classic,
+        &input,
+    );
+    let signed_path = d.join("signed.pdf");
+    let signed = sign(&input, &signed_path);
+    assert_verifies(&signed_path);
+    assert!(
+        String::from_utf8_lossy(&signed).contains("/Type/XRef"),
+        "the update must be an xref stream section"
+    );
+    let mut k = Corpus {
+        dir: d,
+        wrong: Vec::new(),
+        checked: 0,
+    };
+    // A byte changed inside the signed range (inside the compressed
+    // object stream: what a viewer shows changes, the digest must not match).
+    let objstm_at = find(&signed, b"/Type/ObjStm")
+        .or_else(|| find(&signed, b"/Type /ObjStm"))
+        .expect("an object stream");
+    let mut changed = signed.clone();
+    let data_at = objstm_at + find(&signed[objstm_at..], b"stream").unwrap() + 10;
+    changed[data_at] ^= 0x01;
+    k.flags("objstm-changed-byte.pdf", &changed, "messageDigest");
+    // Garbage and an update appended after the signature.
+    let mut appended = signed.clone();
+    appended.extend(b"% appended\n");
+    k.flags("objstm-appended.pdf", &appended, APPENDED);
+    let (_, size) = last_xref(&signed);
+    // qpdf renumbers objects: find the page (the signing update re-wrote it
+    // last) and the unused shadow stream by their contents.
+    let page_at = signed
+        .windows(10)
+        .rposition(|w| w == b"/Type/Page")
+        .filter(|&i| signed.get(i + 10) != Some(&b's'))
+        .expect("the page in the update");
+    let head = rfind(&signed[..page_at], b" 0 obj").expect("the page's header");
+    let line = rfind(&signed[..head], b"\n").expect("a line") + 1;
+    let page_id: usize = String::from_utf8_lossy(&signed[line..head])
+        .trim()
+        .parse()
+        .expect("id");
+    let page = last_object(&signed, page_id);
+    let shadow_id = shadow_object_id(d, &input);
+    let replaced = append_revision(
+        &signed,
+        &[(
+            page_id,
+            page_pointing_to_body(&page, &format!("{shadow_id} 0 R")),
+        )],
+        size,
+    );
+    k.flags("objstm-shadow-replace.pdf", &replaced, APPENDED);
+    // The shadow update signed again: named by the revision comparison.
+    let f = write(d, "objstm-shadow-replace.pdf", &replaced);
+    let resigned = sign(&f, &d.join("objstm-shadow-resigned.pdf"));
+    k.flags(
+        "objstm-shadow-resigned.pdf",
+        &resigned,
+        &format!("page object {page_id}: /Contents changed"),
+    );
+    // A second signature (the page and form move out of the object stream
+    // into the update) keeps the first valid.
+    let twice = d.join("twice.pdf");
+    sign(&signed_path, &twice);
+    assert_verifies(&twice);
+    assert_pdfsig_all_valid(&twice, 2);
+    k.done(4);
+}
+
+/// The object number qpdf gave the unused shadow stream in `pdf`.
+fn shadow_object_id(d: &Path, pdf: &Path) -> usize {
+    let qdf = d.join("shadow-find.qdf");
+    qpdf(
+        &[
+            "--qdf",
+            "--object-streams=disable",
+            "--preserve-unreferenced",
+        ],
+        pdf,
+        &qdf,
+    );
+    let text = std::fs::read(&qdf).expect("qdf");
+    let at = find(&text, b"Pay 1,000,000 yen").expect("the shadow text");
+    // QDF: "%% Contents for page" comments aside, each stream object is
+    // "N 0 obj\n<<\n  /Length M 0 R\n>>\nstream" just before its data.
+    let head = rfind(&text[..at], b" 0 obj").expect("the stream's header");
+    let line = rfind(&text[..head], b"\n").expect("a line") + 1;
+    String::from_utf8_lossy(&text[line..head])
+        .trim()
+        .parse()
+        .expect("id")
+}
+
+/// `page` (an object body) with its `/Contents` reference replaced by `to`.
+fn page_pointing_to_body(page: &[u8], to: &str) -> Vec<u8> {
+    let at = find(page, b"/Contents").expect("the page's /Contents") + b"/Contents".len();
+    let r = at + find(&page[at..], b"R").expect("a reference") + 1;
+    [&page[..at], format!(" {to}").as_bytes(), &page[r..]].concat()
 }
