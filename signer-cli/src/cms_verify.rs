@@ -363,3 +363,72 @@ fn subject_text(n: &openssl::x509::X509NameRef) -> String {
         .collect::<Vec<_>>()
         .join(", ")
 }
+
+#[cfg(test)]
+mod hostile {
+    use super::*;
+    use crate::cms_sign::{sign, tests::soft_signer, Content, Profile};
+    use std::sync::OnceLock;
+
+    /// A PAdES-profile CMS and its signer certificate, made once per run
+    /// (RSA key generation is slow in debug builds).
+    fn sample() -> &'static (Vec<u8>, Vec<u8>, [u8; 32]) {
+        static S: OnceLock<(Vec<u8>, Vec<u8>, [u8; 32])> = OnceLock::new();
+        S.get_or_init(|| {
+            let (mut key, cert, _) = soft_signer();
+            let digest: [u8; 32] = Sha256::digest(b"content").into();
+            let der = sign(
+                &mut key,
+                &cert,
+                &[],
+                Content::Detached(digest),
+                Profile::PADES,
+            )
+            .expect("sign");
+            (der, cert, digest)
+        })
+    }
+
+    proptest::proptest! {
+        /// Damaged CMS structures and certificates (the bytes a PDF's
+        /// /Contents or a .p7s file brings): an error, never a panic.
+        #[test]
+        fn damaged_cms_and_certificates_never_panic(
+            edits in proptest::collection::vec((0usize..4000, proptest::num::u8::ANY, 0u8..3), 1..6),
+            cut in proptest::option::of(0usize..4000),
+            which in 0u8..2,
+        ) {
+            let (der, cert, digest) = sample();
+            let mut b = if which == 0 { der.clone() } else { cert.clone() };
+            for (at, byte, how) in edits {
+                let at = at % (b.len() + 1);
+                match how {
+                    0 if at < b.len() => b[at] = byte,
+                    1 => b.insert(at, byte),
+                    _ if at < b.len() => { b.remove(at); }
+                    _ => {}
+                }
+            }
+            if let Some(c) = cut {
+                b.truncate(c.min(b.len()));
+            }
+            if which == 0 {
+                let _ = verify(&b, Against::Detached(*digest), None);
+                let _ = verify(&b, Against::Attached, None);
+                let _ = crate::tsa::signature_value(&b);
+            } else {
+                let _ = crate::pdf::stamp::signer_name(&b);
+            }
+        }
+    }
+
+    #[test]
+    fn the_sample_verifies() {
+        let (der, cert, digest) = sample();
+        assert!(verify(der, Against::Detached(*digest), None).is_ok());
+        assert_eq!(
+            crate::pdf::stamp::signer_name(cert).as_deref(),
+            Some("Unit Test Signer")
+        );
+    }
+}
