@@ -400,18 +400,7 @@ mod hostile {
         ) {
             let (der, cert, digest) = sample();
             let mut b = if which == 0 { der.clone() } else { cert.clone() };
-            for (at, byte, how) in edits {
-                let at = at % (b.len() + 1);
-                match how {
-                    0 if at < b.len() => b[at] = byte,
-                    1 => b.insert(at, byte),
-                    _ if at < b.len() => { b.remove(at); }
-                    _ => {}
-                }
-            }
-            if let Some(c) = cut {
-                b.truncate(c.min(b.len()));
-            }
+            crate::pdf::tests::damage(&mut b, &edits, cut);
             if which == 0 {
                 let _ = verify(&b, Against::Detached(*digest), None);
                 let _ = verify(&b, Against::Attached, None);

@@ -70,7 +70,7 @@ pub fn default_to_sign(args: Vec<OsString>) -> Vec<OsString> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::update::{build, SigOptions};
     use super::verify::check_file;
     use crate::cms_sign::tests::soft_signer;
@@ -188,18 +188,35 @@ mod tests {
         assert_eq!(rs[1].subfilter, "ETSI.CAdES.detached");
     }
 
+    /// The offset after the last `startxref` of a test file.
+    pub fn last_startxref(pdf: &[u8]) -> u64 {
+        let text = String::from_utf8_lossy(pdf);
+        let after = text.rsplit("startxref").next().unwrap_or_default();
+        after.split_whitespace().next().unwrap().parse().unwrap()
+    }
+
+    /// Applies `edits` (position, byte, 0 = replace / 1 = insert / 2 = delete)
+    /// and an optional cut to `b`: the damage the property tests do.
+    pub fn damage(b: &mut Vec<u8>, edits: &[(usize, u8, u8)], cut: Option<usize>) {
+        for &(at, byte, how) in edits {
+            let at = at % (b.len() + 1);
+            match how {
+                0 if at < b.len() => b[at] = byte,
+                1 => b.insert(at, byte),
+                _ if at < b.len() => {
+                    b.remove(at);
+                }
+                _ => {}
+            }
+        }
+        if let Some(c) = cut {
+            b.truncate(c.min(b.len()));
+        }
+    }
+
     /// `pdf` plus an unsigned incremental update defining `objs`.
     fn append_update(pdf: &[u8], objs: &[(u32, &str)]) -> Vec<u8> {
-        let text = String::from_utf8_lossy(pdf).into_owned();
-        let prev: u64 = text
-            .rsplit("startxref\n")
-            .next()
-            .unwrap()
-            .lines()
-            .next()
-            .unwrap()
-            .parse()
-            .unwrap();
+        let prev = last_startxref(pdf);
         let mut s = pdf.to_vec();
         let mut xref = String::from("xref\n");
         for (id, body) in objs {
@@ -269,16 +286,7 @@ mod tests {
         assert!(tail
             .unwrap()
             .contains("appended after the last valid signature"));
-        let text = String::from_utf8_lossy(&signed).into_owned();
-        let prev: u64 = text
-            .rsplit("startxref\n")
-            .next()
-            .unwrap()
-            .lines()
-            .next()
-            .unwrap()
-            .parse()
-            .unwrap();
+        let prev = last_startxref(&signed);
         let mut s = signed.clone();
         let off = s.len();
         s.extend(b"4 0 obj\n<< /Length 0 >>\nstream\n\nendstream\nendobj\n");

@@ -796,15 +796,7 @@ mod tests {
     fn refuses_what_it_cannot_follow() {
         let good = minimal_pdf("1.4");
         let text = String::from_utf8_lossy(&good).into_owned();
-        let x: usize = text
-            .rsplit("startxref\n")
-            .next()
-            .unwrap()
-            .lines()
-            .next()
-            .unwrap()
-            .parse()
-            .unwrap();
+        let x = crate::pdf::tests::last_startxref(&good);
         // startxref pointing into the middle of an object.
         let bad = text.replace(&format!("startxref\n{x}"), "startxref\n20");
         assert!(Reader::open(&bad.into_bytes()).is_err());
@@ -839,18 +831,7 @@ mod tests {
             cut in proptest::option::of(0usize..4000),
         ) {
             let mut pdf = crate::pdf::tests::signed_sample();
-            for (at, byte, how) in edits {
-                let at = at % (pdf.len() + 1);
-                match how {
-                    0 if at < pdf.len() => pdf[at] = byte,
-                    1 => pdf.insert(at, byte),
-                    _ if at < pdf.len() => { pdf.remove(at); }
-                    _ => {}
-                }
-            }
-            if let Some(c) = cut {
-                pdf.truncate(c.min(pdf.len()));
-            }
+            crate::pdf::tests::damage(&mut pdf, &edits, cut);
             if let Ok(r) = Reader::open(&pdf) {
                 for n in 0..=r.max_id().min(64) {
                     let _ = r.object((n, 0));

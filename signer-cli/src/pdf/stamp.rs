@@ -346,24 +346,21 @@ pub fn objects(
         ));
         text_x = 4.0 + iw + 5.0;
         let img_id = alloc();
-        let mut d = Dictionary::new();
-        d.set("Type", name("XObject"));
-        d.set("Subtype", name("Image"));
-        d.set("Width", Object::Integer(i64::from(img.width)));
-        d.set("Height", Object::Integer(i64::from(img.height)));
-        d.set("ColorSpace", name(img.color_space));
-        d.set("BitsPerComponent", Object::Integer(8));
-        d.set("Filter", name(img.filter));
+        let image_dict = |color_space: &str, filter: &str| {
+            let mut d = Dictionary::new();
+            d.set("Type", name("XObject"));
+            d.set("Subtype", name("Image"));
+            d.set("Width", Object::Integer(i64::from(img.width)));
+            d.set("Height", Object::Integer(i64::from(img.height)));
+            d.set("ColorSpace", name(color_space));
+            d.set("BitsPerComponent", Object::Integer(8));
+            d.set("Filter", name(filter));
+            d
+        };
+        let mut d = image_dict(img.color_space, img.filter);
         if let Some(alpha) = &img.alpha {
             let mask_id = alloc();
-            let mut m = Dictionary::new();
-            m.set("Type", name("XObject"));
-            m.set("Subtype", name("Image"));
-            m.set("Width", Object::Integer(i64::from(img.width)));
-            m.set("Height", Object::Integer(i64::from(img.height)));
-            m.set("ColorSpace", name("DeviceGray"));
-            m.set("BitsPerComponent", Object::Integer(8));
-            m.set("Filter", name("FlateDecode"));
+            let m = image_dict("DeviceGray", "FlateDecode");
             d.set("SMask", Object::Reference(mask_id));
             out.push((mask_id, stream(m, alpha)));
         }
