@@ -581,6 +581,26 @@ fn the_stamp_shows_the_signers_name_from_the_certificate_and_a_seal_image() {
     let o = run(Command::new("pdftotext").arg(&bare).arg("-"));
     assert!(!stdout(&o).contains("花子"), "{}", stdout(&o));
     assert!(stdout(&o).contains("Digitally signed"), "{}", stdout(&o));
+    // In a Japanese run the stamp is Japanese too.
+    let ja = dir.path().join("ja.pdf");
+    ok(&run_with_input(
+        jpki_sign_main()
+            .arg(&a)
+            .args([
+                "-o",
+                ja.to_str().unwrap(),
+                "--stamp",
+                "--reason",
+                "申請のため",
+            ])
+            .args(["--pin-file", "-"])
+            .env("LANG", "ja_JP.UTF-8"),
+        PASSWORD,
+    ));
+    let o = run(Command::new("pdftotext").arg(&ja).arg("-"));
+    let text = stdout(&o);
+    assert!(text.contains("マイナンバーカードによる電子署名"), "{text}");
+    assert!(text.contains("理由: 申請のため"), "{text}");
     // A file that is no image: refused before the card, nothing written.
     let o = sign_main(
         &[&a],

@@ -173,11 +173,23 @@ pub fn run(g: &Global, a: &SignArgs) -> Result<(), CliError> {
             .map(super::stamp::parse_rect)
             .transpose()
             .map_err(CliError::Usage)?;
-        let mut lines = vec![
-            "Digitally signed with a My Number card".to_string(),
-            format!("Date: {}", crate::cms_verify::format_time(&now)),
-        ];
-        lines.extend(a.reason.as_ref().map(|r| format!("Reason: {r}")));
+        // In the language of the run, like the messages: a Japanese
+        // filing gets a Japanese stamp.
+        let when = crate::cms_verify::format_time(&now);
+        let mut lines = match crate::i18n::lang() {
+            crate::i18n::Lang::Ja => vec![
+                "マイナンバーカードによる電子署名".to_string(),
+                format!("日時: {when}"),
+            ],
+            crate::i18n::Lang::En => vec![
+                "Digitally signed with a My Number card".to_string(),
+                format!("Date: {when}"),
+            ],
+        };
+        lines.extend(a.reason.as_ref().map(|r| match crate::i18n::lang() {
+            crate::i18n::Lang::Ja => format!("理由: {r}"),
+            crate::i18n::Lang::En => format!("Reason: {r}"),
+        }));
         lines.extend(a.stamp_text.clone());
         let image = a
             .stamp_image
