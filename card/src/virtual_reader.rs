@@ -28,6 +28,7 @@ impl VirtualReader {
 struct VirtualTx<'a> {
     card: &'a Mutex<SimCard>,
     verified: bool,
+    keep: bool,
 }
 
 impl Reader for VirtualReader {
@@ -39,6 +40,7 @@ impl Reader for VirtualReader {
         Ok(Box::new(VirtualTx {
             card: &self.card,
             verified: false,
+            keep: false,
         }))
     }
 }
@@ -55,11 +57,15 @@ impl Transport for VirtualTx<'_> {
     fn mark_verified(&mut self) {
         self.verified = true;
     }
+
+    fn keep_verified(&mut self) {
+        self.keep = true;
+    }
 }
 
 impl Drop for VirtualTx<'_> {
     fn drop(&mut self) {
-        if self.verified {
+        if self.verified && !self.keep {
             if let Ok(mut c) = self.card.lock() {
                 c.reset();
             }

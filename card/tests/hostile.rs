@@ -50,6 +50,7 @@ impl Transport for Tx<'_> {
         })
     }
     fn mark_verified(&mut self) {}
+    fn keep_verified(&mut self) {}
 }
 
 impl Reader for Scripted {
