@@ -156,7 +156,11 @@ impl Key {
             prompt: None,
             uri: &ck.uri,
         };
-        let sig = self.prov.token.sign(&ck.reader, ck.kind, input, &access)?;
+        let check = |sig: &[u8]| self.public.check(input, sig).is_ok();
+        let sig = self
+            .prov
+            .token
+            .sign(&ck.reader, ck.kind, input, &access, &check)?;
         self.public.check(input, sig.as_bytes())?;
         Ok(sig.into_bytes())
     }

@@ -100,10 +100,11 @@ fn cms_sign_as_the_issue_types_it_detached_and_attached() {
     );
     cms_verify(&w, "doc.p7s", true);
     let after = main_stats();
-    // One VERIFY to read the sign certificate (load), one before the signature.
+    // One VERIFY: at load, where it also opens the sign certificate; the card keeps it for
+    // the signature that follows at once.
     assert_eq!(
         after.verifies_of(PinId::Sign) - before.verifies_of(PinId::Sign),
-        2
+        1
     );
     assert_eq!(after.signatures - before.signatures, 1);
 
@@ -249,6 +250,94 @@ fn dgst_and_pkeyutl_signatures_verify_with_the_certificate() {
         "{}",
         stderr(&o)
     );
+}
+
+/// Issue 7: the APDUs of a fresh `openssl dgst -sign jpki:auth` process, counted by the
+/// simulator. One session identifies the card, reads the PIN counter and the certificate
+/// (SELECT, token label by SFI, empty VERIFY, 4 READ BINARY — the first by SFI); after the
+/// passphrase callback one session presents the PIN (SELECT, empty VERIFY, VERIFY) and leaves
+/// it verified; the signature right after is one SIGN. 17 before; OpenSC needs 68.
+const DGST_SIGN_APDUS: u64 = 11;
+
+#[test]
+fn a_fresh_dgst_sign_process_costs_the_apdu_budget_and_one_verify() {
+    let w = work();
+    let passin = format!("file:{}", w.s("authpin"));
+    let before = main_stats();
+    let o = run(openssl()
+        .args(["dgst", "-sha256", "-sign", "jpki:auth", "-passin", &passin])
+        .args(P)
+        .args(["-out", &w.s("sig.bin"), &w.s("doc.txt")]));
+    ok(&o);
+    let after = main_stats();
+    assert_openssl_verifies_sha256(
+        &pki_file("auth.pem"),
+        &w.path("doc.txt"),
+        &w.path("sig.bin"),
+    );
+    assert_eq!(
+        (
+            after.apdus - before.apdus,
+            after.verifies_of(PinId::Auth) - before.verifies_of(PinId::Auth),
+            after.signatures - before.signatures,
+        ),
+        (DGST_SIGN_APDUS, 1, 1),
+        "(APDUs, VERIFYs, signatures) of a fresh openssl dgst -sign"
+    );
+    // The verification kept for the signature ended with it: the card was reset.
+    assert!(after.resets > before.resets, "no reset after the signature");
+}
+
+/// The PIN verified at load stays on the card only for a moment: a program that signs later
+/// (here `openssl dgst` reading its input from a pipe that stays open) finds the card reset
+/// by then, and signs the ordinary way — counter, VERIFY with the kept PIN, SIGN.
+#[test]
+fn a_verification_kept_for_the_signature_ends_when_no_signature_comes() {
+    use std::io::Write;
+    use std::process::Stdio;
+    use std::time::Duration;
+    let w = work();
+    let passin = format!("file:{}", w.s("authpin"));
+    let before = main_stats();
+    let mut child = openssl()
+        .args(["dgst", "-sha256", "-sign", "jpki:auth", "-passin", &passin])
+        .args(P)
+        .args(["-out", &w.s("sig.bin")])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("openssl dgst");
+    wait_until(
+        "the PIN verified at key load",
+        Duration::from_secs(10),
+        || main_stats().verifies_of(PinId::Auth) > before.verifies_of(PinId::Auth),
+    );
+    let loaded = main_stats();
+    wait_until(
+        "the card reset that ends the unused verification",
+        Duration::from_secs(10),
+        || main_stats().resets > loaded.resets,
+    );
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin
+        .write_all(&std::fs::read(w.path("doc.txt")).expect("doc"))
+        .expect("write stdin");
+    drop(stdin);
+    let o = child.wait_with_output().expect("wait");
+    ok(&o);
+    assert_openssl_verifies_sha256(
+        &pki_file("auth.pem"),
+        &w.path("doc.txt"),
+        &w.path("sig.bin"),
+    );
+    let after = main_stats();
+    assert_eq!(
+        after.verifies_of(PinId::Auth) - before.verifies_of(PinId::Auth),
+        2,
+        "the kept PIN is presented again, once"
+    );
+    assert_eq!(after.signatures - before.signatures, 1);
 }
 
 #[test]
