@@ -164,9 +164,10 @@ struct State {
 }
 
 /// The provider instance's card access.
-#[derive(Default)]
 pub struct Token {
     state: Mutex<State>,
+    /// `protect-process`: make the host process non-dumpable once a PIN is held.
+    protect_process: bool,
 }
 
 /// The certificate that goes with a key.
@@ -272,6 +273,29 @@ fn card(r: std::result::Result<impl Sized, CardError>) -> Result<()> {
 }
 
 impl Token {
+    /// Card access; `protect_process` as the provider config says.
+    pub fn new(protect_process: bool) -> Token {
+        Token {
+            state: Mutex::default(),
+            protect_process,
+        }
+    }
+
+    /// Called when a PIN is about to be held in memory: with `protect-process` (the default)
+    /// the host program becomes non-dumpable — no core dump, no same-user ptrace or
+    /// /proc/PID/mem can reveal the PIN. Where the OS refuses, nothing else changes: the PIN
+    /// buffers are zeroized either way.
+    fn protect(&self) {
+        if !self.protect_process {
+            return;
+        }
+        if let Err(e) =
+            rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable)
+        {
+            tracing::debug!(target: "jpki_provider", "could not make the process non-dumpable: {e}");
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, State> {
         // A panic while holding the lock leaves nothing half-done that matters more than
         // being usable again: the card session ended with the panic.
@@ -309,6 +333,7 @@ impl Token {
                 return Ok(status);
             };
             // Nobody types: read the pin-source now and verify in this same session.
+            self.protect();
             let secret = read_pin_source(pin_kind, src)?;
             let pin = checked_pin(&cache.refused, pin_kind, &secret)?;
             presented = Some(Zeroizing::new(pin.bytes().to_vec()));
@@ -320,7 +345,8 @@ impl Token {
             (Ok(_), Some(secret)) => Ok(secret),
             (Ok(status), None) => {
                 // No PC/SC transaction is open while the user types.
-                    let secret = obtain_pin(pin_kind, status.tries(), access)?;
+                self.protect();
+                let secret = obtain_pin(pin_kind, status.tries(), access)?;
                 let pin = checked_pin(&st.cache.refused, pin_kind, &secret)?;
                 presented = Some(Zeroizing::new(pin.bytes().to_vec()));
                 st.session(choice, |s, cache| {
