@@ -68,19 +68,6 @@ impl PcscContext {
     }
 }
 
-/// Resets the card in `reader` through a connection of its own, without sending an APDU: ends
-/// a verified state that a [`crate::Session::keep_verified`] left behind when its owner cannot
-/// (or should not) use its own connection, e.g. from a timer thread. The reset waits for any
-/// transaction in progress, so it never cuts into another operation.
-pub fn reset_card(reader: &str) -> Result<()> {
-    let ctx = PcscContext::establish()?;
-    let mut r = ctx.connect(reader)?;
-    let mut tx = r.begin()?;
-    tx.mark_verified();
-    drop(tx);
-    Ok(())
-}
-
 /// A connected card in a PC/SC reader.
 pub struct PcscReader {
     /// Always `Some` until dropped (an `Option` only so `Drop` can choose the disposition).
@@ -108,8 +95,6 @@ struct PcscTransaction<'a> {
     tx: Option<pcsc::Transaction<'a>>,
     reader: &'a str,
     verified: bool,
-    /// Leave the card verified at the end (see [`Transport::keep_verified`]).
-    keep: bool,
     /// Response buffer, allocated once per transaction rather than per APDU.
     buf: Vec<u8>,
 }
@@ -150,7 +135,6 @@ impl Reader for PcscReader {
             tx: Some(tx),
             reader: name,
             verified: false,
-            keep: false,
             buf: vec![0u8; pcsc::MAX_BUFFER_SIZE_EXTENDED],
         }))
     }
@@ -182,19 +166,14 @@ impl Transport for PcscTransaction<'_> {
     fn mark_verified(&mut self) {
         self.verified = true;
     }
-
-    fn keep_verified(&mut self) {
-        self.keep = true;
-    }
 }
 
 impl Drop for PcscTransaction<'_> {
     fn drop(&mut self) {
         if let Some(tx) = self.tx.take() {
             // Reset after a VERIFY so the verified state dies with the operation;
-            // otherwise (or when the caller keeps the verified state for its next transaction)
-            // leave the card as it is (a reset costs a real card ~100 ms).
-            let disp = if self.verified && !self.keep {
+            // otherwise leave the card as it is (a reset costs a real card ~100 ms).
+            let disp = if self.verified {
                 pcsc::Disposition::ResetCard
             } else {
                 pcsc::Disposition::LeaveCard

@@ -182,24 +182,6 @@ impl<'a> Session<'a> {
         self.token = token;
     }
 
-    /// Ends this session **without** the reset that normally drops a PIN verified in it: the
-    /// card stays verified for the next session of the same connection, where
-    /// [`Session::sign_if_verified`] can sign without presenting the PIN again.
-    ///
-    /// The caller then owns the verified state and must end it soon — by that signature (whose
-    /// session resets the card), or by [`crate::pcsc::reset_card`] — because until then any
-    /// program that can reach the reader could use the key. Selecting an application (the
-    /// first thing every other client does) also drops it on the card.
-    pub fn keep_verified(&mut self) {
-        self.tx.keep_verified();
-    }
-
-    /// Ends this session with a reset, as after a VERIFY: for a caller that ends a verified
-    /// state an earlier session kept ([`Session::keep_verified`]) without sending anything.
-    pub fn reset_when_done(&mut self) {
-        self.mark_verified();
-    }
-
     /// The PIN a certificate needs on this token before it can be read.
     pub fn cert_needs_pin(&self, kind: CertKind) -> Option<PinKind> {
         match kind {
@@ -377,74 +359,6 @@ impl<'a> Session<'a> {
                 Err(CardError::PssUnsupported)
             }
             r => r,
-        }
-    }
-
-    /// Signs a DigestInfo if the key's PIN is still verified from an earlier session of this
-    /// connection that ended with [`Session::keep_verified`]: no SELECT (it would drop that
-    /// state), no VERIFY. `Ok(None)` when the card says the key is not usable as things are
-    /// (not verified, another application current, card reset meanwhile); the caller then
-    /// goes the ordinary way (verify, then [`Session::sign`]) in the same session. Whatever
-    /// happens, this session ends with a reset.
-    pub fn sign_if_verified(
-        &mut self,
-        key: KeyKind,
-        digest_info: &DigestInfo,
-    ) -> Result<Option<RsaSignature>> {
-        self.signature_if_verified(key, 0x00, digest_info.as_der())
-    }
-
-    /// [`Session::sign_if_verified`] for [`Session::sign_pss_sha256`].
-    pub fn sign_pss_sha256_if_verified(
-        &mut self,
-        key: KeyKind,
-        sha256: &[u8; 32],
-    ) -> Result<Option<RsaSignature>> {
-        self.signature_if_verified(key, 0x04, sha256)
-    }
-
-    fn signature_if_verified(
-        &mut self,
-        key: KeyKind,
-        p1: u8,
-        data: &[u8],
-    ) -> Result<Option<RsaSignature>> {
-        // The verified state this relies on ends with this session.
-        self.mark_verified();
-        let cmd = |p2| {
-            Command::new(0x80, 0x2A, p1, p2)
-                .with_data(data)
-                .with_le(Le::MAX_SHORT)
-        };
-        // "Not verified (any more)", "no application or EF current": the caller verifies.
-        let lost = |sw: Sw| {
-            matches!(
-                sw,
-                Sw::SECURITY_NOT_SATISFIED | Sw::NO_CURRENT_EF | Sw::CONDITIONS_NOT_SATISFIED
-            )
-        };
-        let sfi = 0x80 | (key.fid() & 0x1F) as u8;
-        let mut r = self.exchange(&cmd(sfi))?;
-        if crate::verify::addressing_refused(r.sw) {
-            // A card that does not know the SFI form: SELECT of the key (an EF: the
-            // application's verified state stays) and P2=80, as `sign` does. If that key is not
-            // found, another application is current: the caller goes the ordinary way.
-            match self.select_ef(key.fid(), "SELECT of a private key") {
-                Ok(()) => r = self.exchange(&cmd(0x80))?,
-                Err(CardError::Unexpected { .. }) => return Ok(None),
-                Err(e) => return Err(e),
-            }
-        }
-        match r.sw {
-            Sw::OK => signature_of(r.data).map(Some),
-            sw if lost(sw) => {
-                tracing::debug!(sw = %sw, "the card no longer holds the PIN verification");
-                Ok(None)
-            }
-            sw => Err(CardError::Unexpected {
-                op: "COMPUTE DIGITAL SIGNATURE",
-                sw,
-            }),
         }
     }
 

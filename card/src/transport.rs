@@ -19,10 +19,6 @@ pub trait Transport {
     fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>>;
     /// Records that a PIN was verified in this transaction (reset the card at the end).
     fn mark_verified(&mut self);
-    /// Ends this transaction without the reset that [`Transport::mark_verified`] asked for, so
-    /// the card stays verified for a later transaction of the same connection (the caller
-    /// owns ending that state; see [`crate::Session::keep_verified`]).
-    fn keep_verified(&mut self);
 }
 
 /// A reader holding a card.

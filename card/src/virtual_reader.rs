@@ -28,7 +28,6 @@ impl VirtualReader {
 struct VirtualTx<'a> {
     card: &'a Mutex<SimCard>,
     verified: bool,
-    keep: bool,
 }
 
 impl Reader for VirtualReader {
@@ -40,7 +39,6 @@ impl Reader for VirtualReader {
         Ok(Box::new(VirtualTx {
             card: &self.card,
             verified: false,
-            keep: false,
         }))
     }
 }
@@ -57,15 +55,11 @@ impl Transport for VirtualTx<'_> {
     fn mark_verified(&mut self) {
         self.verified = true;
     }
-
-    fn keep_verified(&mut self) {
-        self.keep = true;
-    }
 }
 
 impl Drop for VirtualTx<'_> {
     fn drop(&mut self) {
-        if self.verified && !self.keep {
+        if self.verified {
             if let Ok(mut c) = self.card.lock() {
                 c.reset();
             }

@@ -50,7 +50,6 @@ impl Transport for Tx<'_> {
         })
     }
     fn mark_verified(&mut self) {}
-    fn keep_verified(&mut self) {}
 }
 
 impl Reader for Scripted {

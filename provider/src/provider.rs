@@ -335,11 +335,7 @@ unsafe extern "C" fn teardown(provctx: *mut c_void) {
     guard((), || {
         if !provctx.is_null() {
             // SAFETY: the reference init handed out; released exactly once here.
-            let prov = unsafe { Arc::from_raw(provctx as *const Provider) };
-            // Keys may outlive this reference, but not the module: end a PIN verification
-            // still kept on the card and stop its timer thread before OpenSSL unloads us.
-            prov.token.end_kept();
-            drop(prov);
+            drop(unsafe { Arc::from_raw(provctx as *const Provider) });
         }
     })
 }

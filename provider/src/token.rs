@@ -7,14 +7,12 @@
 //! * one prompt per key per process: a PIN the card accepted is kept (zeroizing) and presented
 //!   again for each signature — OpenSSL offers no callback at signing time, and the card
 //!   forgets the verification when a session ends;
+//! * every session that presents a PIN ends with a card reset (the card crate's transports do
+//!   it), so a verified state never outlives the operation that needed it: the load's VERIFY
+//!   (which makes a wrong PIN fail at key load) and each signature's VERIFY are separate, and a
+//!   signature session is always SELECT, counter, VERIFY, SIGN;
 //! * APDU economy: the session that identifies the card also reads the PIN counter and the
-//!   (free) certificate of the key; a PIN from a pin-source is verified in that same session.
-//!   The load's VERIFY is left standing on the card for [`KEEP_VERIFIED`], so the signature
-//!   that usually follows at once (`openssl dgst -sign`, a TLS handshake) costs one APDU and
-//!   no second VERIFY. That state ends with the signature's session (a reset), or at the
-//!   deadline through a timer thread that resets the card, or when the connection or the
-//!   provider goes away; if the card lost it meanwhile (another program selected an
-//!   application, a reset), the signature goes the ordinary way: counter, VERIFY, SIGN;
+//!   (free) certificate of the key; a PIN from a pin-source is verified in that same session;
 //! * a PIN the card refused is remembered and never sent again in this process;
 //! * after a fork (nginx master → workers) the parent's PC/SC handles are abandoned, not
 //!   closed, and the child reconnects with the PINs it inherited;
@@ -33,15 +31,8 @@ use jpki_card::{
 use jpki_uri::PinSource;
 use std::collections::HashMap;
 use std::ffi::{c_char, c_void};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::sync::{Mutex, MutexGuard};
 use zeroize::Zeroizing;
-
-/// How long the PIN verified at key load stays verified on the card, waiting for the signature
-/// that usually follows at once. Until then any program that reaches the reader could use the
-/// key, so it is short; a later signature presents the kept PIN again.
-pub const KEEP_VERIFIED: Duration = Duration::from_secs(2);
 
 /// What the card is asked to sign.
 pub enum SignInput {
@@ -74,80 +65,6 @@ struct Open {
     pid: u32,
     choice: ReaderChoice,
     card: Card,
-    /// The reader's name, for the timer's reset.
-    reader: String,
-    /// A PIN verification left standing on the card after the load.
-    kept: Option<Kept>,
-}
-
-impl Drop for Open {
-    fn drop(&mut self) {
-        // (A forked child forgets its parent's `Open` instead of dropping it.)
-        if let Some(k) = self.kept.take() {
-            if k.claim() {
-                if let Ok(mut s) = self.card.session() {
-                    s.reset_when_done();
-                }
-            }
-        }
-    }
-}
-
-/// A verified state left on the card by [`jpki_card::Session::keep_verified`], and the timer
-/// that ends it at [`KEEP_VERIFIED`] if nothing uses it first.
-struct Kept {
-    pin: PinKind,
-    /// True while the state is unused; whoever turns it false (the signature, the timer, a
-    /// dropped connection) owns ending it.
-    live: Arc<AtomicBool>,
-    timer: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Kept {
-    /// Starts the timer; `None` if no thread could be started (then the caller resets now).
-    fn start(pin: PinKind, reader: &str) -> Option<Kept> {
-        let live = Arc::new(AtomicBool::new(true));
-        let flag = live.clone();
-        let reader = reader.to_string();
-        let deadline = Instant::now() + KEEP_VERIFIED;
-        // The timer touches no state of ours (no lock it could hold across a fork): only the
-        // flag and a PC/SC connection of its own.
-        let timer = std::thread::Builder::new()
-            .name("jpki-keep-verified".into())
-            .spawn(move || {
-                while flag.load(Ordering::SeqCst) {
-                    let now = Instant::now();
-                    if now >= deadline {
-                        break;
-                    }
-                    std::thread::park_timeout(deadline - now);
-                }
-                if flag.swap(false, Ordering::SeqCst) {
-                    tracing::debug!(target: "jpki_provider", "kept PIN verification unused; resetting the card");
-                    if let Err(e) = jpki_card::pcsc::reset_card(&reader) {
-                        tracing::debug!(target: "jpki_provider", "resetting the card: {e}");
-                    }
-                }
-            })
-            .ok()?;
-        Some(Kept {
-            pin,
-            live,
-            timer: Some(timer),
-        })
-    }
-
-    /// Takes the state over and stops the timer: true if the state was still unused (the
-    /// caller's next session must then end with a reset). Must not be called inside a PC/SC
-    /// transaction: the timer may be waiting for one to reset the card.
-    fn claim(mut self) -> bool {
-        let unused = self.live.swap(false, Ordering::SeqCst);
-        if let Some(t) = self.timer.take() {
-            t.thread().unpark();
-            let _ = t.join();
-        }
-        unused
-    }
 }
 
 #[derive(Default)]
@@ -183,8 +100,7 @@ fn current(open: &mut Option<Open>, choice: &ReaderChoice) {
     if let Some(o) = open.take() {
         if o.pid != std::process::id() {
             // The parent's PC/SC context and card handle travel over the parent's socket to
-            // pcscd: closing them from the child would act on the parent's connection (and a
-            // kept verification is the parent's to end).
+            // pcscd: closing them from the child would act on the parent's connection.
             std::mem::forget(o);
         } else if o.choice == *choice {
             *open = Some(o);
@@ -219,9 +135,7 @@ impl State {
                     *open = Some(Open {
                         pid: std::process::id(),
                         choice: choice.clone(),
-                        reader: card.reader_name().to_string(),
                         card,
-                        kept: None,
                     });
                     r.map_err(ProvError::from_card).and_then(|r| r)
                 }
@@ -236,35 +150,6 @@ impl State {
             }
         }
         r
-    }
-
-    /// After a session that ended with [`Session::keep_verified`]: starts the timer that ends
-    /// the state, or ends it now if no timer can run.
-    fn keep(&mut self, pin: PinKind) {
-        let Some(o) = self.open.as_mut() else { return };
-        if let Some(old) = o.kept.take() {
-            // Replaced by the new verification (same card state): only stop its timer.
-            old.claim();
-        }
-        o.kept = Kept::start(pin, &o.reader);
-        if o.kept.is_none() {
-            if let Ok(mut s) = o.card.session() {
-                s.reset_when_done();
-            }
-        }
-    }
-
-    /// Takes over a verification kept on this connection: (whether the card may still hold
-    /// it — then the next session must end with a reset —, whether it is `pin`'s).
-    fn claim_kept(&mut self, choice: &ReaderChoice, pin: PinKind) -> (bool, bool) {
-        current(&mut self.open, choice);
-        match self.open.as_mut().and_then(|o| o.kept.take()) {
-            Some(k) => {
-                let same = k.pin == pin;
-                (k.claim(), same)
-            }
-            None => (false, false),
-        }
     }
 }
 
@@ -309,7 +194,7 @@ impl Token {
     ///
     /// Sessions: (1) counter [+ certificate], then — unless the PIN comes from a pin-source,
     /// which is read and verified in session 1 — the prompt outside any transaction, then
-    /// (2) counter again and VERIFY. The verification is kept on the card for the signature.
+    /// (2) counter again and VERIFY. Each session that VERIFYs ends with a card reset.
     pub fn login(&self, choice: &ReaderChoice, key: KeyKind, access: &Access<'_>) -> Result<()> {
         let mut st = self.lock();
         let pin_kind = key.pin();
@@ -359,7 +244,6 @@ impl Token {
         match r {
             Ok(secret) => {
                 st.cache.pins.insert(pin_kind, secret);
-                st.keep(pin_kind);
                 Ok(())
             }
             Err(e) => {
@@ -396,19 +280,16 @@ impl Token {
         Ok(der)
     }
 
-    /// Signs with a key whose PIN was verified at load time. Right after the load the card
-    /// still holds that verification: one session with only the SIGN (checked with `check`,
-    /// the public key's verification, since no SELECT made sure which application answers).
-    /// Otherwise one session of SELECT, counter, VERIFY (the kept PIN), SIGN. If the PIN was
-    /// forgotten because the card went away, it is obtained again only from a pin-source
-    /// (there is no prompt at signing time).
+    /// Signs with a key whose PIN was verified at load time: one session of SELECT, counter,
+    /// VERIFY (the kept PIN), SIGN, ended by a card reset. If the PIN was forgotten because
+    /// the card went away, it is obtained again only from a pin-source (there is no prompt at
+    /// signing time).
     pub fn sign(
         &self,
         choice: &ReaderChoice,
         key: KeyKind,
         input: &SignInput,
         access: &Access<'_>,
-        check: &dyn Fn(&[u8]) -> bool,
     ) -> Result<RsaSignature> {
         let pin_kind = key.pin();
         let known = self.lock().cache.pins.contains_key(&pin_kind);
@@ -426,24 +307,7 @@ impl Token {
             .cloned()
             .ok_or(ProvError::PinNeededAgain { pin: pin_kind })?;
         let pin = AnyPin::new(pin_kind, &secret).map_err(ProvError::from_card)?;
-        let (kept, same) = st.claim_kept(choice, pin_kind);
         let r = st.session(choice, |s, _| {
-            if kept {
-                // Ends the kept state whatever happens in this session.
-                s.reset_when_done();
-            }
-            if kept && same {
-                let fast = match input {
-                    SignInput::Pkcs1(di) => s.sign_if_verified(key, di),
-                    SignInput::PssSha256(h) => s.sign_pss_sha256_if_verified(key, h),
-                }
-                .map_err(ProvError::from_card)?;
-                match fast {
-                    Some(sig) if check(sig.as_bytes()) => return Ok(sig),
-                    Some(_) => tracing::debug!(target: "jpki_provider", "a signature without SELECT does not match the key; signing the ordinary way"),
-                    None => {}
-                }
-            }
             card(s.verify(&pin, access.last_try))?;
             match input {
                 SignInput::Pkcs1(di) => s.sign(key, di),
@@ -459,27 +323,6 @@ impl Token {
                 .push((pin_kind, Zeroizing::new(pin.bytes().to_vec())));
         }
         r
-    }
-
-    /// Ends a PIN verification still kept on the card (provider teardown): the provider may
-    /// be unloaded next, and its timer thread with it.
-    pub fn end_kept(&self) {
-        let mut st = self.lock();
-        if st
-            .open
-            .as_ref()
-            .is_some_and(|o| o.pid == std::process::id())
-        {
-            if let Some(o) = st.open.as_mut() {
-                if let Some(k) = o.kept.take() {
-                    if k.claim() {
-                        if let Ok(mut s) = o.card.session() {
-                            s.reset_when_done();
-                        }
-                    }
-                }
-            }
-        }
     }
 }
 
@@ -499,8 +342,8 @@ fn checked_pin(
     Ok(pin)
 }
 
-/// VERIFY under the card crate's policy (counter read right before it), the sign certificate
-/// for the sign key, and the verification kept for the signature that usually follows.
+/// VERIFY under the card crate's policy (counter read right before it), and the sign
+/// certificate for the sign key. The session then ends with a card reset.
 fn present(
     s: &mut Session<'_>,
     cache: &mut Cache,
@@ -514,7 +357,6 @@ fn present(
         let der = s.read_cert(kind).map_err(ProvError::from_card)?;
         cache.certs.insert(kind, der);
     }
-    s.keep_verified();
     Ok(())
 }
 
