@@ -6,6 +6,7 @@ set -euo pipefail
 PACKAGES=(
     pcscd libpcsclite-dev vsmartcard-vpcd # PC/SC daemon, headers, virtual reader for the simulator
     opensc pcsc-tools                     # independent clients (opensc-tool, pkcs15-tool, pcsc_scan)
+    libengine-pkcs11-openssl              # libp11's OpenSSL engine: OpenSC in `openssl` (make bench)
     poppler-utils qpdf                    # pdfsig, PDF inspection for the demo and tests
     libnss3-tools                         # certutil: an NSS trust store so pdfsig checks certificates too
     libssl-dev pkg-config openssl         # OpenSSL provider build and verification

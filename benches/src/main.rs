@@ -6,6 +6,9 @@
 //! * Provider overhead: `openssl cms -sign` with the card key vs a software key of the same
 //!   size (min and median of several runs; the simulator answers instantly, so this is the
 //!   software cost: process start, PC/SC round trips, PIN handling).
+//! * The same operations through OpenSC's PKCS#11 module in `openssl` by libp11's engine
+//!   (Debian `libengine-pkcs11-openssl`), where that works; where it does not, the error it
+//!   gives is recorded instead of a number.
 //!
 //! Run by `make bench` (which builds, starts the simulator, runs this, stops it). Needs
 //! `openssl`, OpenSC (`pkcs11-tool`) and the built `jpki-sign`, `libjpki.so`. It never spends a
@@ -18,6 +21,15 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const OPENSC: &str = "/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so";
+/// libp11's OpenSSL engine (Debian `libengine-pkcs11-openssl`).
+const LIBP11_ENGINE: &str = "/usr/lib/x86_64-linux-gnu/engines-3/pkcs11.so";
+/// The auth key in OpenSC's JPKI PKCS#11 view: one slot per PIN, so the token must be named
+/// (without it libp11 says "Multiple matching slots (2); will not try to login").
+const LIBP11_AUTH_KEY: &str =
+    "pkcs11:token=JPKI%20%28User%20Authentication%20PIN%29;id=%01;type=private";
+/// The sign key (id 02, in the sign-password slot).
+const LIBP11_SIGN_KEY: &str =
+    "pkcs11:token=JPKI%20%28Digital%20Signature%20PIN%29;id=%02;type=private";
 const RUNS: usize = 7;
 
 struct Env {
@@ -56,7 +68,27 @@ impl Env {
         e.write("doc.txt", &vec![b'x'; 64 * 1024]);
         e.write("pw", b"ABC123\n");
         e.write("pin", b"1234\n");
+        e.write(
+            "engine.cnf",
+            format!(
+                "openssl_conf = openssl_init\n\
+                 [openssl_init]\nengines = engine_sect\n\
+                 [engine_sect]\npkcs11 = pkcs11_sect\n\
+                 [pkcs11_sect]\nengine_id = pkcs11\ndynamic_path = {LIBP11_ENGINE}\n\
+                 MODULE_PATH = {OPENSC}\ninit = 0\n"
+            )
+            .as_bytes(),
+        );
         e
+    }
+    /// `openssl` with libp11's engine configured for OpenSC's module, in a session of its own
+    /// (`setsid`): libp11 asks some PINs on /dev/tty only, and a benchmark must fail there,
+    /// not wait for someone to type.
+    fn openssl_engine(&self) -> Command {
+        let mut c = Command::new("setsid");
+        c.args(["-w", "openssl"])
+            .env("OPENSSL_CONF", self.path("engine.cnf"));
+        c
     }
     fn path(&self, n: &str) -> PathBuf {
         self.work.path().join(n)
@@ -94,6 +126,23 @@ fn run(what: &str, cmd: &mut Command) {
     }
 }
 
+/// Runs a command; `Err` with the last lines of its stderr if it fails.
+fn try_run(what: &str, cmd: &mut Command) -> Result<(), String> {
+    let o = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .map_err(|e| format!("{what}: {e}"))?;
+    if o.status.success() {
+        return Ok(());
+    }
+    let err = String::from_utf8_lossy(&o.stderr);
+    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+    let tail = lines[lines.len().saturating_sub(3)..].join(" / ");
+    Err(format!("exit {}: {tail}", o.status.code().unwrap_or(-1)))
+}
+
 /// APDUs, bytes, VERIFYs and signatures one command costs on the card.
 struct Cost {
     apdus: u64,
@@ -103,16 +152,26 @@ struct Cost {
 }
 
 fn cost(env: &Env, what: &str, cmd: &mut Command) -> Cost {
+    try_cost(env, what, cmd).unwrap_or_else(|e| fail(format!("{what} failed: {e}")))
+}
+
+/// [`cost`] of a command that may fail (a third-party tool): `Err` says how.
+fn try_cost(env: &Env, what: &str, cmd: &mut Command) -> Result<Cost, String> {
     let a = env.stats();
-    run(what, cmd);
+    try_run(what, cmd)?;
     let b = env.stats();
     let v = |s: &Stats| s.verifies.values().sum::<u64>();
-    Cost {
+    Ok(Cost {
         apdus: b.apdus - a.apdus,
         bytes: (b.bytes_in + b.bytes_out) - (a.bytes_in + a.bytes_out),
         verifies: v(&b) - v(&a),
         signatures: b.signatures - a.signatures,
-    }
+    })
+}
+
+/// Markdown-safe text of a tool's error.
+fn md(s: &str) -> String {
+    s.replace('|', "\\|").replace('`', "'")
 }
 
 /// Wall time of `RUNS` runs (after one warm-up): (min, median).
@@ -127,6 +186,22 @@ fn timing(what: &str, mut make: impl FnMut() -> Command) -> (Duration, Duration)
         .collect();
     t.sort();
     (t[0], t[RUNS / 2])
+}
+
+/// [`timing`] of a command that may fail: `Err` says how.
+fn try_timing(
+    what: &str,
+    mut make: impl FnMut() -> Command,
+) -> Result<(Duration, Duration), String> {
+    try_run(what, &mut make())?;
+    let mut t = Vec::with_capacity(RUNS);
+    for _ in 0..RUNS {
+        let start = Instant::now();
+        try_run(what, &mut make())?;
+        t.push(start.elapsed());
+    }
+    t.sort();
+    Ok((t[0], t[RUNS / 2]))
 }
 
 fn ms(d: Duration) -> String {
@@ -513,16 +588,19 @@ fn main() {
         "| operation | tool | APDUs | bytes | VERIFYs | signatures |"
     );
     let _ = writeln!(out, "|---|---|---:|---:|---:|---:|");
-    let mut row = |op: &str, tool: &str, c: Cost| {
-        let _ = writeln!(
-            out,
-            "| {op} | {tool} | {} | {} | {} | {} |",
-            c.apdus, c.bytes, c.verifies, c.signatures
-        );
+    let mut row = |op: &str, tool: &str, c: Result<Cost, String>| {
+        let _ = match c {
+            Ok(c) => writeln!(
+                out,
+                "| {op} | {tool} | {} | {} | {} | {} |",
+                c.apdus, c.bytes, c.verifies, c.signatures
+            ),
+            Err(e) => writeln!(out, "| {op} | {tool} | fails: {} | | | |", md(&e)),
+        };
     };
     let c = cost(
         &env,
-        "openssl dgst -sign (provider)",
+        "openssl dgst -sign (provider, pin-source)",
         env.openssl()
             .args(["dgst", "-sha256", "-sign", &auth_key])
             .args(p)
@@ -530,8 +608,22 @@ fn main() {
     );
     row(
         "auth-key signature, fresh process",
-        "jpki provider (`openssl dgst -sign jpki:auth`)",
-        c,
+        "jpki provider (`openssl dgst -sign 'jpki:auth?pin-source=file:…'`)",
+        Ok(c),
+    );
+    let passin = format!("file:{}", env.s("pin"));
+    let c = cost(
+        &env,
+        "openssl dgst -sign -passin (provider)",
+        env.openssl()
+            .args(["dgst", "-sha256", "-sign", "jpki:auth", "-passin", &passin])
+            .args(p)
+            .args(["-out", &env.s("sig.bin"), &env.s("doc.txt")]),
+    );
+    row(
+        "auth-key signature, fresh process",
+        "jpki provider (`openssl dgst -sign jpki:auth -passin file:…`)",
+        Ok(c),
     );
     let c = cost(
         &env,
@@ -552,7 +644,31 @@ fn main() {
     row(
         "auth-key signature, fresh process",
         "OpenSC (`pkcs11-tool --sign`)",
-        c,
+        Ok(c),
+    );
+    let engine_dgst = |out: &str| {
+        let mut c = env.openssl_engine();
+        c.args(["dgst", "-sha256", "-engine", "pkcs11", "-keyform", "engine"])
+            .args(["-sign", LIBP11_AUTH_KEY, "-passin", &passin])
+            .args(["-out", &env.s(out), &env.s("doc.txt")]);
+        c
+    };
+    let libp11_dgst = if Path::new(LIBP11_ENGINE).exists() {
+        try_cost(
+            &env,
+            "openssl dgst -engine pkcs11",
+            &mut engine_dgst("engine.sig"),
+        )
+    } else {
+        Err(format!(
+            "{LIBP11_ENGINE} is not installed (libengine-pkcs11-openssl)"
+        ))
+    };
+    let libp11_dgst_works = libp11_dgst.is_ok();
+    row(
+        "auth-key signature, fresh process",
+        "OpenSC via libp11's engine (`openssl dgst -engine pkcs11 -keyform engine -sign 'pkcs11:token=JPKI (User Authentication PIN);id=%01;type=private' -passin file:…`)",
+        libp11_dgst,
     );
     let c = cost(
         &env,
@@ -565,7 +681,11 @@ fn main() {
             "--force",
         ]),
     );
-    row("read the auth certificate", "jpki-sign (`cert auth`)", c);
+    row(
+        "read the auth certificate",
+        "jpki-sign (`cert auth`)",
+        Ok(c),
+    );
     let c = cost(
         &env,
         "pkcs15-tool --read-certificate",
@@ -574,7 +694,7 @@ fn main() {
     row(
         "read the auth certificate",
         "OpenSC (`pkcs15-tool --read-certificate`)",
-        c,
+        Ok(c),
     );
     let c = cost(
         &env,
@@ -595,7 +715,7 @@ fn main() {
     row(
         "CMS with the sign key (cert + key + signature)",
         "jpki provider (`openssl cms -sign`)",
-        c,
+        Ok(c),
     );
     let c = cost(
         &env,
@@ -615,9 +735,49 @@ fn main() {
     row(
         "CMS with the sign key (cert + key + signature)",
         "jpki-sign (`cms sign`)",
-        c,
+        Ok(c),
+    );
+    // The engine cannot load certificates from the card: the signer certificate is the PEM
+    // the simulator wrote (`jpki-sign cert sign` on a real card).
+    let sign_pem = env.sim.join("pki").join("sign.pem").display().to_string();
+    let pw_in = format!("file:{}", env.s("pw"));
+    let engine_cms = |out: &str| {
+        let mut c = env.openssl_engine();
+        c.args(["cms", "-sign", "-engine", "pkcs11", "-keyform", "engine"])
+            .args(["-binary", "-in", &env.s("doc.txt"), "-signer", &sign_pem])
+            .args(["-inkey", LIBP11_SIGN_KEY, "-passin", &pw_in])
+            .args(["-outform", "DER", "-out", &env.s(out)]);
+        c
+    };
+    let libp11_cms = if Path::new(LIBP11_ENGINE).exists() {
+        try_cost(
+            &env,
+            "openssl cms -sign -engine pkcs11",
+            &mut engine_cms("engine.p7s"),
+        )
+    } else {
+        Err(format!(
+            "{LIBP11_ENGINE} is not installed (libengine-pkcs11-openssl)"
+        ))
+    };
+    let libp11_cms_works = libp11_cms.is_ok();
+    row(
+        "CMS with the sign key (cert + key + signature)",
+        "OpenSC via libp11's engine (`openssl cms -sign -engine pkcs11 -keyform engine -inkey 'pkcs11:token=JPKI (Digital Signature PIN);id=%02;type=private' -signer sign.pem -passin file:…`)",
+        libp11_cms,
     );
     let _ = writeln!(out);
+    if !libp11_cms_works {
+        let _ = writeln!(
+            out,
+            "libp11's engine and the sign key: OpenSC marks the JPKI sign key \
+             `CKA_ALWAYS_AUTHENTICATE`, so after the login with `-passin` the engine asks for the \
+             password a second time at signing time, and only through the terminal \
+             (`Enter PKCS#11 key PIN for Digital Signature Key:`); without one (as here, and in \
+             any server or script) the signature fails with the error above. The engine also \
+             cannot load the sign certificate from the card: `-signer` takes a file.\n"
+        );
+    }
 
     // ---- 2. Provider overhead -----------------------------------------------------------
     run(
@@ -679,6 +839,29 @@ fn main() {
         ms(soft_min),
         ms(soft_med)
     );
+    match libp11_cms_works.then(|| try_timing("cms -sign through libp11", || engine_cms("e.p7s"))) {
+        Some(Ok((min, med))) => {
+            let _ = writeln!(
+                out,
+                "| card via OpenSC + libp11 engine (`-keyform engine -inkey pkcs11:…`) | {} | {} |",
+                ms(min),
+                ms(med)
+            );
+        }
+        Some(Err(e)) => {
+            let _ = writeln!(
+                out,
+                "| card via OpenSC + libp11 engine | fails: {} | |",
+                md(&e)
+            );
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "| card via OpenSC + libp11 engine | fails (see table 1) | |"
+            );
+        }
+    }
     let ratio = card_med.as_secs_f64() / soft_med.as_secs_f64().max(1e-9);
     let _ = writeln!(
         out,
@@ -686,6 +869,64 @@ fn main() {
          connection and transactions through pcscd, the simulator's APDU round trips, the PIN \
          counter queries and VERIFYs (see table 1), and the signature check against the \
          certificate that the provider does before returning each signature.\n"
+    );
+
+    // The auth key too: the key libp11's engine can use without a terminal.
+    let (jp_min, jp_med) = timing("dgst -sign with the card (provider)", || {
+        let mut c = env.openssl();
+        c.args(["dgst", "-sha256", "-sign", "jpki:auth", "-passin", &passin])
+            .args(p)
+            .args(["-out", &env.s("t.sig"), &env.s("doc.txt")]);
+        c
+    });
+    let (sw_min, sw_med) = timing("dgst -sign with a software key", || {
+        let mut c = Command::new("openssl");
+        c.args(["dgst", "-sha256", "-sign", &env.s("soft.key")])
+            .args(["-out", &env.s("s.sig"), &env.s("doc.txt")]);
+        c
+    });
+    let _ = writeln!(
+        out,
+        "### Auth key: `openssl dgst -sha256 -sign`, 64 KiB document\n"
+    );
+    let _ = writeln!(out, "| key | min | median |");
+    let _ = writeln!(out, "|---|---:|---:|");
+    let _ = writeln!(
+        out,
+        "| card via jpki provider (`-sign jpki:auth -passin file:…`) | {} | {} |",
+        ms(jp_min),
+        ms(jp_med)
+    );
+    match libp11_dgst_works
+        .then(|| try_timing("dgst -sign through libp11", || engine_dgst("t2.sig")))
+    {
+        Some(Ok((min, med))) => {
+            let _ = writeln!(
+                out,
+                "| card via OpenSC + libp11 engine (`-keyform engine -sign pkcs11:…`) | {} | {} |",
+                ms(min),
+                ms(med)
+            );
+        }
+        Some(Err(e)) => {
+            let _ = writeln!(
+                out,
+                "| card via OpenSC + libp11 engine | fails: {} | |",
+                md(&e)
+            );
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "| card via OpenSC + libp11 engine | fails (see table 1) | |"
+            );
+        }
+    }
+    let _ = writeln!(
+        out,
+        "| software RSA-2048 key (default provider) | {} | {} |\n",
+        ms(sw_min),
+        ms(sw_med)
     );
 
     pdf_benchmarks(&env, &mut out);

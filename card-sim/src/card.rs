@@ -142,6 +142,10 @@ impl SimCard {
     pub fn reset(&mut self) {
         self.vol = Volatile::default();
         self.stats.resets += 1;
+        // Saved now, not with the next APDU: tests watch for a reset that ends a verified state.
+        if let Some(f) = self.on_stats.as_mut() {
+            f(&self.stats);
+        }
     }
 
     /// Counts a fault injected in front of the card (see [`crate::faults`]).

@@ -68,6 +68,17 @@ impl std::fmt::Debug for Card {
 impl Card {
     /// Finds a JPKI card through PC/SC.
     pub fn open(choice: &ReaderChoice) -> Result<Card> {
+        Card::open_then(choice, |_| Ok(())).map(|(card, _)| card)
+    }
+
+    /// Finds a JPKI card through PC/SC and runs `then` in the session that identified it, so
+    /// the first operation costs no SELECT and no transaction of its own. The card is handed
+    /// back also when `then` fails; `then` runs once, on the card that was chosen.
+    pub fn open_then<T>(
+        choice: &ReaderChoice,
+        then: impl FnOnce(&mut Session<'_>) -> Result<T>,
+    ) -> Result<(Card, Result<T>)> {
+        let mut then = Some(then);
         let ctx = PcscContext::establish()?;
         let readers = ctx.readers()?;
         if readers.is_empty() {
@@ -94,11 +105,14 @@ impl Card {
         // more than an empty reader.
         let mut best: Option<CardError> = None;
         for name in candidates {
-            let attempt = ctx
-                .connect(name)
-                .and_then(|r| Card::from_reader(Box::new(r)));
+            let attempt = ctx.connect(name).and_then(|r| {
+                Card::from_reader_then(Box::new(r), |s| match then.take() {
+                    Some(f) => f(s),
+                    None => Err(CardError::Pcsc("internal: open_then ran twice".into())),
+                })
+            });
             match attempt {
-                Ok(card) => return Ok(card),
+                Ok(found) => return Ok(found),
                 Err(e) => {
                     tracing::debug!(reader = %name, "skipping reader: {e}");
                     let rank = |e: &CardError| match e {
@@ -123,14 +137,21 @@ impl Card {
 
     /// Identifies the card in `reader` (SELECT JPKI AP + token label) and refuses
     /// anything that is not a supported JPKI token.
-    pub fn from_reader(mut reader: Box<dyn Reader>) -> Result<Card> {
+    pub fn from_reader(reader: Box<dyn Reader>) -> Result<Card> {
+        Card::from_reader_then(reader, |_| Ok(())).map(|(card, _)| card)
+    }
+
+    /// [`Card::from_reader`], then `then` in the same session (see [`Card::open_then`]).
+    pub fn from_reader_then<T>(
+        mut reader: Box<dyn Reader>,
+        then: impl FnOnce(&mut Session<'_>) -> Result<T>,
+    ) -> Result<(Card, Result<T>)> {
         let name = reader.name().to_string();
         let trace = SharedTrace::default();
-        let unknown = TokenKind::Unknown(String::new());
-        let token = {
+        let (token, out) = {
             let tx = reader.begin()?;
-            let mut s = Session::new(tx, &trace, &unknown);
-            match s.read_token() {
+            let mut s = Session::new(tx, &trace, TokenKind::Unknown(String::new()));
+            let token = match s.read_token() {
                 Ok(t) => t,
                 // "No such application/file/command": another kind of card. Other status
                 // words (6F 00, 65 81, …) are a JPKI card failing, and are reported as such
@@ -142,19 +163,24 @@ impl Card {
                     return Err(CardError::NotJpki { reader: name })
                 }
                 Err(e) => return Err(e),
+            };
+            if !token.is_supported() {
+                return Err(CardError::UnsupportedToken {
+                    reader: name,
+                    token,
+                });
             }
+            s.set_token(token.clone());
+            (token, then(&mut s))
         };
-        if !token.is_supported() {
-            return Err(CardError::UnsupportedToken {
-                reader: name,
+        Ok((
+            Card {
+                reader,
                 token,
-            });
-        }
-        Ok(Card {
-            reader,
-            token,
-            trace,
-        })
+                trace,
+            },
+            out,
+        ))
     }
 
     /// A simulated card in process (`--reader virtual`, unit tests).
@@ -166,7 +192,7 @@ impl Card {
     /// Starts an exclusive session (one PC/SC transaction).
     pub fn session(&mut self) -> Result<Session<'_>> {
         let tx = self.reader.begin()?;
-        Ok(Session::new(tx, &self.trace, &self.token))
+        Ok(Session::new(tx, &self.trace, self.token.clone()))
     }
 
     /// The reader's name.

@@ -146,11 +146,11 @@ pub struct Session<'a> {
     tx: Box<dyn Transport + 'a>,
     trace: &'a Trace,
     ap: Option<Ap>,
-    token: &'a TokenKind,
+    token: TokenKind,
 }
 
 impl<'a> Session<'a> {
-    pub(crate) fn new(tx: Box<dyn Transport + 'a>, trace: &'a Trace, token: &'a TokenKind) -> Self {
+    pub(crate) fn new(tx: Box<dyn Transport + 'a>, trace: &'a Trace, token: TokenKind) -> Self {
         Session {
             tx,
             trace,
@@ -171,6 +171,23 @@ impl<'a> Session<'a> {
 
     pub(crate) fn mark_verified(&mut self) {
         self.tx.mark_verified();
+    }
+
+    /// What kind of JPKI token the session talks to.
+    pub fn token(&self) -> &TokenKind {
+        &self.token
+    }
+
+    pub(crate) fn set_token(&mut self, token: TokenKind) {
+        self.token = token;
+    }
+
+    /// The PIN a certificate needs on this token before it can be read.
+    pub fn cert_needs_pin(&self, kind: CertKind) -> Option<PinKind> {
+        match kind {
+            CertKind::Auth if self.token.auth_cert_needs_pin() => Some(PinKind::Auth),
+            k => k.needs_pin(),
+        }
     }
 
     /// Selects an application unless it is already current.
@@ -209,7 +226,17 @@ impl<'a> Session<'a> {
     /// continues where the data received so far ends, so a short answer costs an APDU,
     /// not the certificate.
     pub(crate) fn read_tlv(&mut self, what: &'static str, pin: Option<PinKind>) -> Result<Vec<u8>> {
-        let mut data = self.read_chunk(0, READ_CHUNK, what, pin)?;
+        let first = self.read_chunk(0, READ_CHUNK, what, pin)?;
+        self.read_tlv_from(first, what, pin)
+    }
+
+    /// [`Session::read_tlv`] after its first chunk was read (by offset or by SFI).
+    fn read_tlv_from(
+        &mut self,
+        mut data: Vec<u8>,
+        what: &'static str,
+        pin: Option<PinKind>,
+    ) -> Result<Vec<u8>> {
         let total = crate::tlv::total_len(&data).ok_or(CardError::Malformed { what })?;
         if total > MAX_EF {
             return Err(CardError::Malformed { what });
@@ -233,9 +260,21 @@ impl<'a> Session<'a> {
         what: &'static str,
         pin: Option<PinKind>,
     ) -> Result<Vec<u8>> {
-        let le = Le::new(len as u32).ok_or(CardError::Malformed { what })?;
         let [hi, lo] = (offset as u16).to_be_bytes();
-        let r = self.exchange(&Command::new(0x00, 0xB0, hi & 0x7F, lo).with_le(le))?;
+        self.read_chunk_at(hi & 0x7F, lo, len, what, pin)
+    }
+
+    /// READ BINARY with the given P1 P2 (15-bit offset, or `80|SFI` + 8-bit offset).
+    fn read_chunk_at(
+        &mut self,
+        p1: u8,
+        p2: u8,
+        len: usize,
+        what: &'static str,
+        pin: Option<PinKind>,
+    ) -> Result<Vec<u8>> {
+        let le = Le::new(len as u32).ok_or(CardError::Malformed { what })?;
+        let r = self.exchange(&Command::new(0x00, 0xB0, p1, p2).with_le(le))?;
         match (r.sw, pin) {
             // 62 82: end of file before Le bytes — some cards say so (spec §5).
             (Sw::OK | Sw::END_OF_FILE, _) => Ok(r.data),
@@ -268,13 +307,34 @@ impl<'a> Session<'a> {
     /// Reads a certificate. The sign certificate needs the sign password verified
     /// in this session first; the auth certificate does too on smartphone tokens.
     pub fn read_cert(&mut self, kind: CertKind) -> Result<CertificateDer> {
+        const WHAT: &str = "a certificate";
+        const SELECT: &str = "SELECT of a certificate file";
         self.select_ap(Ap::Jpki)?;
-        let pin = match kind {
-            CertKind::Auth if self.token.auth_cert_needs_pin() => Some(PinKind::Auth),
-            k => k.needs_pin(),
+        let pin = self.cert_needs_pin(kind);
+        // The first chunk names the EF by SFI (P1 = 80|SFI, spec §5 [C]), which also makes it
+        // the current EF for the offset reads that follow: no SELECT. A card that refuses the
+        // form is asked the long way.
+        let sfi = 0x80 | (kind.fid() & 0x1F) as u8;
+        let first = self.read_chunk_at(sfi, 0, READ_CHUNK, WHAT, pin);
+        let der = match first {
+            Err(CardError::Unexpected { sw, .. })
+                if crate::verify::addressing_refused(sw) || sw == Sw::INCOMPATIBLE_FILE =>
+            {
+                self.select_ef(kind.fid(), SELECT)?;
+                self.read_tlv(WHAT, pin)?
+            }
+            r => {
+                let first = r?;
+                match self.read_tlv_from(first, WHAT, pin) {
+                    // A card that did not make the EF current: select it, read on.
+                    Err(CardError::Unexpected { sw, .. }) if sw == Sw::NO_CURRENT_EF => {
+                        self.select_ef(kind.fid(), SELECT)?;
+                        self.read_tlv(WHAT, pin)?
+                    }
+                    r => r?,
+                }
+            }
         };
-        self.select_ef(kind.fid(), "SELECT of a certificate file")?;
-        let der = self.read_tlv("a certificate", pin)?;
         if der.first() != Some(&0x30) {
             return Err(CardError::Malformed {
                 what: "a certificate",
@@ -318,20 +378,27 @@ impl<'a> Session<'a> {
             r = self.exchange(&cmd(0x80))?;
         }
         match r.sw {
-            Sw::OK if r.data.len() == 256 => Ok(RsaSignature(r.data)),
-            Sw::OK if r.data.len() < 256 => Err(CardError::Truncated {
-                what: "a signature",
-                got: r.data.len(),
-                expected: 256,
-            }),
-            Sw::OK => Err(CardError::Malformed {
-                what: "a signature",
-            }),
+            Sw::OK => signature_of(r.data),
             Sw::SECURITY_NOT_SATISFIED => Err(CardError::NotVerified { pin: key.pin() }),
             sw => Err(CardError::Unexpected {
                 op: "COMPUTE DIGITAL SIGNATURE",
                 sw,
             }),
         }
+    }
+}
+
+/// A card's answer to COMPUTE DIGITAL SIGNATURE with `90 00`: exactly 256 bytes.
+fn signature_of(data: Vec<u8>) -> Result<RsaSignature> {
+    match data.len() {
+        256 => Ok(RsaSignature(data)),
+        got if got < 256 => Err(CardError::Truncated {
+            what: "a signature",
+            got,
+            expected: 256,
+        }),
+        _ => Err(CardError::Malformed {
+            what: "a signature",
+        }),
     }
 }

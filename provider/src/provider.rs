@@ -198,14 +198,30 @@ pub struct Config {
     /// [O]: not confirmed on every card, so it is off unless asked for, and every PSS signature
     /// is checked against the public key).
     pub pss: bool,
+    /// `protect-process = yes | no` (default yes): once the provider holds a PIN, make the
+    /// host process non-dumpable (prctl PR_SET_DUMPABLE 0): no core dumps, no same-user
+    /// ptrace or /proc/PID/mem of the program that holds the PIN.
+    pub protect_process: bool,
 }
 
 impl Config {
     fn read(core: &Core) -> Result<Config, ProvError> {
         let mut c = Config {
             reader: core.config_value(c"reader").filter(|s| !s.is_empty()),
+            protect_process: true,
             ..Config::default()
         };
+        if let Some(v) = core.config_value(c"protect-process") {
+            c.protect_process = match v.as_str() {
+                "yes" => true,
+                "no" => false,
+                _ => {
+                    return Err(ProvError::Config(
+                        "protect-process must be \"yes\" (no core dumps or ptrace of a program while the provider holds a PIN; the default) or \"no\" (leave the program's dumpability alone)",
+                    ))
+                }
+            };
+        }
         if let Some(p) = core.config_value(c"pin-source") {
             c.pin_source = Some(PinSource::parse(&p)?);
         }
@@ -301,10 +317,11 @@ pub unsafe fn init(
             return 0;
         }
     };
+    let token = Token::new(config.protect_process);
     let prov = Arc::new(Provider {
         core,
         config,
-        token: Token::default(),
+        token,
     });
     // SAFETY: out/provctx checked non-NULL above.
     unsafe {

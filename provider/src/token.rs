@@ -7,6 +7,12 @@
 //! * one prompt per key per process: a PIN the card accepted is kept (zeroizing) and presented
 //!   again for each signature — OpenSSL offers no callback at signing time, and the card
 //!   forgets the verification when a session ends;
+//! * every session that presents a PIN ends with a card reset (the card crate's transports do
+//!   it), so a verified state never outlives the operation that needed it: the load's VERIFY
+//!   (which makes a wrong PIN fail at key load) and each signature's VERIFY are separate, and a
+//!   signature session is always SELECT, counter, VERIFY, SIGN;
+//! * APDU economy: the session that identifies the card also reads the PIN counter and the
+//!   (free) certificate of the key; a PIN from a pin-source is verified in that same session;
 //! * a PIN the card refused is remembered and never sent again in this process;
 //! * after a fork (nginx master → workers) the parent's PC/SC handles are abandoned, not
 //!   closed, and the child reconnects with the PINs it inherited;
@@ -75,9 +81,10 @@ struct State {
 }
 
 /// The provider instance's card access.
-#[derive(Default)]
 pub struct Token {
     state: Mutex<State>,
+    /// `protect-process`: make the host process non-dumpable once a PIN is held.
+    protect_process: bool,
 }
 
 /// The certificate that goes with a key.
@@ -88,29 +95,16 @@ pub fn cert_of(key: KeyKind) -> CertKind {
     }
 }
 
-fn connection<'a>(open: &'a mut Option<Open>, choice: &ReaderChoice) -> Result<&'a mut Card> {
-    let pid = std::process::id();
+/// Keeps `open` only if it is this process's connection to the reader `choice` names.
+fn current(open: &mut Option<Open>, choice: &ReaderChoice) {
     if let Some(o) = open.take() {
-        if o.pid != pid {
+        if o.pid != std::process::id() {
             // The parent's PC/SC context and card handle travel over the parent's socket to
             // pcscd: closing them from the child would act on the parent's connection.
             std::mem::forget(o);
         } else if o.choice == *choice {
             *open = Some(o);
         }
-    }
-    if open.is_none() {
-        let card = Card::open(choice)?;
-        tracing::debug!(target: "jpki_provider", reader = card.reader_name(), "card opened");
-        *open = Some(Open {
-            pid,
-            choice: choice.clone(),
-            card,
-        });
-    }
-    match open.as_mut() {
-        Some(o) => Ok(&mut o.card),
-        None => Err(ProvError::Internal("card connection vanished")),
     }
 }
 
@@ -120,17 +114,34 @@ fn connection_lost(e: &ProvError) -> bool {
 }
 
 impl State {
-    /// Runs `f` in one card session (one PC/SC transaction).
+    /// Runs `f` in one card session (one PC/SC transaction); when this opens the connection,
+    /// in the session that identified the card.
     fn session<T>(
         &mut self,
         choice: &ReaderChoice,
         f: impl FnOnce(&mut Session<'_>, &mut Cache) -> Result<T>,
     ) -> Result<T> {
+        current(&mut self.open, choice);
         let State { open, cache } = self;
-        let r = connection(open, choice).and_then(|card| {
-            let mut s = card.session().map_err(ProvError::from_card)?;
-            f(&mut s, cache)
-        });
+        let r = match open {
+            Some(o) => o
+                .card
+                .session()
+                .map_err(ProvError::from_card)
+                .and_then(|mut s| f(&mut s, cache)),
+            None => match Card::open_then(choice, |s| Ok(f(s, cache))) {
+                Ok((card, r)) => {
+                    tracing::debug!(target: "jpki_provider", reader = card.reader_name(), "card opened");
+                    *open = Some(Open {
+                        pid: std::process::id(),
+                        choice: choice.clone(),
+                        card,
+                    });
+                    r.map_err(ProvError::from_card).and_then(|r| r)
+                }
+                Err(e) => Err(ProvError::from_card(e)),
+            },
+        };
         if let Err(e) = &r {
             if connection_lost(e) {
                 tracing::debug!(target: "jpki_provider", "card connection lost; forgetting PINs and certificates");
@@ -147,6 +158,29 @@ fn card(r: std::result::Result<impl Sized, CardError>) -> Result<()> {
 }
 
 impl Token {
+    /// Card access; `protect_process` as the provider config says.
+    pub fn new(protect_process: bool) -> Token {
+        Token {
+            state: Mutex::default(),
+            protect_process,
+        }
+    }
+
+    /// Called when a PIN is about to be held in memory: with `protect-process` (the default)
+    /// the host program becomes non-dumpable — no core dump, no same-user ptrace or
+    /// /proc/PID/mem can reveal the PIN. Where the OS refuses, nothing else changes: the PIN
+    /// buffers are zeroized either way.
+    fn protect(&self) {
+        if !self.protect_process {
+            return;
+        }
+        if let Err(e) =
+            rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable)
+        {
+            tracing::debug!(target: "jpki_provider", "could not make the process non-dumpable: {e}");
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, State> {
         // A panic while holding the lock leaves nothing half-done that matters more than
         // being usable again: the card session ended with the panic.
@@ -155,53 +189,70 @@ impl Token {
 
     /// Verifies the key's PIN once per process, asking through `access` if it is not known.
     /// For the sign key this also reads the sign certificate, which the card only gives out
-    /// after the password.
+    /// after the password; for a key whose certificate is free, the certificate is read in
+    /// the session that reads the counter.
+    ///
+    /// Sessions: (1) counter [+ certificate], then — unless the PIN comes from a pin-source,
+    /// which is read and verified in session 1 — the prompt outside any transaction, then
+    /// (2) counter again and VERIFY. Each session that VERIFYs ends with a card reset.
     pub fn login(&self, choice: &ReaderChoice, key: KeyKind, access: &Access<'_>) -> Result<()> {
         let mut st = self.lock();
         let pin_kind = key.pin();
         if st.cache.pins.contains_key(&pin_kind) {
             return Ok(());
         }
-        let status = st.session(choice, |s, _| {
-            s.pin_status(pin_kind).map_err(ProvError::from_card)
-        })?;
-        status
-            .may_present(pin_kind, access.last_try)
-            .map_err(ProvError::from_card)?;
-        let tries = status.tries();
-        // No PC/SC transaction is open while the user types.
-        let secret = obtain_pin(pin_kind, tries, access)?;
-        let pin = AnyPin::new(pin_kind, &secret).map_err(ProvError::from_card)?;
-        if st
-            .cache
-            .refused
-            .iter()
-            .any(|(k, b)| *k == pin_kind && b.as_slice() == pin.bytes())
-        {
-            return Err(ProvError::AlreadyRefused { pin: pin_kind });
-        }
-        let read_after = (key == KeyKind::Sign).then_some(CertKind::Sign);
+        let free_cert = cert_of(key);
+        // The PIN as presented, for the refused list if the card says no.
+        let mut presented: Option<Zeroizing<Vec<u8>>> = None;
+        let mut verified: Option<Zeroizing<String>> = None;
         let r = st.session(choice, |s, cache| {
-            card(s.verify(&pin, access.last_try))?;
-            if let Some(kind) = read_after.filter(|k| !cache.certs.contains_key(k)) {
-                let der = s.read_cert(kind).map_err(ProvError::from_card)?;
-                cache.certs.insert(kind, der);
+            let status = s.pin_status(pin_kind).map_err(ProvError::from_card)?;
+            if s.cert_needs_pin(free_cert).is_none() && !cache.certs.contains_key(&free_cert) {
+                let der = s.read_cert(free_cert).map_err(ProvError::from_card)?;
+                cache.certs.insert(free_cert, der);
             }
-            Ok(())
+            status
+                .may_present(pin_kind, access.last_try)
+                .map_err(ProvError::from_card)?;
+            let Some(src) = access.pin_source else {
+                return Ok(status);
+            };
+            // Nobody types: read the pin-source now and verify in this same session.
+            self.protect();
+            let secret = read_pin_source(pin_kind, src)?;
+            let pin = checked_pin(&cache.refused, pin_kind, &secret)?;
+            presented = Some(Zeroizing::new(pin.bytes().to_vec()));
+            present(s, cache, key, &pin, access.last_try)?;
+            verified = Some(secret);
+            Ok(status)
         });
+        let r = match (r, verified) {
+            (Ok(_), Some(secret)) => Ok(secret),
+            (Ok(status), None) => {
+                // No PC/SC transaction is open while the user types.
+                self.protect();
+                let secret = obtain_pin(pin_kind, status.tries(), access)?;
+                let pin = checked_pin(&st.cache.refused, pin_kind, &secret)?;
+                presented = Some(Zeroizing::new(pin.bytes().to_vec()));
+                st.session(choice, |s, cache| {
+                    present(s, cache, key, &pin, access.last_try)
+                })
+                .map(|()| secret)
+            }
+            (Err(e), _) => Err(e),
+        };
         match r {
-            Ok(()) => {
+            Ok(secret) => {
                 st.cache.pins.insert(pin_kind, secret);
                 Ok(())
             }
             Err(e) => {
-                if matches!(
-                    e,
-                    ProvError::Card(CardError::WrongPin { .. } | CardError::Blocked { .. })
-                ) {
-                    st.cache
-                        .refused
-                        .push((pin_kind, Zeroizing::new(pin.bytes().to_vec())));
+                if let (
+                    ProvError::Card(CardError::WrongPin { .. } | CardError::Blocked { .. }),
+                    Some(bytes),
+                ) = (&e, presented)
+                {
+                    st.cache.refused.push((pin_kind, bytes));
                 }
                 Err(e)
             }
@@ -230,8 +281,9 @@ impl Token {
     }
 
     /// Signs with a key whose PIN was verified at load time: one session of SELECT, counter,
-    /// VERIFY (the kept PIN), SELECT key, SIGN. If the PIN was forgotten because the card went
-    /// away, it is obtained again only from a pin-source (there is no prompt at signing time).
+    /// VERIFY (the kept PIN), SIGN, ended by a card reset. If the PIN was forgotten because
+    /// the card went away, it is obtained again only from a pin-source (there is no prompt at
+    /// signing time).
     pub fn sign(
         &self,
         choice: &ReaderChoice,
@@ -272,6 +324,40 @@ impl Token {
         }
         r
     }
+}
+
+/// The PIN typed or read, checked offline and against the PINs the card refused before.
+fn checked_pin(
+    refused: &[(PinKind, Zeroizing<Vec<u8>>)],
+    kind: PinKind,
+    secret: &str,
+) -> Result<AnyPin> {
+    let pin = AnyPin::new(kind, secret).map_err(ProvError::from_card)?;
+    if refused
+        .iter()
+        .any(|(k, b)| *k == kind && b.as_slice() == pin.bytes())
+    {
+        return Err(ProvError::AlreadyRefused { pin: kind });
+    }
+    Ok(pin)
+}
+
+/// VERIFY under the card crate's policy (counter read right before it), and the sign
+/// certificate for the sign key. The session then ends with a card reset.
+fn present(
+    s: &mut Session<'_>,
+    cache: &mut Cache,
+    key: KeyKind,
+    pin: &AnyPin,
+    last_try: LastTry,
+) -> Result<()> {
+    card(s.verify(pin, last_try))?;
+    let kind = cert_of(key);
+    if s.cert_needs_pin(kind).is_some() && !cache.certs.contains_key(&kind) {
+        let der = s.read_cert(kind).map_err(ProvError::from_card)?;
+        cache.certs.insert(kind, der);
+    }
+    Ok(())
 }
 
 /// Gets a PIN from the pin-source, else from OpenSSL's callback.

@@ -154,3 +154,86 @@ fn valgrind_finds_no_invalid_access_or_definite_leak_in_provider_cms_sign() {
         stderr(&v)
     );
 }
+
+/// `openssl dgst -sign jpki:auth` that has loaded the key (the provider holds the PIN) and waits
+/// for its input on a pipe, with core dumps allowed (`ulimit -c unlimited`) and core files going
+/// to its working directory (`core_pattern` is `core` here), killed with SIGSEGV there.
+/// Returns (the kernel says it dumped core, a core file exists).
+fn core_dump_of_a_provider_holding_a_pin(w: &Scratch, config: Option<&Path>) -> (bool, bool) {
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::Stdio;
+    use std::time::Duration;
+    let pin = w.write("authpin", b"1234\n");
+    let mut c = openssl();
+    c.args(["dgst", "-sha256", "-sign", "jpki:auth", "-passin"])
+        .arg(format!("file:{}", pin.display()))
+        .args(["-out", &w.s("sig.bin")]);
+    match config {
+        Some(conf) => c.env("OPENSSL_CONF", conf),
+        None => c.args(["-provider", "jpki", "-provider", "default"]),
+    };
+    let program = c.get_program().to_owned();
+    let args: Vec<_> = c.get_args().map(|a| a.to_owned()).collect();
+    let mut sh = Command::new("sh");
+    sh.args(["-c", "ulimit -c unlimited && exec \"$@\"", "sh"])
+        .arg(program)
+        .args(args)
+        .current_dir(w.path(""))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    for (k, v) in c.get_envs() {
+        match v {
+            Some(v) => sh.env(k, v),
+            None => sh.env_remove(k),
+        };
+    }
+    let before = main_stats();
+    let mut child = sh.spawn().expect("openssl dgst");
+    wait_until(
+        "the provider to verify the PIN",
+        Duration::from_secs(10),
+        || {
+            main_stats().verifies_of(jpki_card_sim::PinId::Auth)
+                > before.verifies_of(jpki_card_sim::PinId::Auth)
+        },
+    );
+    let o = run(Command::new("kill").args(["-SEGV", &child.id().to_string()]));
+    assert!(o.status.success(), "kill: {}", stderr(&o));
+    let status = child.wait().expect("wait");
+    assert_eq!(status.signal(), Some(11), "killed by SIGSEGV: {status:?}");
+    let core_file = std::fs::read_dir(w.path(""))
+        .expect("scratch dir")
+        .flatten()
+        .any(|e| e.file_name().to_string_lossy().starts_with("core"));
+    (status.core_dumped(), core_file)
+}
+
+#[test]
+fn a_program_holding_a_pin_in_the_provider_leaves_no_core_dump() {
+    let pattern = std::fs::read_to_string("/proc/sys/kernel/core_pattern").unwrap_or_default();
+    assert_eq!(
+        pattern.trim(),
+        "core",
+        "this test expects core files in the working directory (kernel.core_pattern = core)"
+    );
+    // Default: protect-process = yes.
+    let w = Scratch::new();
+    assert_eq!(
+        core_dump_of_a_provider_holding_a_pin(&w, None),
+        (false, false),
+        "with protect-process (the default) the program must not be dumpable"
+    );
+    // protect-process = no: the program's dumpability is left alone — it dumps core (which
+    // then holds the PIN: that is what the option is for).
+    let w = Scratch::new();
+    let conf = std::fs::read_to_string(conf_file("jpki.cnf")).expect("conf/jpki.cnf");
+    let conf = conf.replace("[jpki_sect]\n", "[jpki_sect]\nprotect-process = no\n");
+    assert!(conf.contains("protect-process = no"), "{conf}");
+    let conf = w.write("jpki-dumpable.cnf", conf.as_bytes());
+    assert_eq!(
+        core_dump_of_a_provider_holding_a_pin(&w, Some(&conf)),
+        (true, true),
+        "with protect-process = no the program stays dumpable"
+    );
+}

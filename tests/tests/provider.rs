@@ -100,7 +100,8 @@ fn cms_sign_as_the_issue_types_it_detached_and_attached() {
     );
     cms_verify(&w, "doc.p7s", true);
     let after = main_stats();
-    // One VERIFY to read the sign certificate (load), one before the signature.
+    // One VERIFY to read the sign certificate (load), one before the signature: no session
+    // leaves the card verified for the next.
     assert_eq!(
         after.verifies_of(PinId::Sign) - before.verifies_of(PinId::Sign),
         2
@@ -249,6 +250,172 @@ fn dgst_and_pkeyutl_signatures_verify_with_the_certificate() {
         "{}",
         stderr(&o)
     );
+}
+
+/// Issue 7: the APDUs of a fresh `openssl dgst -sign jpki:auth -passin …` process, counted by
+/// the simulator (17 before the economies; OpenSC needs 68):
+/// * the session that identifies the card also reads the PIN counter and the certificate:
+///   SELECT, token label, empty VERIFY, 4 READ BINARY (the first by SFI) = 7;
+/// * after the passphrase callback, the load's VERIFY (a wrong PIN fails at key load): SELECT,
+///   empty VERIFY, VERIFY = 3, then a card reset;
+/// * the signature: SELECT, empty VERIFY, VERIFY, SIGN = 4, then a card reset.
+const DGST_SIGN_APDUS: u64 = 14;
+/// The same with `?pin-source=file:…`: the PIN is read and verified in the first session
+/// (its own counter read right before the VERIFY: 7 + 2), then the signature session (4).
+const DGST_SIGN_PIN_SOURCE_APDUS: u64 = 13;
+
+/// (APDUs, counter reads, VERIFYs, signatures, resets) of the auth PIN between two stats.
+fn auth_costs(before: &jpki_card_sim::Stats, after: &jpki_card_sim::Stats) -> [u64; 5] {
+    let queries = |s: &jpki_card_sim::Stats| s.queries.get(&PinId::Auth).copied().unwrap_or(0);
+    [
+        after.apdus - before.apdus,
+        queries(after) - queries(before),
+        after.verifies_of(PinId::Auth) - before.verifies_of(PinId::Auth),
+        after.signatures - before.signatures,
+        after.resets - before.resets,
+    ]
+}
+
+#[test]
+fn a_fresh_dgst_sign_process_costs_the_apdu_budget_and_resets_after_each_verify() {
+    let w = work();
+    let passin = format!("file:{}", w.s("authpin"));
+    let uri_with_source = format!("jpki:auth?pin-source=file:{}", w.s("authpin"));
+    let cases: [(&str, &[&str], u64); 2] = [
+        ("jpki:auth", &["-passin", &passin], DGST_SIGN_APDUS),
+        (&uri_with_source, &[], DGST_SIGN_PIN_SOURCE_APDUS),
+    ];
+    for (key, extra, apdus) in cases {
+        let before = main_stats();
+        let o = run(openssl()
+            .args(["dgst", "-sha256", "-sign", key])
+            .args(extra)
+            .args(P)
+            .args(["-out", &w.s("sig.bin"), &w.s("doc.txt")]));
+        ok(&o);
+        let after = main_stats();
+        assert_openssl_verifies_sha256(
+            &pki_file("auth.pem"),
+            &w.path("doc.txt"),
+            &w.path("sig.bin"),
+        );
+        let [n, queries, verifies, signatures, resets] = auth_costs(&before, &after);
+        assert_eq!(
+            (n, verifies, signatures),
+            (apdus, 2, 1),
+            "(APDUs, VERIFYs, signatures) of a fresh openssl dgst -sign {key} {extra:?}"
+        );
+        // A counter read before the prompt, and one right before each VERIFY in its session
+        // (design.md's PIN policy; with a pin-source the first two share a session).
+        assert_eq!(
+            queries, 3,
+            "counter reads of openssl dgst -sign {key} {extra:?}"
+        );
+        // Each session that verified (the load's, the signature's) ended with a reset.
+        assert!(
+            resets >= verifies,
+            "{resets} card resets for {verifies} VERIFY sessions ({key} {extra:?})"
+        );
+    }
+}
+
+/// design.md: "reset/deselect when done so a verified state does not outlive the operation".
+/// `openssl dgst` reading its input from a pipe that stays open has loaded the key (PIN
+/// verified) but not signed yet: in that gap another program on the reader finds the card
+/// reset and a bare COMPUTE DIGITAL SIGNATURE (no SELECT, no VERIFY) refused. The signature
+/// then presents the PIN again in its own session (counter, VERIFY, SIGN).
+#[test]
+fn no_verified_state_outlives_the_key_load_session() {
+    use std::io::Write;
+    use std::process::Stdio;
+    use std::time::Duration;
+    let w = work();
+    let passin = format!("file:{}", w.s("authpin"));
+    // Connected before the load, so pcscd tells this handle about a reset made meanwhile.
+    let ctx = pcsc::Context::establish(pcsc::Scope::User).expect("pcsc context");
+    let reader = std::ffi::CString::new(MAIN_READER).expect("reader name");
+    let mut probe = ctx
+        .connect(&reader, pcsc::ShareMode::Shared, pcsc::Protocols::ANY)
+        .expect("connect to the main reader");
+    let before = main_stats();
+    let mut child = openssl()
+        .args(["dgst", "-sha256", "-sign", "jpki:auth", "-passin", &passin])
+        .args(P)
+        .args(["-out", &w.s("sig.bin")])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("openssl dgst");
+    wait_until(
+        "the PIN verified at key load",
+        Duration::from_secs(10),
+        || main_stats().verifies_of(PinId::Auth) > before.verifies_of(PinId::Auth),
+    );
+    // COMPUTE DIGITAL SIGNATURE with the auth key by SFI (17) over a SHA-256 DigestInfo.
+    let mut sign = vec![0x80, 0x2A, 0x00, 0x97, 0x33];
+    sign.extend_from_slice(&[
+        0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01,
+        0x05, 0x00, 0x04, 0x20,
+    ]);
+    sign.extend_from_slice(&[0x5a; 32]);
+    sign.push(0x00);
+    let mut buf = [0u8; 300];
+    // Our transaction starts once the load's has ended; pcscd then reports the reset it made.
+    let mut reset_seen = false;
+    let sw = loop {
+        let attempt = probe.transaction().and_then(|tx| {
+            let r = tx.transmit(&sign, &mut buf).map(|r| r.to_vec());
+            let _ = tx.end(pcsc::Disposition::LeaveCard);
+            r
+        });
+        match attempt {
+            Ok(r) => break r[r.len().saturating_sub(2)..].to_vec(),
+            Err(pcsc::Error::ResetCard) if !reset_seen => {
+                reset_seen = true;
+                probe
+                    .reconnect(
+                        pcsc::ShareMode::Shared,
+                        pcsc::Protocols::ANY,
+                        pcsc::Disposition::LeaveCard,
+                    )
+                    .expect("reconnect after the reset");
+            }
+            Err(e) => panic!("probe: {e}"),
+        }
+    };
+    assert!(
+        reset_seen,
+        "the key load's VERIFY session did not end with a card reset"
+    );
+    assert_ne!(
+        sw,
+        [0x90, 0x00],
+        "a bare SIGN from another program succeeded after the key load"
+    );
+    drop(probe);
+    let probed = main_stats();
+    assert_eq!(probed.signatures, before.signatures, "the probe signed");
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin
+        .write_all(&std::fs::read(w.path("doc.txt")).expect("doc"))
+        .expect("write stdin");
+    drop(stdin);
+    let o = child.wait_with_output().expect("wait");
+    ok(&o);
+    assert_openssl_verifies_sha256(
+        &pki_file("auth.pem"),
+        &w.path("doc.txt"),
+        &w.path("sig.bin"),
+    );
+    let after = main_stats();
+    assert_eq!(
+        after.verifies_of(PinId::Auth) - before.verifies_of(PinId::Auth),
+        2,
+        "the PIN kept in memory is presented again, once"
+    );
+    assert_eq!(after.failed_verifies, before.failed_verifies);
+    assert_eq!(after.signatures - before.signatures, 1);
 }
 
 #[test]
