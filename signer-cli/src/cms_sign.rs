@@ -250,10 +250,14 @@ pub struct SigningCertificateV2 {
 ///     certHash       Hash,
 ///     issuerSerial   IssuerSerial OPTIONAL }
 /// ```
-/// Only SHA-256 is produced, so `hashAlgorithm` is omitted (DER: DEFAULT is
-/// not encoded); a decoder of other hashes would need the field.
+/// Only SHA-256 is produced, so `hashAlgorithm` is omitted when signing
+/// (DER: DEFAULT is not encoded); some signers (NSS: poppler, LibreOffice)
+/// write it anyway, so it is read when present.
 #[derive(Clone, Debug, Eq, PartialEq, Sequence)]
 pub struct EssCertIdV2 {
+    /// The hash of `cert_hash`; absent means SHA-256.
+    #[asn1(optional = "true")]
+    pub hash_algorithm: Option<spki::AlgorithmIdentifierOwned>,
     /// SHA-256 of the certificate's DER.
     pub cert_hash: OctetString,
     /// Issuer and serial of the certificate.
@@ -278,6 +282,7 @@ pub struct IssuerSerial {
 fn signing_certificate_v2(cert: &Certificate, der: &[u8]) -> Result<Attribute, CliError> {
     let v = SigningCertificateV2 {
         certs: vec![EssCertIdV2 {
+            hash_algorithm: None,
             cert_hash: OctetString::new(Sha256::digest(der).to_vec()).map_err(cms_err)?,
             issuer_serial: Some(IssuerSerial {
                 issuer: vec![GeneralName::DirectoryName(

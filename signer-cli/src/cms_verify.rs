@@ -67,16 +67,75 @@ pub fn der_object(bytes: &[u8]) -> Result<&[u8], String> {
         .ok_or_else(|| "the CMS structure is cut off".to_string())
 }
 
-/// Parses a `ContentInfo(SignedData)`.
-pub fn parse(der: &[u8]) -> Result<SignedData, String> {
-    let der = der_object(der)?;
+/// BER (indefinite lengths, as NSS-based signers such as poppler and
+/// LibreOffice write) re-encoded as DER by OpenSSL's parser. The signature
+/// is not over these bytes (it is over the signed attributes, which are
+/// re-encoded as DER for the check anyway), so re-encoding changes nothing
+/// that is verified.
+fn ber_to_der(bytes: &[u8]) -> Option<Vec<u8>> {
+    openssl::cms::CmsContentInfo::from_der(bytes)
+        .and_then(|c| c.to_der())
+        .ok()
+}
+
+/// Parses a `ContentInfo(SignedData)` (DER, or BER that OpenSSL can read).
+pub fn parse(bytes: &[u8]) -> Result<SignedData, String> {
+    let converted;
+    let der = match der_object(bytes) {
+        Ok(d) => d,
+        Err(e) => {
+            converted = ber_to_der(bytes).ok_or(e)?;
+            converted.as_slice()
+        }
+    };
     let ci = ContentInfo::from_der(der).map_err(|e| format!("not a CMS ContentInfo: {e}"))?;
     if ci.content_type != ID_SIGNED_DATA {
         return Err(format!("the CMS is not SignedData but {}", ci.content_type));
     }
-    ci.content
-        .decode_as::<SignedData>()
-        .map_err(|e| format!("malformed SignedData: {e}"))
+    match ci.content.decode_as::<SignedData>() {
+        Err(e) if e.kind() == der::ErrorKind::SetDuplicate => {
+            without_duplicate_certificates(&ci.content)
+                .ok_or_else(|| format!("malformed SignedData: {e}"))?
+                .decode_as::<SignedData>()
+                .map_err(|e| format!("malformed SignedData: {e}"))
+        }
+        r => r.map_err(|e| format!("malformed SignedData: {e}")),
+    }
+}
+
+/// The SignedData with each certificate of its `certificates` set once:
+/// poppler (NSS) embeds the signer's certificate twice, which DER's SET OF
+/// forbids. Certificates are only candidates for path building, so dropping
+/// an exact copy changes nothing that is verified.
+fn without_duplicate_certificates(signed_data: &der::Any) -> Option<der::Any> {
+    let parts = |bytes: &[u8]| -> Option<Vec<der::Any>> {
+        let mut r = SliceReader::new(bytes).ok()?;
+        let mut v = Vec::new();
+        while !r.is_finished() {
+            v.push(der::Any::decode(&mut r).ok()?);
+        }
+        Some(v)
+    };
+    let mut fields = parts(signed_data.value())?;
+    let certs_tag = der::Tag::ContextSpecific {
+        constructed: true,
+        number: der::TagNumber::N0,
+    };
+    let certs = fields.iter_mut().find(|f| f.tag() == certs_tag)?;
+    let mut unique: Vec<der::Any> = Vec::new();
+    for c in parts(certs.value())? {
+        if !unique.contains(&c) {
+            unique.push(c);
+        }
+    }
+    let joined = |v: &[der::Any]| -> Option<Vec<u8>> {
+        v.iter().try_fold(Vec::new(), |mut out, a| {
+            out.extend(a.to_der().ok()?);
+            Some(out)
+        })
+    };
+    *certs = der::Any::new(certs_tag, joined(&unique)?).ok()?;
+    der::Any::new(der::Tag::Sequence, joined(&fields)?).ok()
 }
 
 fn attr(si: &SignerInfo, oid: ObjectIdentifier) -> Result<Option<&der::Any>, String> {
@@ -201,6 +260,14 @@ pub fn verify_with_tsa(
                 .certs
                 .first()
                 .ok_or("signingCertificateV2 names no certificate")?;
+            if let Some(alg) = &first.hash_algorithm {
+                if alg.oid != ID_SHA_256 {
+                    return Err(format!(
+                        "signingCertificateV2 hashes the certificate with {} (only SHA-256 is checked)",
+                        alg.oid
+                    ));
+                }
+            }
             if first.cert_hash.as_bytes() != Sha256::digest(&der).as_slice() {
                 return Err(
                     "signingCertificateV2 names another certificate than the signer's".into(),

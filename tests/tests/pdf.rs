@@ -668,3 +668,62 @@ fn a_tsa_timestamp_makes_pades_b_t() {
     one_line_error(&o, 1, "timestamp from http://127.0.0.1:9/none");
     assert!(!dir.path().join("a-signed.pdf").exists());
 }
+
+/// Another signer after ours: poppler's `pdfsig -add-signature` (NSS) writes
+/// its CMS in BER with indefinite lengths, embeds the signer's certificate
+/// twice and spells out the ESS hash algorithm. `jpki-sign verify` must
+/// accept that signature, and its incremental update must pass the
+/// comparison of revisions (it only adds a signature).
+#[test]
+fn a_second_signature_by_poppler_verifies_and_keeps_ours_valid() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let a = write(d, "a.pdf", &minimal_pdf("1.7"));
+    let ours = d.join("ours.pdf");
+    ok(&sign_main(&[&a], &["-o", ours.to_str().unwrap()]));
+    // A software signer in an NSS database, issued by a throw-away CA.
+    let sh = |script: &str| {
+        let o = run(Command::new("sh").arg("-ec").arg(script).current_dir(d));
+        assert!(o.status.success(), "{script}: {}", stderr(&o));
+    };
+    sh("openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -subj /CN=poppler-test-ca -days 30
+        openssl req -newkey rsa:2048 -nodes -keyout l.key -out l.csr -subj /CN=poppler-test-signer
+        printf 'keyUsage=critical,digitalSignature,nonRepudiation\\n' > ext
+        openssl x509 -req -in l.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out l.pem -days 30 -extfile ext
+        openssl pkcs12 -export -inkey l.key -in l.pem -certfile ca.pem -out l.p12 -passout pass:x -name signer
+        mkdir nss && certutil -N -d sql:nss --empty-password
+        pk12util -i l.p12 -d sql:nss -W x");
+    let both = d.join("both.pdf");
+    let o = run(Command::new("pdfsig")
+        .arg("-add-signature")
+        .arg("-nssdir")
+        .arg(format!("sql:{}", d.join("nss").display()))
+        .args(["-nick", "signer"])
+        .arg(&ours)
+        .arg(&both));
+    assert!(both.exists(), "pdfsig did not sign: {}", stderr(&o));
+    let v = jpki_verify(&both);
+    assert_eq!(
+        v.status.code(),
+        Some(6),
+        "poppler's signer is not under --ca: {}",
+        stdout(&v)
+    );
+    let v = run(jpki_sign().arg("verify").arg(&both));
+    ok(&v);
+    let out = stdout(&v);
+    assert!(out.contains("all 2 signature(s) valid"), "{out}");
+    assert!(out.contains("they only add signatures"), "{out}");
+    assert!(out.contains("CN=poppler-test-signer"), "{out}");
+    // Its chain checks against its own CA.
+    let v = run(jpki_sign()
+        .arg("verify")
+        .arg(&both)
+        .arg("--ca")
+        .arg(d.join("ca.pem")));
+    assert!(
+        stdout(&v).contains("chains to trusted CA CN=poppler-test-ca"),
+        "{}",
+        stdout(&v)
+    );
+}

@@ -8,7 +8,7 @@
 //! seeking reader, and every object whose cross-reference entry differs is
 //! compared. Allowed are the changes that adding signatures makes (what
 //! `jpki-sign` itself and other signers write): new objects; the catalog's
-//! `/AcroForm`, `/DSS`, `/Metadata`, `/Extensions`; the form's `/Fields` (only
+//! `/AcroForm`, `/DSS`, `/Metadata`, `/Extensions`, `/Version`; the form's `/Fields` (only
 //! new signature fields), `/SigFlags`, `/DR`, `/DA`, `/NeedAppearances`; a
 //! page's `/Annots` (only new signature widgets); an unsigned signature field
 //! getting its `/V` and appearance; the document information dictionary,
@@ -25,7 +25,8 @@ use lopdf::{Dictionary, Object, ObjectId};
 use sha2::{Digest, Sha256};
 
 /// Keys of the catalog that adding a signature may change.
-const CATALOG_OK: &[&[u8]] = &[b"AcroForm", b"DSS", b"Metadata", b"Extensions"];
+/// (`/Version`: writers raise it, e.g. to 1.7 for a PAdES signature.)
+const CATALOG_OK: &[&[u8]] = &[b"AcroForm", b"DSS", b"Metadata", b"Extensions", b"Version"];
 /// Keys of the interactive form dictionary that adding a signature may change.
 const ACROFORM_OK: &[&[u8]] = &[b"Fields", b"SigFlags", b"DR", b"DA", b"NeedAppearances"];
 /// Keys of a signature field (and its widget) that signing it may change.
