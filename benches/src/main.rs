@@ -170,6 +170,28 @@ fn try_cost(env: &Env, what: &str, cmd: &mut Command) -> Result<Cost, String> {
 }
 
 /// Markdown-safe text of a tool's error.
+/// The libp11 engine's row of a timing table: its times, or why it fails
+/// (`None`: it already failed in table 1).
+fn engine_row(out: &mut String, how: &str, timed: Option<Result<(Duration, Duration), String>>) {
+    let _ = match timed {
+        Some(Ok((min, med))) => writeln!(
+            out,
+            "| card via OpenSC + libp11 engine ({how}) | {} | {} |",
+            ms(min),
+            ms(med)
+        ),
+        Some(Err(e)) => writeln!(
+            out,
+            "| card via OpenSC + libp11 engine | fails: {} | |",
+            md(&e)
+        ),
+        None => writeln!(
+            out,
+            "| card via OpenSC + libp11 engine | fails (see table 1) | |"
+        ),
+    };
+}
+
 fn md(s: &str) -> String {
     s.replace('|', "\\|").replace('`', "'")
 }
@@ -664,17 +686,20 @@ fn main() {
             .args(["-out", &env.s(out), &env.s("doc.txt")]);
         c
     };
-    let libp11_dgst = if Path::new(LIBP11_ENGINE).exists() {
-        try_cost(
-            &env,
-            "openssl dgst -engine pkcs11",
-            &mut engine_dgst("engine.sig"),
-        )
-    } else {
-        Err(format!(
-            "{LIBP11_ENGINE} is not installed (libengine-pkcs11-openssl)"
-        ))
+    // libp11's engine, if Debian's package put it there.
+    let engine_cost = |what: &str, cmd: &mut Command| {
+        if Path::new(LIBP11_ENGINE).exists() {
+            try_cost(&env, what, cmd)
+        } else {
+            Err(format!(
+                "{LIBP11_ENGINE} is not installed (libengine-pkcs11-openssl)"
+            ))
+        }
     };
+    let libp11_dgst = engine_cost(
+        "openssl dgst -engine pkcs11",
+        &mut engine_dgst("engine.sig"),
+    );
     let libp11_dgst_works = libp11_dgst.is_ok();
     row(
         "auth-key signature, fresh process",
@@ -760,17 +785,10 @@ fn main() {
             .args(["-outform", "DER", "-out", &env.s(out)]);
         c
     };
-    let libp11_cms = if Path::new(LIBP11_ENGINE).exists() {
-        try_cost(
-            &env,
-            "openssl cms -sign -engine pkcs11",
-            &mut engine_cms("engine.p7s"),
-        )
-    } else {
-        Err(format!(
-            "{LIBP11_ENGINE} is not installed (libengine-pkcs11-openssl)"
-        ))
-    };
+    let libp11_cms = engine_cost(
+        "openssl cms -sign -engine pkcs11",
+        &mut engine_cms("engine.p7s"),
+    );
     let libp11_cms_works = libp11_cms.is_ok();
     row(
         "CMS with the sign key (cert + key + signature)",
@@ -850,29 +868,11 @@ fn main() {
         ms(soft_min),
         ms(soft_med)
     );
-    match libp11_cms_works.then(|| try_timing("cms -sign through libp11", || engine_cms("e.p7s"))) {
-        Some(Ok((min, med))) => {
-            let _ = writeln!(
-                out,
-                "| card via OpenSC + libp11 engine (`-keyform engine -inkey pkcs11:…`) | {} | {} |",
-                ms(min),
-                ms(med)
-            );
-        }
-        Some(Err(e)) => {
-            let _ = writeln!(
-                out,
-                "| card via OpenSC + libp11 engine | fails: {} | |",
-                md(&e)
-            );
-        }
-        None => {
-            let _ = writeln!(
-                out,
-                "| card via OpenSC + libp11 engine | fails (see table 1) | |"
-            );
-        }
-    }
+    engine_row(
+        &mut out,
+        "`-keyform engine -inkey pkcs11:…`",
+        libp11_cms_works.then(|| try_timing("cms -sign through libp11", || engine_cms("e.p7s"))),
+    );
     let ratio = card_med.as_secs_f64() / soft_med.as_secs_f64().max(1e-9);
     let _ = writeln!(
         out,
@@ -908,31 +908,12 @@ fn main() {
         ms(jp_min),
         ms(jp_med)
     );
-    match libp11_dgst_works
-        .then(|| try_timing("dgst -sign through libp11", || engine_dgst("t2.sig")))
-    {
-        Some(Ok((min, med))) => {
-            let _ = writeln!(
-                out,
-                "| card via OpenSC + libp11 engine (`-keyform engine -sign pkcs11:…`) | {} | {} |",
-                ms(min),
-                ms(med)
-            );
-        }
-        Some(Err(e)) => {
-            let _ = writeln!(
-                out,
-                "| card via OpenSC + libp11 engine | fails: {} | |",
-                md(&e)
-            );
-        }
-        None => {
-            let _ = writeln!(
-                out,
-                "| card via OpenSC + libp11 engine | fails (see table 1) | |"
-            );
-        }
-    }
+    engine_row(
+        &mut out,
+        "`-keyform engine -sign pkcs11:…`",
+        libp11_dgst_works
+            .then(|| try_timing("dgst -sign through libp11", || engine_dgst("t2.sig"))),
+    );
     let _ = writeln!(
         out,
         "| software RSA-2048 key (default provider) | {} | {} |\n",
