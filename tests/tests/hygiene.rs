@@ -116,6 +116,35 @@ fn most_verbose_logs_hold_no_password_and_no_personal_data() {
     assert!(stderr(&o).contains("jpki_card::apdu"));
     assert_clean("jpki-sign cert sign with JPKI_LOG=trace", &stderr(&o));
     assert_clean("jpki-sign stdout", &stdout(&o));
+
+    // CLI: a PDF with a visible stamp carrying the signer's name — in the
+    // PDF by the user's choice, never in the log or the terminal.
+    let pdf = dir.path().join("doc.pdf");
+    std::fs::write(&pdf, jpki_tests::pdf::minimal_pdf("1.7")).expect("pdf");
+    let signed = dir.path().join("doc-signed.pdf");
+    let o = run(Command::new(bin("jpki-sign"))
+        .env("JPKI_LOG", "trace")
+        .args(["--reader", MAIN_READER, "--pin-file"])
+        .arg(&pw)
+        .arg("sign")
+        .arg(&pdf)
+        .arg("--stamp"));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let family = Person::default()
+        .name
+        .split('\u{3000}')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let utf16: String = family.encode_utf16().map(|u| format!("{u:04X}")).collect();
+    let written = std::fs::read(&signed).expect("signed pdf");
+    assert!(
+        String::from_utf8_lossy(&written).contains(&utf16),
+        "the stamp carries the name (else this part proves nothing)"
+    );
+    assert!(stderr(&o).contains("jpki_card::apdu"));
+    assert_clean("jpki-sign sign --stamp with JPKI_LOG=trace", &stderr(&o));
+    assert_clean("jpki-sign sign stdout", &stdout(&o));
 }
 
 #[test]
