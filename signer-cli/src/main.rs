@@ -104,8 +104,10 @@ pub enum Command {
     #[command(subcommand)]
     Cms(cms_cmd::CmsCommand),
     /// Sign PDF files with the sign key (also: `jpki-sign FILE.pdf …`).
+    #[command(after_help = pdf::sign::AFTER_HELP)]
     Sign(pdf::sign::SignArgs),
     /// Verify every signature of PDF files (exit 6 if any is not valid).
+    #[command(after_help = pdf::verify::AFTER_HELP)]
     Verify(pdf::verify::VerifyArgs),
     /// Print a shell completion script.
     Completions(extra_cmd::CompletionsArgs),

@@ -26,6 +26,19 @@ use std::path::{Path, PathBuf};
 /// with name and address), its CA and the signer info need ≈4 KB.
 pub const CONTENTS_LEN: usize = 16384;
 
+/// Examples under `jpki-sign sign --help`.
+pub const AFTER_HELP: &str = "Examples:
+  jpki-sign 申請書.pdf                        signs into 申請書-signed.pdf (asks for the sign password)
+  jpki-sign a.pdf b.pdf c.pdf                 one password, one card session, three signed files
+  jpki-sign doc.pdf --stamp --stamp-image seal.png --reason 承認
+                                              a visible signature with your name and a seal image
+  jpki-sign doc.pdf --pades --tsa http://tsa.example/  PAdES B-T (with a timestamp)
+  jpki-sign verify doc-signed.pdf --ca sign-ca.pem     check it
+
+The original bytes are never changed: the signature is an incremental update, so earlier
+signatures stay valid. Outputs are temporary files until every file has been signed, then
+renamed into place.";
+
 /// `jpki-sign sign` (also `jpki-sign FILE.pdf …`).
 #[derive(Args, Debug)]
 pub struct SignArgs {

@@ -30,6 +30,17 @@ use lopdf::{Object, ObjectId};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
+/// Examples under `jpki-sign verify --help`.
+pub const AFTER_HELP: &str = "Examples:
+  jpki-sign verify doc-signed.pdf                      every signature, chain not checked
+  jpki-sign verify doc-signed.pdf --ca sign-ca.pem     and the chain to the JPKI sign CA
+  jpki-sign verify *.pdf --json                        one JSON object per file
+
+A signature is only valid if its bytes are intact; the file is only valid if the last signature
+covers it to the end and what later signed revisions changed is what adding signatures changes.
+Exit status: 0 all valid; 6 a signature or file not valid (or not readable as a PDF);
+1 a bad option, e.g. an unreadable --ca file.";
+
 /// `jpki-sign verify`.
 #[derive(Args, Debug)]
 pub struct VerifyArgs {
