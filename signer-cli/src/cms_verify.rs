@@ -209,9 +209,7 @@ pub fn verify_with_tsa(
         .decode_as()
         .map_err(|e| format!("messageDigest: {e}"))?;
     if md.as_bytes() != digest {
-        return Err(
-            "the content's SHA-256 differs from the signed messageDigest: the signed data was changed".into(),
-        );
+        return Err(crate::i18n::Msg::DigestMismatch.to_string());
     }
     // The signer certificate, by issuerAndSerialNumber.
     let certs: Vec<&Certificate> = sd
@@ -412,11 +410,7 @@ fn check_chain(cert: &Certificate, all: &[&Certificate], ca: &Path) -> Result<Ch
     if ok {
         Ok(Chain::Trusted(top.unwrap_or_default()))
     } else {
-        Err(format!(
-            "the signer certificate does not chain to a CA in {}: {}",
-            ca.display(),
-            err.error_string()
-        ))
+        Err(crate::i18n::Msg::NotChained(&ca.display().to_string(), err.error_string()).to_string())
     }
 }
 

@@ -376,6 +376,20 @@ pub enum Msg<'a> {
     ManyNotValid(usize, &'a str),
     /// `cms verify`: the final line.
     CmsValid(&'a str),
+    /// `verify`: bytes after the last valid signature (bytes, updates).
+    TailAppended(u64, usize),
+    /// `verify`: bytes after the last valid signature, and broken cross-reference data.
+    TailBroken(u64),
+    /// `verify`: a file without signatures.
+    NoSignatures(&'a str),
+    /// `verify`: signature dictionaries no field of the current revision refers to.
+    SignaturesRemoved(&'a str, usize),
+    /// `verify`/`cms verify`: the content's digest differs from messageDigest.
+    DigestMismatch,
+    /// `verify`/`cms verify`: the chain to `--ca` failed (CA file, OpenSSL's reason).
+    NotChained(&'a str, &'a str),
+    /// `verify`: what a later signed revision changed (the list, in English terms).
+    LaterRevisionChanged(&'a str),
     /// A file that is not a PDF.
     NotPdf(&'a str),
     /// An encrypted PDF.
@@ -473,6 +487,20 @@ impl Msg<'_> {
             (Ja, VerifyResultInvalid(p)) => format!("無効: {p}"),
             (En, VerifyAllValid(f, n)) => format!("{f}: all {n} signature(s) valid."),
             (Ja, VerifyAllValid(f, n)) => format!("{f}: {n}件の署名はすべて有効です。"),
+            (En, TailAppended(n, u)) => format!("{n} bytes ({u} incremental update(s)) were appended after the last valid signature: the document was changed after it was signed"),
+            (Ja, TailAppended(n, u)) => format!("最後の有効な署名の後に{n}バイト（増分更新{u}件）が追加されています。署名後に文書が変更されました"),
+            (En, TailBroken(n)) => format!("{n} bytes were appended after the last valid signature, and the file's cross-reference data is broken: the document was changed after it was signed"),
+            (Ja, TailBroken(n)) => format!("最後の有効な署名の後に{n}バイトが追加され、相互参照情報も壊れています。署名後に文書が変更されました"),
+            (En, NoSignatures(f)) => format!("{f} has no signatures"),
+            (Ja, NoSignatures(f)) => format!("{f}には署名がありません"),
+            (En, SignaturesRemoved(f, n)) => format!("{f} contains {n} signature dictionar(y/ies), but no signature field of the current revision refers to one: a later revision removed the signatures"),
+            (Ja, SignaturesRemoved(f, n)) => format!("{f}には署名辞書が{n}個ありますが、現在の版の署名フィールドはどれも参照していません。後の版で署名が取り除かれています"),
+            (En, DigestMismatch) => "the content's SHA-256 differs from the signed messageDigest: the signed data was changed".into(),
+            (Ja, DigestMismatch) => "署名対象のSHA-256が署名時の値（messageDigest）と一致しません。署名後にデータが変更されています".into(),
+            (En, NotChained(ca, why)) => format!("the signer certificate does not chain to a CA in {ca}: {why}"),
+            (Ja, NotChained(ca, why)) => format!("署名者の証明書が{ca}のCAにつながりません: {why}"),
+            (En, LaterRevisionChanged(list)) => format!("a later revision, covered only by a later signature, changed what this signature covers: {list}"),
+            (Ja, LaterRevisionChanged(list)) => format!("後の署名だけが対象とする後の版が、この署名の対象を変更しています: {list}"),
             (En, NotValid(f, p)) => format!("{f}: NOT valid: {p}"),
             (Ja, NotValid(f, p)) => format!("{f}: 無効です: {p}"),
             (En, ManyNotValid(n, first)) => format!("{n} files are not valid; first: {first}"),

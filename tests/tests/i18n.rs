@@ -286,7 +286,8 @@ fn sign_and_verify_in_japanese() {
         text.ends_with(&format!("{out}: 1件の署名はすべて有効です。\n")),
         "{text}"
     );
-    // A changed byte: the verdict is Japanese, the technical reason stays as given.
+    // A changed byte: the verdict and the common reasons are Japanese (rarer,
+    // technical reasons stay English).
     let mut bytes = std::fs::read(&out).expect("signed file");
     let at = bytes
         .windows(5)
@@ -307,4 +308,19 @@ fn sign_and_verify_in_japanese() {
     );
     assert_eq!(e.lines().count(), 1, "{e}");
     assert!(stdout(&o).contains("  結果: 無効: "), "{}", stdout(&o));
+    assert!(
+        e.contains("署名時の値（messageDigest）と一致しません"),
+        "{e}"
+    );
+    // Bytes appended after the signature.
+    let mut bytes = std::fs::read(&out).expect("signed file");
+    bytes.extend(b"% appended\n");
+    let appended = w.write("appended.pdf", &bytes);
+    let o = run(ja(jpki_sign_main()).arg("verify").arg(&appended));
+    assert_eq!(o.status.code(), Some(6));
+    assert!(
+        stderr(&o).contains("署名後に文書が変更されました"),
+        "{}",
+        stderr(&o)
+    );
 }

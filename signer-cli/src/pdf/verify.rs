@@ -238,12 +238,10 @@ pub fn check_source(
     let len = src.size();
     let raw_sigs = reader::count_in(src, 0, len, b"/ByteRange").map_err(rd)?;
     if signed.is_empty() && raw_sigs > 0 {
-        return Err(format!(
-            "{name} contains {raw_sigs} signature dictionar(y/ies), but no signature field of the current revision refers to one: a later revision removed the signatures"
-        ));
+        return Err(Msg::SignaturesRemoved(name, raw_sigs).to_string());
     }
     if signed.is_empty() {
-        return Err(format!("{name} has no signatures"));
+        return Err(Msg::NoSignatures(name).to_string());
     }
     let mut reports: Vec<SigReport> = signed
         .iter()
@@ -280,28 +278,17 @@ pub fn check_source(
         if r.problem.is_none() && r.covered_to > 0 && r.covered_to < last {
             match revisions::changes(src, r.covered_to, last) {
                 Ok(c) if c.is_empty() => {}
-                Ok(c) => {
-                    r.problem = Some(format!(
-                        "a later revision, covered only by a later signature, changed what this signature covers: {}",
-                        c.join("; ")
-                    ))
-                }
+                Ok(c) => r.problem = Some(Msg::LaterRevisionChanged(&c.join("; ")).to_string()),
                 Err(e) => r.problem = Some(e),
             }
         }
     }
     let tail = if last < len {
         Some(if pdf.recovered.is_some() {
-            format!(
-                "{} bytes were appended after the last valid signature, and the file's cross-reference data is broken: the document was changed after it was signed",
-                len - last
-            )
+            Msg::TailBroken(len - last).to_string()
         } else {
             let eofs = reader::count_in(src, last, len, b"%%EOF").map_err(rd)?;
-            format!(
-                "{} bytes ({eofs} incremental update(s)) were appended after the last valid signature: the document was changed after it was signed",
-                len - last
-            )
+            Msg::TailAppended(len - last, eofs).to_string()
         })
     } else {
         None
