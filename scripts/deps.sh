@@ -8,6 +8,7 @@ PACKAGES=(
     opensc pcsc-tools                     # independent clients (opensc-tool, pkcs15-tool, pcsc_scan)
     libengine-pkcs11-openssl              # libp11's OpenSSL engine: OpenSC in `openssl` (make bench)
     poppler-utils qpdf                    # pdfsig, PDF inspection for the demo and tests
+    fonts-ipaexfont-gothic                # a Japanese TrueType font: jpki-sign embeds a subset in visible signatures
     libnss3-tools                         # certutil: an NSS trust store so pdfsig checks certificates too
     libssl-dev pkg-config openssl         # OpenSSL provider build and verification
     openssh-server openssh-client         # jpki-sign ssh agent against a real sshd (tests/tests/ssh.rs)

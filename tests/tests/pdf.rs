@@ -568,6 +568,19 @@ fn the_stamp_shows_the_signers_name_from_the_certificate_and_a_seal_image() {
         text.contains("Digitally signed with a My Number card"),
         "{text}"
     );
+    // The Japanese font is embedded as a subset (fonts-ipaexfont-gothic),
+    // so any viewer draws the name; poppler reads every font cleanly.
+    let o = run(Command::new("pdffonts").arg(&out));
+    let fonts = stdout(&o);
+    let japanese = fonts
+        .lines()
+        .find(|l| l.contains("CID TrueType"))
+        .unwrap_or_else(|| panic!("no embedded CID TrueType font: {fonts}"));
+    assert!(
+        japanese.contains("Identity-H") && japanese.contains(" yes yes "),
+        "{fonts}"
+    );
+    assert!(!stderr(&o).contains("Error"), "{}", stderr(&o));
     // The seal fills the left of the default box (x 339..559, y 36..90).
     let middle_of_seal = [356, 53, 376, 73];
     let red = dark_pixels(&out, middle_of_seal);

@@ -6,6 +6,7 @@
 //! `jpki-sign doc.pdf` means `jpki-sign sign doc.pdf`: [`default_to_sign`]
 //! inserts the sub-command before clap sees the arguments.
 
+pub mod font;
 pub mod reader;
 pub mod revisions;
 pub mod sign;

@@ -85,6 +85,11 @@ pub struct SignArgs {
     /// Leave the signer's name out of the visible signature.
     #[arg(long, requires = "stamp")]
     pub stamp_no_name: bool,
+    /// A TrueType font (.ttf) for Japanese text in the visible signature,
+    /// embedded as a subset (default: IPAexGothic if installed, else the
+    /// standard HeiseiKakuGo-W5, not embedded).
+    #[arg(long, value_name = "FILE", requires = "stamp")]
+    pub stamp_font: Option<PathBuf>,
 }
 
 struct Prepared {
@@ -210,7 +215,12 @@ pub fn run(g: &Global, a: &SignArgs) -> Result<(), CliError> {
             .map(super::stamp::load_image)
             .transpose()
             .map_err(CliError::Usage)?;
+        let font = match &a.stamp_font {
+            Some(f) => Some(super::font::StampFont::load(f).map_err(CliError::Usage)?),
+            None => super::font::StampFont::find_system(),
+        };
         Some(super::stamp::Stamp {
+            font,
             page: a.stamp_page,
             rect,
             lines,

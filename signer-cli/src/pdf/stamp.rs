@@ -4,11 +4,11 @@
 //! XObject) that the widget's `/AP /N` points to.
 //!
 //! Fonts: ASCII lines use the standard Helvetica; lines with other
-//! characters (a kanji name) use `HeiseiKakuGo-W5` with the `UniJIS-UTF16-H`
-//! CMap, one of the standard Japanese fonts of Adobe-Japan1 that PDF viewers
-//! supply themselves (Acrobat; poppler with poppler-data and any Japanese
-//! font). It is not embedded: subsetting a CJK font file is a job of its own
-//! and Japanese PDF forms commonly rely on these fonts.
+//! characters (a kanji name) use a Japanese TrueType font embedded as a
+//! subset ([`super::font`]: IPAexGothic from Debian's fonts-ipaexfont-gothic,
+//! or `--stamp-font`). Without such a font file they fall back to
+//! `HeiseiKakuGo-W5` with the `UniJIS-UTF16-H` CMap, a standard Japanese font
+//! of Adobe-Japan1 that viewers supply themselves (not embedded).
 //!
 //! Images: PNG (decoded; transparency kept as a soft mask) or baseline JPEG
 //! (passed through as DCTDecode, only its header read); CMYK JPEGs and
@@ -34,6 +34,9 @@ pub struct Stamp {
     pub signer: Option<String>,
     /// An image drawn at the left of the box.
     pub image: Option<Image>,
+    /// A Japanese TrueType font to embed (subset) for non-ASCII lines; without
+    /// one, the standard HeiseiKakuGo-W5 is named and not embedded.
+    pub font: Option<super::font::StampFont>,
 }
 
 /// An image ready to be written as an Image XObject.
@@ -135,7 +138,7 @@ pub fn signer_name(cert_der: &[u8]) -> Option<String> {
     })
 }
 
-fn deflate(data: &[u8]) -> Vec<u8> {
+pub(crate) fn deflate(data: &[u8]) -> Vec<u8> {
     let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
     // Writing into a Vec cannot fail.
     let _ = z.write_all(data);
@@ -259,7 +262,7 @@ fn utf16_hex(s: &str) -> String {
     s.encode_utf16().map(|u| format!("{u:04X}")).collect()
 }
 
-fn stream(dict: Dictionary, data: &[u8]) -> Vec<u8> {
+pub(crate) fn stream(dict: Dictionary, data: &[u8]) -> Vec<u8> {
     let mut d = dict;
     d.set("Length", Object::Integer(data.len() as i64));
     let mut out = Vec::new();
@@ -382,10 +385,33 @@ pub fn objects(
         .min(11.0)
         .min(avail / widest)
         .max(3.0);
+    // Non-ASCII lines: glyph ids of the embedded subset, or UTF-16 for the
+    // standard (not embedded) Japanese font when no font file is at hand or
+    // it cannot be subset.
+    let mut embedded: Option<(Dictionary, Vec<(ObjectId, Vec<u8>)>)> = None;
+    let mut japanese_hex: Vec<String> = Vec::new();
+    if let Some(font) = stamp
+        .font
+        .as_ref()
+        .filter(|_| !lines.iter().all(|l| ascii(l)))
+    {
+        let mut subset = font.subset();
+        let hex: Vec<String> = lines.iter().map(|l| subset.encode(l)).collect();
+        match subset.finish(alloc) {
+            Ok(f) => {
+                embedded = Some(f);
+                japanese_hex = hex;
+            }
+            Err(e) => tracing::warn!(%e, "drawing the stamp with the standard Japanese font"),
+        }
+    }
+    if embedded.is_none() {
+        japanese_hex = lines.iter().map(|l| utf16_hex(l)).collect();
+    }
     let mut y = h - 4.0 - size;
     let mut japanese = false;
     c.push_str("BT 0.1 0.1 0.4 rg\n");
-    for line in &lines {
+    for (line, hex) in lines.iter().zip(&japanese_hex) {
         if ascii(line) {
             c.push_str(&format!(
                 "/F1 {size:.2} Tf 1 0 0 1 {text_x:.2} {y:.2} Tm ({}) Tj\n",
@@ -394,8 +420,7 @@ pub fn objects(
         } else {
             japanese = true;
             c.push_str(&format!(
-                "/F2 {size:.2} Tf 1 0 0 1 {text_x:.2} {y:.2} Tm <{}> Tj\n",
-                utf16_hex(line)
+                "/F2 {size:.2} Tf 1 0 0 1 {text_x:.2} {y:.2} Tm <{hex}> Tj\n"
             ));
         }
         y -= size * 1.25;
@@ -406,10 +431,26 @@ pub fn objects(
     helvetica.set("Subtype", name("Type1"));
     helvetica.set("BaseFont", name("Helvetica"));
     helvetica.set("Encoding", name("WinAnsiEncoding"));
+    // Font dictionaries as objects of their own, as producers write them:
+    // poppler's pdffonts trips over direct ones in an appearance stream.
     let mut fonts = Dictionary::new();
-    fonts.set("F1", Object::Dictionary(helvetica));
+    let mut font_object = |key: &str, d: Dictionary, out: &mut Vec<(ObjectId, Vec<u8>)>| {
+        let id = alloc();
+        let mut bytes = Vec::new();
+        // Writing into a Vec cannot fail.
+        let _ = lopdf::Writer::write_object(&mut bytes, &Object::Dictionary(d));
+        out.push((id, bytes));
+        fonts.set(key, Object::Reference(id));
+    };
+    font_object("F1", helvetica, &mut out);
     if japanese {
-        fonts.set("F2", Object::Dictionary(japanese_font()));
+        match embedded {
+            Some((font, objects)) => {
+                out.extend(objects);
+                font_object("F2", font, &mut out);
+            }
+            None => font_object("F2", japanese_font(), &mut out),
+        }
     }
     let mut res = Dictionary::new();
     res.set("Font", Object::Dictionary(fonts));
@@ -460,19 +501,22 @@ mod tests {
             with_name: true,
             signer: Some("試験　花子".into()),
             image: None,
+            font: None,
         };
         assert_eq!(
             rect_on(&s, [0.0, 0.0, 595.0, 842.0]),
             [339.0, 36.0, 559.0, 90.0]
         );
         let objs = objects(&s, 220.0, 54.0, &mut counter());
-        assert_eq!(objs.len(), 1);
+        assert_eq!(objs.len(), 3, "form, Helvetica, the Japanese font");
         let ap = String::from_utf8_lossy(&objs[0].1).into_owned();
         assert!(ap.contains("(Signed \\(test\\)) Tj"), "{ap}");
-        // 試験　花子 in UTF-16BE, drawn with the Japanese font.
+        // Without a font file: 試験　花子 in UTF-16BE, with the standard Japanese font.
         assert!(ap.contains("<8A669A13300082B15B50> Tj"), "{ap}");
-        assert!(ap.contains("/Encoding/UniJIS-UTF16-H"), "{ap}");
         assert!(ap.contains("/Subtype/Form"), "{ap}");
+        assert!(ap.contains("/F2 13 0 R"), "{ap}");
+        let f2 = String::from_utf8_lossy(&objs[2].1).into_owned();
+        assert!(f2.contains("/Encoding/UniJIS-UTF16-H"), "{f2}");
     }
 
     #[test]
@@ -493,9 +537,10 @@ mod tests {
             with_name: false,
             signer: Some("not shown".into()),
             image: Some(img),
+            font: None,
         };
         let objs = objects(&s, 220.0, 54.0, &mut counter());
-        assert_eq!(objs.len(), 3, "form, mask, image");
+        assert_eq!(objs.len(), 4, "form, mask, image, Helvetica");
         let form = String::from_utf8_lossy(&objs[0].1).into_owned();
         assert!(form.contains("/Im1 Do"), "{form}");
         assert!(!form.contains("not shown"));
