@@ -18,6 +18,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
+/// Numbered object bodies to add to the update.
+pub type Objects = Vec<(ObjectId, Vec<u8>)>;
+
 /// Where Debian puts Japanese TrueType fonts, most preferred first.
 const SYSTEM_FONTS: &[&str] = &[
     "/usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf",
@@ -62,7 +65,6 @@ impl StampFont {
             .chars()
             .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
             .collect();
-        drop(face);
         Ok(StampFont {
             data: Arc::new(data),
             name: if name.is_empty() {
@@ -122,7 +124,7 @@ impl Subset<'_> {
     pub fn finish(
         self,
         alloc: &mut dyn FnMut() -> ObjectId,
-    ) -> Result<(Dictionary, Vec<(ObjectId, Vec<u8>)>), String> {
+    ) -> Result<(Dictionary, Objects), String> {
         let data = &self.font.data;
         let face = ttf_parser::Face::parse(data, 0).map_err(|e| format!("font: {e}"))?;
         let file = subsetter::subset(data, 0, &self.remapper)

@@ -388,7 +388,7 @@ pub fn objects(
     // Non-ASCII lines: glyph ids of the embedded subset, or UTF-16 for the
     // standard (not embedded) Japanese font when no font file is at hand or
     // it cannot be subset.
-    let mut embedded: Option<(Dictionary, Vec<(ObjectId, Vec<u8>)>)> = None;
+    let mut embedded: Option<(Dictionary, super::font::Objects)> = None;
     let mut japanese_hex: Vec<String> = Vec::new();
     if let Some(font) = stamp
         .font
