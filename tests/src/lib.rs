@@ -83,6 +83,31 @@ pub fn run_with_input(cmd: &mut Command, input: &[u8]) -> Output {
     child.wait_with_output().expect("wait")
 }
 
+/// Loads `default`, then the built `jpki` provider into this test process
+/// (for tests that use the provider through the openssl crate); they stay
+/// loaded while the returned handles live, and are unloaded `jpki` first.
+pub fn load_providers() -> [openssl::provider::Provider; 2] {
+    openssl::provider::Provider::set_default_search_path(
+        None,
+        &provider_modules().display().to_string(),
+    )
+    .expect("module path");
+    let default = openssl::provider::Provider::load(None, "default").expect("default provider");
+    let jpki = openssl::provider::Provider::load(None, "jpki").expect("jpki provider");
+    [jpki, default]
+}
+
+/// Asserts that a command succeeded, showing its exit status and output if not.
+pub fn ok(o: &Output) {
+    assert!(
+        o.status.success(),
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        o.status.code(),
+        stdout(o),
+        stderr(o)
+    );
+}
+
 /// stdout as text.
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()

@@ -7,16 +7,6 @@ use jpki_tests::*;
 use std::path::Path;
 use std::process::Output;
 
-fn ok(o: &Output) {
-    assert!(
-        o.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        o.status.code(),
-        stdout(o),
-        stderr(o)
-    );
-}
-
 fn cms_sign(file: &Path, extra: &[&str], secret: &[u8]) -> Output {
     run_with_input(
         jpki_sign_main()

@@ -94,13 +94,7 @@ fn eight_processes_at_once_all_succeed_and_spend_no_try() {
 
 #[test]
 fn threads_share_one_provider_key() {
-    openssl::provider::Provider::set_default_search_path(
-        None,
-        &provider_modules().display().to_string(),
-    )
-    .expect("module path");
-    let _default = openssl::provider::Provider::load(None, "default").expect("default provider");
-    let _jpki = openssl::provider::Provider::load(None, "jpki").expect("jpki provider");
+    let _providers = load_providers();
     let dir = tempfile::tempdir().expect("tempdir");
     let key_pem = dir.path().join("key.pem");
     let o = run(Command::new(bin("jpki-sign"))

@@ -54,15 +54,6 @@ fn one_line_error(o: &Output, code: i32, needle: &str) {
     assert!(!err.contains("panicked"), "{err}");
 }
 
-fn ok(o: &Output) {
-    assert!(
-        o.status.success(),
-        "command failed:\nstdout: {}\nstderr: {}",
-        stdout(o),
-        stderr(o)
-    );
-}
-
 /// An output file that is either absent or empty (openssl opens `-out` before signing).
 fn no_output(p: &Path) {
     let len = std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
@@ -419,13 +410,7 @@ fn a_long_running_program_signs_again_once_the_card_is_back() {
     use openssl::sign::{Signer, Verifier};
     let sim = SecondSim::start(&["--pull-on", "sign", "--reinsert-after-ms", "600"]);
     let w = Work::new();
-    openssl::provider::Provider::set_default_search_path(
-        None,
-        &provider_modules().display().to_string(),
-    )
-    .expect("module path");
-    let _default = openssl::provider::Provider::load(None, "default").expect("default provider");
-    let _jpki = openssl::provider::Provider::load(None, "jpki").expect("jpki provider");
+    let _providers = load_providers();
     let uri = format!("{AUTH}&pin-source=file:{}", w.s("authpin"));
     ok(&run(jpki_sign_second().args([
         "uri-key",

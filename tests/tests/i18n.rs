@@ -16,16 +16,6 @@ fn ja(mut c: Command) -> Command {
     c
 }
 
-fn ok(o: &Output) {
-    assert!(
-        o.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        o.status.code(),
-        stdout(o),
-        stderr(o)
-    );
-}
-
 /// Exactly `line` (plus a newline) on stderr, nothing on stdout, exit `code`.
 fn error_line(o: &Output, code: i32, line: &str) {
     assert_eq!(stderr(o), format!("{line}\n"), "stdout: {}", stdout(o));

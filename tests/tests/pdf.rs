@@ -26,16 +26,6 @@ fn sign_main(args: &[&Path], extra: &[&str]) -> Output {
     )
 }
 
-fn ok(o: &Output) {
-    assert!(
-        o.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        o.status.code(),
-        stdout(o),
-        stderr(o)
-    );
-}
-
 /// One line on stderr `jpki-sign: error: …` containing `text`, and exit `code`.
 fn one_line_error(o: &Output, code: i32, text: &str) {
     let e = stderr(o);

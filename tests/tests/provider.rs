@@ -7,7 +7,7 @@
 use jpki_card_sim::PinId;
 use jpki_tests::*;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
 const P: [&str; 4] = ["-provider", "jpki", "-provider", "default"];
 const SECOND: &str = "reader=Virtual%20PCD%2000%2001";
@@ -19,15 +19,6 @@ fn work() -> Scratch {
     w.write("authpin", b"1234\n");
     w.write("signpw", b"abc123\n");
     w
-}
-
-fn ok(o: &Output) {
-    assert!(
-        o.status.success(),
-        "command failed:\nstdout: {}\nstderr: {}",
-        stdout(o),
-        stderr(o)
-    );
 }
 
 /// `openssl cms -sign` of doc.txt with the sign key, DER, binary.

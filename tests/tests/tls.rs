@@ -146,15 +146,6 @@ impl Tls {
     }
 }
 
-fn ok(o: &Output) {
-    assert!(
-        o.status.success(),
-        "failed:\nstdout: {}\nstderr: {}",
-        stdout(o),
-        stderr(o)
-    );
-}
-
 /// The auth certificate's serial as s_server prints it in its status page.
 fn auth_subject_cn() -> String {
     let o = run(Command::new("openssl")
