@@ -118,6 +118,11 @@ fn run(what: &str, cmd: &mut Command) {
         .stderr(Stdio::piped())
         .output()
         .unwrap_or_else(|e| fail(format!("{what}: {e}")));
+    must_succeed(what, &o);
+}
+
+/// Stops the benchmark with the command's stderr unless it succeeded.
+fn must_succeed(what: &str, o: &std::process::Output) {
     if !o.status.success() {
         fail(format!(
             "{what} failed: {}",
@@ -351,17 +356,33 @@ fn time_rss(what: &str, cmd: &[&str]) -> (f64, u64) {
         .stderr(Stdio::piped())
         .output()
         .unwrap_or_else(|e| fail(format!("{what}: {e} (is GNU time installed?)")));
-    if !o.status.success() {
-        fail(format!(
-            "{what} failed: {}",
-            String::from_utf8_lossy(&o.stderr)
-        ));
-    }
+    must_succeed(what, &o);
     let text = std::fs::read_to_string(report.path()).unwrap_or_default();
     let mut it = text.split_whitespace();
     let secs = it.next().and_then(|x| x.parse().ok()).unwrap_or(0.0);
     let kib = it.next().and_then(|x| x.parse().ok()).unwrap_or(0);
     (secs, kib)
+}
+
+/// `jpki-sign sign` of `input` into `signed`, then `jpki-sign verify` of it:
+/// (wall s, peak RSS KiB) of each, best of three.
+fn sign_and_verify(sign: &str, pw: &str, input: &str, signed: &str) -> ((f64, u64), (f64, u64)) {
+    let s = best_of_3(
+        "jpki-sign sign",
+        &[
+            sign,
+            "sign",
+            "--pin-file",
+            pw,
+            "-o",
+            signed,
+            "--force",
+            input,
+        ],
+        || {},
+    );
+    let v = best_of_3("jpki-sign verify", &[sign, "verify", signed], || {});
+    (s, v)
 }
 
 /// Best of three (fastest run; memory from the same run).
@@ -408,21 +429,7 @@ fn pdf_benchmarks(env: &Env, out: &mut String) {
             let _ = std::fs::remove_file(&copy);
         });
         let floor = floor_hash.0 + floor_cp.0;
-        let s = best_of_3(
-            "jpki-sign sign",
-            &[
-                &sign,
-                "sign",
-                "--pin-file",
-                &pw,
-                "-o",
-                &signed,
-                "--force",
-                &inp,
-            ],
-            || {},
-        );
-        let v = best_of_3("jpki-sign verify", &[&sign, "verify", &signed], || {});
+        let (s, v) = sign_and_verify(&sign, &pw, &inp, &signed);
         let mib = |k: u64| format!("{:.0}", k as f64 / 1024.0);
         // pyHanko with a software key of the same size (it cannot reach the card but through
         // PKCS#11; the key does not change what it costs to parse, hash and write the PDF).
@@ -458,20 +465,18 @@ fn pdf_benchmarks(env: &Env, out: &mut String) {
             "| {mb} MiB | floor: sha256sum + cp | {floor:.2} | {} | 1.00 |",
             mib(floor_hash.1.max(floor_cp.1))
         );
-        let _ = writeln!(
-            out,
-            "| {mb} MiB | `jpki-sign sign` | {:.2} | {} | {:.2} |",
-            s.0,
-            mib(s.1),
-            s.0 / floor.max(1e-9)
-        );
-        let _ = writeln!(
-            out,
-            "| {mb} MiB | `jpki-sign verify` | {:.2} | {} | {:.2} |",
-            v.0,
-            mib(v.1),
-            v.0 / floor.max(1e-9)
-        );
+        let sign_verify_rows = |out: &mut String, label: &str, s: (f64, u64), v: (f64, u64)| {
+            for (what, r) in [("`jpki-sign sign`", s), ("`jpki-sign verify`", v)] {
+                let _ = writeln!(
+                    out,
+                    "| {label} | {what} | {:.2} | {} | {:.2} |",
+                    r.0,
+                    mib(r.1),
+                    r.0 / floor.max(1e-9)
+                );
+            }
+        };
+        sign_verify_rows(out, &format!("{mb} MiB"), s, v);
         match hanko {
             Some(h) => {
                 let _ = writeln!(
@@ -507,38 +512,12 @@ fn pdf_benchmarks(env: &Env, out: &mut String) {
                 .map(|m| m.len() as f64 / (1 << 20) as f64)
                 .unwrap_or(0.0);
             let signed2 = env.s("big200-objstm-signed.pdf");
-            let s = best_of_3(
-                "jpki-sign sign (object streams)",
-                &[
-                    &sign,
-                    "sign",
-                    "--pin-file",
-                    &pw,
-                    "-o",
-                    &signed2,
-                    "--force",
-                    &objstm,
-                ],
-                || {},
-            );
-            let v = best_of_3(
-                "jpki-sign verify (object streams)",
-                &[&sign, "verify", &signed2],
-                || {},
-            );
-            let _ = writeln!(
+            let (s, v) = sign_and_verify(&sign, &pw, &objstm, &signed2);
+            sign_verify_rows(
                 out,
-                "| {objstm_mib:.0} MiB, object + xref streams (qpdf) | `jpki-sign sign` | {:.2} | {} | {:.2} |",
-                s.0,
-                mib(s.1),
-                s.0 / floor.max(1e-9)
-            );
-            let _ = writeln!(
-                out,
-                "| {objstm_mib:.0} MiB, object + xref streams (qpdf) | `jpki-sign verify` | {:.2} | {} | {:.2} |",
-                v.0,
-                mib(v.1),
-                v.0 / floor.max(1e-9)
+                &format!("{objstm_mib:.0} MiB, object + xref streams (qpdf)"),
+                s,
+                v,
             );
             let _ = std::fs::remove_file(&objstm);
             let _ = std::fs::remove_file(&signed2);
