@@ -163,42 +163,32 @@ type DecodeFn = unsafe extern "C" fn(
     *mut c_void,
 ) -> c_int;
 
-pub static PEM_DISPATCH: [Dispatch; 5] = [
-    dispatch!(
-        ffi::DECODER_NEWCTX,
-        newctx,
-        unsafe extern "C" fn(*mut c_void) -> *mut c_void
-    ),
-    dispatch!(
-        ffi::DECODER_FREECTX,
-        freectx,
-        unsafe extern "C" fn(*mut c_void)
-    ),
-    dispatch!(
-        ffi::DECODER_DOES_SELECTION,
-        does_selection,
-        unsafe extern "C" fn(*mut c_void, c_int) -> c_int
-    ),
-    dispatch!(ffi::DECODER_DECODE, decode_pem, DecodeFn),
-    DISPATCH_END,
-];
+/// A decoder's dispatch table: the context functions both decoders share,
+/// and its own `decode`.
+macro_rules! decoder_dispatch {
+    ($decode:ident) => {
+        [
+            dispatch!(
+                ffi::DECODER_NEWCTX,
+                newctx,
+                unsafe extern "C" fn(*mut c_void) -> *mut c_void
+            ),
+            dispatch!(
+                ffi::DECODER_FREECTX,
+                freectx,
+                unsafe extern "C" fn(*mut c_void)
+            ),
+            dispatch!(
+                ffi::DECODER_DOES_SELECTION,
+                does_selection,
+                unsafe extern "C" fn(*mut c_void, c_int) -> c_int
+            ),
+            dispatch!(ffi::DECODER_DECODE, $decode, DecodeFn),
+            DISPATCH_END,
+        ]
+    };
+}
 
-pub static DISPATCH: [Dispatch; 5] = [
-    dispatch!(
-        ffi::DECODER_NEWCTX,
-        newctx,
-        unsafe extern "C" fn(*mut c_void) -> *mut c_void
-    ),
-    dispatch!(
-        ffi::DECODER_FREECTX,
-        freectx,
-        unsafe extern "C" fn(*mut c_void)
-    ),
-    dispatch!(
-        ffi::DECODER_DOES_SELECTION,
-        does_selection,
-        unsafe extern "C" fn(*mut c_void, c_int) -> c_int
-    ),
-    dispatch!(ffi::DECODER_DECODE, decode, DecodeFn),
-    DISPATCH_END,
-];
+pub static PEM_DISPATCH: [Dispatch; 5] = decoder_dispatch!(decode_pem);
+
+pub static DISPATCH: [Dispatch; 5] = decoder_dispatch!(decode);
