@@ -34,27 +34,28 @@ const SIG_FIELD_OK: &[&[u8]] = &[b"V", b"AP", b"AS", b"F"];
 /// The most objects compared, so a hostile file cannot make this slow.
 const MAX_OBJECTS: u32 = 5_000_000;
 
-/// The changes between the revision ending at `signed_end` and the one
-/// ending at `later_end` that adding signatures does not explain; each names
-/// the object and what kind of change it is.
-pub fn changes(src: &dyn Source, signed_end: u64, later_end: u64) -> Result<Vec<String>, String> {
+/// The revision the signatures are compared with (the file as the last
+/// valid signature covers it), opened once for all of them.
+pub fn open_later<'s>(later: &'s Prefix<'s>) -> Result<Reader<'s>, String> {
+    Reader::open(later)
+        .map_err(|e| format!("the later revision's cross-reference data cannot be read ({e}), so its changes cannot be checked"))
+}
+
+/// The changes between the revision ending at `signed_end` and the later
+/// revision `now` ([`open_later`]) that adding signatures does not explain;
+/// each names the object and what kind of change it is.
+pub fn changes(src: &dyn Source, signed_end: u64, now: &Reader) -> Result<Vec<String>, String> {
     let then_src = Prefix {
         src,
         len: signed_end,
     };
-    let now_src = Prefix {
-        src,
-        len: later_end,
-    };
     let then = Reader::open(&then_src)
         .map_err(|e| format!("the signed revision's cross-reference data cannot be read ({e}), so later changes cannot be checked"))?;
-    let now = Reader::open(&now_src)
-        .map_err(|e| format!("the later revision's cross-reference data cannot be read ({e}), so its changes cannot be checked"))?;
     let cmp = Compare {
         then: &then,
-        now: &now,
+        now,
         info: now.trailer.get(b"Info").and_then(Object::as_reference).ok(),
-        acroform: acroform_id(&now),
+        acroform: acroform_id(now),
     };
     let mut out = Vec::new();
     let top = then.max_id().max(now.max_id()).min(MAX_OBJECTS);

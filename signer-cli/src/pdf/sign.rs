@@ -114,17 +114,27 @@ impl Prepared {
     /// original in the temporary output.
     fn rebuild(&mut self, opts: &SigOptions) -> Result<(), CliError> {
         let name = self.input.display().to_string();
-        let file = self.tmp.as_file();
-        let size = file.size();
-        let pdf = structure::load(&name, file).map_err(CliError::Document)?;
-        let last = reader::read_vec(file, size.saturating_sub(1), 1)
-            .map_err(io("cannot read", &self.out))?;
-        let ends_with_eol = matches!(last.first(), Some(b'\n' | b'\r'));
-        self.update = update::build(&pdf, size, ends_with_eol, opts)
-            .map_err(|e| CliError::Document(format!("cannot sign {name}: {e}")))?;
+        self.update = build_update(&name, self.tmp.as_file(), &self.out, opts)?;
         self.digest = Self::digest_of(&self.original, &self.update);
         Ok(())
     }
+}
+
+/// The update that signs the PDF in `file` (`name` for messages, `path` for
+/// read errors).
+fn build_update(
+    name: &str,
+    file: &std::fs::File,
+    path: &Path,
+    opts: &SigOptions,
+) -> Result<Update, CliError> {
+    let size = file.size();
+    let pdf = structure::load(name, file).map_err(CliError::Document)?;
+    let last =
+        reader::read_vec(file, size.saturating_sub(1), 1).map_err(io("cannot read", path))?;
+    let ends_with_eol = matches!(last.first(), Some(b'\n' | b'\r'));
+    update::build(&pdf, size, ends_with_eol, opts)
+        .map_err(|e| CliError::Document(format!("cannot sign {name}: {e}")))
 }
 
 fn io<'p>(what: &'static str, path: &'p Path) -> impl FnOnce(std::io::Error) -> CliError + 'p {
@@ -344,13 +354,7 @@ fn prepare(input: &Path, out: PathBuf, opts: &SigOptions) -> Result<Prepared, Cl
     let name = input.display().to_string();
     let file = std::fs::File::open(input).map_err(io("cannot read", input))?;
     let size = file.size();
-    let pdf = structure::load(&name, &file).map_err(CliError::Document)?;
-    let last =
-        reader::read_vec(&file, size.saturating_sub(1), 1).map_err(io("cannot read", input))?;
-    let ends_with_eol = matches!(last.first(), Some(b'\n' | b'\r'));
-    let update = update::build(&pdf, size, ends_with_eol, opts)
-        .map_err(|e| CliError::Document(format!("cannot sign {name}: {e}")))?;
-    drop(pdf);
+    let update = build_update(&name, &file, input, opts)?;
     let dir = out
         .parent()
         .filter(|d| !d.as_os_str().is_empty())

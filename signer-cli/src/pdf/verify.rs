@@ -274,9 +274,15 @@ pub fn check_source(
         .unwrap_or(len);
     // What the revisions between each signature and the last valid one
     // changed (the later signer signed them; this signer did not).
+    let later_src = reader::Prefix { src, len: last };
+    let mut later = None;
     for r in reports.iter_mut() {
         if r.problem.is_none() && r.covered_to > 0 && r.covered_to < last {
-            match revisions::changes(src, r.covered_to, last) {
+            let found = match later.get_or_insert_with(|| revisions::open_later(&later_src)) {
+                Ok(now) => revisions::changes(src, r.covered_to, now),
+                Err(e) => Err(e.clone()),
+            };
+            match found {
                 Ok(c) if c.is_empty() => {}
                 Ok(c) => r.problem = Some(Msg::LaterRevisionChanged(&c.join("; ")).to_string()),
                 Err(e) => r.problem = Some(e),
