@@ -118,6 +118,9 @@ pub fn card_error_ja(e: &CardError) -> Option<String> {
         CardError::NoCard { reader } => format!(
             "リーダー「{reader}」にカードがありません。マイナンバーカードを置いてもう一度実行してください"
         ),
+        CardError::OnlyVirtualReaders { skipped } => format!(
+            "実在のリーダーにマイナンバーカードが見つかりません。仮想（ソフトウェア）リーダー {skipped} は使いません（そのカードはプログラムが作ったものかもしれません）。意図して使うときは --reader、reader= または環境変数 JPKI_READER でリーダーを指定してください"
+        ),
         CardError::NotJpki { reader } => format!(
             "リーダー「{reader}」のカードはマイナンバーカードではありません（公的個人認証（JPKI）のアプリケーションがありません）"
         ),
@@ -328,6 +331,8 @@ pub enum Msg<'a> {
     PinTries(PinKind, u8),
     /// `pin status`: verified in this session.
     PinVerified(PinKind),
+    /// `pin status`: a PIN this token lacks or whose application answered an error.
+    PinUnavailable(PinKind),
     /// `pin change` done.
     PinChanged(PinKind),
     /// PDF `sign`: one output written (input, output, field).
@@ -463,6 +468,8 @@ impl Msg<'_> {
             (Ja, PinTries(k, n)) => format!("{}: 残り{n}回（最大{}回）", pin(k), k.max_tries()),
             (En, PinVerified(k)) => format!("{}: verified", pin(k)),
             (Ja, PinVerified(k)) => format!("{}: 照合済み", pin(k)),
+            (En, PinUnavailable(k)) => format!("{}: unavailable (this token has no such PIN, or its application answered an error)", pin(k)),
+            (Ja, PinUnavailable(k)) => format!("{}: 利用できません（このトークンにはないか、アプリケーションがエラーを返しました）", pin(k)),
             (En, PinChanged(k)) => format!("{} changed.", pin(k)),
             (Ja, PinChanged(k)) => format!("{}を変更しました。", pin(k)),
             (En, PdfSigned(i, o, f)) => format!("Signed {i} → {o} (field {f})"),
@@ -582,6 +589,9 @@ mod tests {
                 available: r(),
             },
             CardError::NoCard { reader: r() },
+            CardError::OnlyVirtualReaders {
+                skipped: format!("\"{}\"", r()),
+            },
             CardError::NotJpki { reader: r() },
             CardError::UnsupportedToken {
                 reader: r(),

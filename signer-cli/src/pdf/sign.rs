@@ -266,7 +266,7 @@ pub fn run(g: &Global, a: &SignArgs) -> Result<(), CliError> {
     }
 
     // 2. One password, one session, all signatures.
-    let mut card = Card::open(&ReaderChoice::from_option(g.reader.as_deref()))?;
+    let mut card = Card::open(&ReaderChoice::from_env_or(g.reader.as_deref()))?;
     let pin = ask_pin(&mut card, g, PinKind::Sign)?;
     let mut signed = Vec::new();
     {
