@@ -33,13 +33,15 @@ help:
 	@echo '  make sim-up     build, then start pcscd (if not running) and the simulated card'
 	@echo '                  (JPKI_SIM_ARGS="..." adds simulator options, JPKI_SIM_KEEP_STATE=1 keeps PINs/counters)'
 	@echo '  make sim-down   stop what sim-up started'
-	@echo '  make test       deps, build, unit tests, then end-to-end tests against the simulator'
+	@echo '  make test       deps, build, fmt/clippy/dependency-graph/cargo-deny checks, unit tests,'
+	@echo '                  then end-to-end tests against the simulator'
 	@echo '  make demo       deps, build, then jpki-sign against the simulated card'
 	@echo '  make stress     deps, build, then the long fault runs (card pulled at every APDU of a signature)'
 	@echo '  make clean-sim  sim-down, then remove target/sim'
 	@echo '  make bench      measure APDUs per operation and provider overhead; writes benches/RESULTS.md'
 	@echo '  make fuzz       the hostile-input property tests with 20000 cases each (make test runs 128-256)'
 	@echo '  make install    build (release) and install jpki.so into OpenSSL'"'"'s MODULESDIR, jpki-sign, /etc/jpki/jpki.cnf'
+	@echo '                  (without the simulator: jpki-card'"'"'s `virtual` feature is for tests only)'
 	@echo '                  (DESTDIR=... to stage, PREFIX=/usr/local, PROFILE=dev for the debug build)'
 
 deps:

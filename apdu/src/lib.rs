@@ -368,6 +368,19 @@ mod tests {
     }
 
     #[test]
+    fn an_encoded_command_is_a_wiping_buffer() {
+        // The contract callers rely on: a VERIFY's bytes (a PIN) are wiped when dropped.
+        let verify = Command::new(0, 0x20, 0, 0x81).with_data(*b"1234");
+        let bytes: zeroize::Zeroizing<Vec<u8>> = verify.to_bytes().unwrap();
+        assert_eq!(
+            bytes.as_slice(),
+            [0, 0x20, 0, 0x81, 4, b'1', b'2', b'3', b'4']
+        );
+        // Allocated once at its final size: no reallocation left a copy behind.
+        assert_eq!(bytes.capacity(), 4 + 1 + 4 + 4);
+    }
+
+    #[test]
     fn encodes_the_cases_the_card_uses() {
         let select = Command::new(0, 0xA4, 4, 0x0C).with_data(vec![0xD3, 0x92]);
         assert_eq!(
