@@ -405,7 +405,7 @@ pub enum Msg<'a> {
     ChangeKind(Level, &'a str),
     /// `verify`: one later revision (number, signer, field, the kinds of
     /// change, whether this signature allows them).
-    RevisionChanges(usize, &'a str, &'a str, &'a str, bool),
+    RevisionChanges((usize, usize), &'a str, &'a str, &'a str, bool),
     /// `verify`: annotations were added after an approval signature.
     AnnotationsAfterSigning,
     /// `verify`: what a signature allows (its level, certification P).
@@ -523,8 +523,8 @@ impl Msg<'_> {
             (Ja, LaterRevisionChanged(list, allowed)) => format!("後の署名だけが対象とする後の版が、この署名の対象を変更しています: {list}（この署名が許すのは{}）", level_name(*allowed, Ja)),
             (En, ChangeKind(Level::None, _)) => "nothing that shows".into(),
             (Ja, ChangeKind(Level::None, _)) => "表示に関わる変更なし".into(),
-            (En, ChangeKind(Level::Dss, _)) => "validation data (DSS) or a document timestamp added".into(),
-            (Ja, ChangeKind(Level::Dss, _)) => "検証情報（DSS）または文書タイムスタンプの追加".into(),
+            (En, ChangeKind(Level::Dss, _)) => "document metadata, validation data (DSS) or a document timestamp updated".into(),
+            (Ja, ChangeKind(Level::Dss, _)) => "文書情報・検証情報（DSS）・文書タイムスタンプの更新".into(),
             (En, ChangeKind(Level::Signing, _)) => "a signature added".into(),
             (Ja, ChangeKind(Level::Signing, _)) => "署名の追加".into(),
             (En, ChangeKind(Level::FormFill, d)) => format!("field(s) {d} filled in"),
@@ -534,11 +534,13 @@ impl Msg<'_> {
             (En, ChangeKind(Level::Other, d)) => format!("other changes ({d})"),
             (Ja, ChangeKind(Level::Other, d)) => format!("その他の変更（{d}）"),
             (En, RevisionChanges(n, by, field, what, ok)) => format!(
-                "revision {n} (signed by {by}, field {field}): {what} — {}",
+                "{} (signed by {by}, field {field}): {what} — {}",
+                match n { (a, b) if a >= b => format!("revision {b}"), (a, b) => format!("revisions {a}-{b}") },
                 if *ok { "allowed by this signature" } else { "NOT allowed by this signature" }
             ),
             (Ja, RevisionChanges(n, by, field, what, ok)) => format!(
-                "第{n}版（{by} が署名、フィールド {field}）: {what} — {}",
+                "{}（{by} が署名、フィールド {field}）: {what} — {}",
+                match n { (a, b) if a >= b => format!("第{b}版"), (a, b) => format!("第{a}〜{b}版") },
                 if *ok { "この署名が許す変更" } else { "この署名が許さない変更" }
             ),
             (En, AnnotationsAfterSigning) => "annotations were added or changed after this signature (by a later signer). The PDF standard allows that after an approval signature, but an annotation can cover what the page shows: look at them (--strict refuses them)".into(),

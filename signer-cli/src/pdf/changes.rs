@@ -71,8 +71,9 @@ impl Change {
 /// What the incremental updates up to one later signature changed.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Revision {
-    /// The revision's number (1 = the original file, counted by `%%EOF`).
-    pub revision: usize,
+    /// The first and last revision it spans (1 = the original file, counted
+    /// by `%%EOF`; the last is the one the later signature signed).
+    pub revisions: (usize, usize),
     /// The field of the signature that covers it.
     pub signed_in_field: String,
     /// That signature's signer.

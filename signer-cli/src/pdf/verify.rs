@@ -268,7 +268,7 @@ fn revision_line(r: &SigReport, rev: &Revision) -> String {
     }
     let ok = r.mdp.violations(&rev.changes, r.allowed).is_empty();
     Msg::RevisionChanges(
-        rev.revision,
+        rev.revisions,
         rev.signed_by.as_deref().unwrap_or("?"),
         &rev.signed_in_field,
         &kinds.join("; "),
@@ -378,9 +378,9 @@ fn judge_later_revisions(
         let rev = reader::Prefix { src, len: *to };
         let found = revisions::open_revision(&rev).and_then(|now| {
             let changes = revisions::changes(src, from, &now)?;
-            let number = reader::count_in(src, 0, *to, b"%%EOF").map_err(|e| e.to_string())?;
+            let count = |end| reader::count_in(src, 0, end, b"%%EOF").map_err(|e| e.to_string());
             Ok(Revision {
-                revision: number,
+                revisions: (count(from)? + 1, count(*to)?),
                 signed_in_field: field.clone(),
                 signed_by: signer.clone(),
                 level: level_of(&changes),
