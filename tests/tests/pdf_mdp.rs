@@ -194,6 +194,7 @@ fn form_filling_after_an_approval_signature_is_valid_and_reported() {
     let (ok, text) = pyhanko_validate(&out, &[&pki_file("sign-ca.pem")]);
     assert!(ok, "{text}");
     assert!(text.contains("form filling"), "{text}");
+    eprintln!("{en}\n{ja}\n{text}");
 }
 
 #[test]
@@ -280,6 +281,7 @@ fn certification_levels_decide_what_may_follow() {
     // pyHanko differs here: its difference analysis has no rule for
     // annotations (a documented limitation), so it fails P 3 files too.
     let (ok, text) = pyhanko_validate(&out, &trust);
+    eprintln!("{en}\n{text}");
     assert!(!ok, "pyHanko now accepts annotations under P 3: {text}");
 
     // P 1: no changes; a later signature after filling in fails the
@@ -298,6 +300,7 @@ fn certification_levels_decide_what_may_follow() {
     assert!(!e.status.success(), "jpki-sign signed a P 1 document");
     let out = d.join("p1-filled.pdf");
     pyhanko_sign(&k, &filled, &out, "Second", &["--ignore-docmdp"]);
+    eprintln!("{}", stdout(&verify_text(&out, "en", &[])));
     let (code, v) = verify_json(&out, &[]);
     assert_eq!(code, Some(6), "{v:#}");
     let sg = sigs(&v);
@@ -352,6 +355,7 @@ fn locked_fields_must_not_change() {
         .unwrap_or_default()
         .to_string();
     assert!(p.contains("field Name is locked by this signature"), "{p}");
+    eprintln!("{}", stdout(&verify_text(&out, "en", &[])));
     let (ok, text) = pyhanko_validate(&out, &trust);
     assert!(!ok, "{text}");
     // A lock dictionary's /P 1 (PDF 2.0) forbids filling in any field.
