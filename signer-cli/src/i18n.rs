@@ -27,6 +27,7 @@
 //! message has its parameters in both languages.
 
 use crate::pdf::changes::Level;
+use crate::pdf::mdp::Lock;
 use jpki_card::{CardError, PinKind, TokenKind};
 use std::fmt;
 use std::sync::OnceLock;
@@ -408,8 +409,8 @@ pub enum Msg<'a> {
     RevisionChanges((usize, usize), &'a str, &'a str, &'a str, bool),
     /// `verify`: annotations were added after an approval signature.
     AnnotationsAfterSigning,
-    /// `verify`: what a signature allows (its level, certification P).
-    Allows(Level, Option<u8>),
+    /// `verify`: what a signature allows (its level, certification P, lock).
+    Allows(Level, Option<u8>, Option<&'a Lock>),
     /// A file that is not a PDF.
     NotPdf(&'a str),
     /// An encrypted PDF.
@@ -545,10 +546,28 @@ impl Msg<'_> {
             ),
             (En, AnnotationsAfterSigning) => "annotations were added or changed after this signature (by a later signer). The PDF standard allows that after an approval signature, but an annotation can cover what the page shows: look at them (--strict refuses them)".into(),
             (Ja, AnnotationsAfterSigning) => "この署名の後（後の署名者により）注釈が追加・変更されています。承認署名の後の注釈はPDF規格上許されますが、注釈はページの表示を覆い隠せます。内容を確認してください（--strict で不可とします）".into(),
-            (En, Allows(l, Some(p))) => format!("certification (DocMDP P={p}): later changes allowed: {}", level_name(*l, En)),
-            (Ja, Allows(l, Some(p))) => format!("作成者署名（DocMDP P={p}）: 後の変更で許されるもの: {}", level_name(*l, Ja)),
-            (En, Allows(l, None)) => format!("approval: later changes allowed: {}", level_name(*l, En)),
-            (Ja, Allows(l, None)) => format!("承認署名: 後の変更で許されるもの: {}", level_name(*l, Ja)),
+            (En, Allows(l, p, lock)) => format!(
+                "{}: later changes allowed: {}{}",
+                match p { Some(p) => format!("certification (DocMDP P={p})"), None => "approval".into() },
+                level_name(*l, En),
+                match lock {
+                    None => String::new(),
+                    Some(Lock::All) => "; all fields locked".into(),
+                    Some(Lock::Include(f)) => format!("; fields locked: {}", f.join(", ")),
+                    Some(Lock::Exclude(f)) => format!("; all fields locked except {}", f.join(", ")),
+                }
+            ),
+            (Ja, Allows(l, p, lock)) => format!(
+                "{}: 後の変更で許されるもの: {}{}",
+                match p { Some(p) => format!("作成者署名（DocMDP P={p}）"), None => "承認署名".into() },
+                level_name(*l, Ja),
+                match lock {
+                    None => String::new(),
+                    Some(Lock::All) => "。全フィールドをロック".into(),
+                    Some(Lock::Include(f)) => format!("。ロックされたフィールド: {}", f.join(", ")),
+                    Some(Lock::Exclude(f)) => format!("。{} 以外の全フィールドをロック", f.join(", ")),
+                }
+            ),
             (En, NotValid(f, p)) => format!("{f}: NOT valid: {p}"),
             (Ja, NotValid(f, p)) => format!("{f}: 無効です: {p}"),
             (En, ManyNotValid(n, first)) => format!("{n} files are not valid; first: {first}"),

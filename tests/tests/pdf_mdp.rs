@@ -355,7 +355,10 @@ fn locked_fields_must_not_change() {
         .unwrap_or_default()
         .to_string();
     assert!(p.contains("field Name is locked by this signature"), "{p}");
-    eprintln!("{}", stdout(&verify_text(&out, "en", &[])));
+    let en = stdout(&verify_text(&out, "en", &[]));
+    assert!(en.contains("approval: later changes allowed: form filling, signing and annotations; fields locked: Name"), "{en}");
+    let ja = stdout(&verify_text(&out, "ja", &[]));
+    assert!(ja.contains("ロックされたフィールド: Name"), "{ja}");
     let (ok, text) = pyhanko_validate(&out, &trust);
     assert!(!ok, "{text}");
     // A lock dictionary's /P 1 (PDF 2.0) forbids filling in any field.

@@ -206,7 +206,7 @@ fn print_reports(
         if r.signer.is_some() {
             line(
                 Field::Permissions,
-                &Msg::Allows(r.allowed, r.mdp.docmdp).to_string(),
+                &Msg::Allows(r.allowed, r.mdp.docmdp, r.mdp.lock.as_ref()).to_string(),
             );
         }
         if r.problem.is_none()
@@ -373,14 +373,21 @@ fn judge_later_revisions(
         .collect();
     ends.dedup_by_key(|e| e.0);
     let mut steps: Vec<(u64, Result<Revision, String>)> = Vec::new();
+    // Revisions are numbered by `%%EOF`s, counted once through the file.
+    let eofs = |a, b| reader::count_in(src, a, b, b"%%EOF").map_err(|e| e.to_string());
+    let mut before = match ends.first() {
+        Some(e) if ends.len() > 1 => eofs(0, e.0)?,
+        _ => 0,
+    };
     for w in ends.windows(2) {
         let (from, (to, field, signer)) = (w[0].0, &w[1]);
         let rev = reader::Prefix { src, len: *to };
+        let first = before + 1;
+        before += eofs(from, *to)?;
         let found = revisions::open_revision(&rev).and_then(|now| {
             let changes = revisions::changes(src, from, &now)?;
-            let count = |end| reader::count_in(src, 0, end, b"%%EOF").map_err(|e| e.to_string());
             Ok(Revision {
-                revisions: (count(from)? + 1, count(*to)?),
+                revisions: (first, before),
                 signed_in_field: field.clone(),
                 signed_by: signer.clone(),
                 level: level_of(&changes),
