@@ -18,6 +18,15 @@ PACKAGES=(
     make
 )
 
+# pyHanko (PyPI; not packaged in Debian 12): tests/tests/pdf_mdp.rs makes certification (DocMDP)
+# and field-lock signatures with it and compares verdicts with `pyhanko sign validate`.
+if ! python3 -c 'import pyhanko.sign, pyhanko.cli' >/dev/null 2>&1 || ! command -v pyhanko >/dev/null 2>&1; then
+    echo "deps: installing pyHanko from PyPI (python3 -m pip install pyhanko pyhanko-cli)"
+    python3 -m pip install --quiet pyhanko pyhanko-cli ||
+        python3 -m pip install --quiet --break-system-packages pyhanko pyhanko-cli ||
+        { echo "deps: cannot install pyhanko and pyhanko-cli with pip (python3-pip)" >&2; exit 1; }
+fi
+
 if ! command -v dpkg-query >/dev/null 2>&1; then
     echo "deps: not a Debian system (no dpkg-query); install these yourself: ${PACKAGES[*]}" >&2
     exit 0
