@@ -414,6 +414,12 @@ fn answer(mut s: std::net::TcpStream, d: &Path) -> std::io::Result<()> {
 /// of two empty text fields, `Name` (object 7) and `Date` (object 8), each
 /// field and widget in one dictionary (what form designers write).
 pub fn form_pdf() -> Vec<u8> {
+    form_pdf_with("", "", &[])
+}
+
+/// [`form_pdf`] with `catalog` and `resources` added to the catalog's and
+/// the page's resource dictionaries, and `extra` objects (numbered 9, 10, …).
+pub fn form_pdf_with(catalog: &str, resources: &str, extra: &[&[u8]]) -> Vec<u8> {
     let field = |name: &str, y: u32| {
         format!(
             "<< /Type /Annot /Subtype /Widget /FT /Tx /T ({name}) /Rect [72 {y} 300 {}] /P 3 0 R /F 4 /DA (/Helv 12 Tf 0 g) >>",
@@ -421,16 +427,17 @@ pub fn form_pdf() -> Vec<u8> {
         )
         .into_bytes()
     };
-    let objs: Vec<Vec<u8>> = vec![
-        b"<< /Type /Catalog /Pages 2 0 R /AcroForm 6 0 R >>".to_vec(),
+    let mut objs: Vec<Vec<u8>> = vec![
+        format!("<< /Type /Catalog /Pages 2 0 R /AcroForm 6 0 R{catalog} >>").into_bytes(),
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_vec(),
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> /Annots [7 0 R 8 0 R] >>".to_vec(),
+        format!("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >>{resources} >> /Annots [7 0 R 8 0 R] >>").into_bytes(),
         stream_object(b"BT /F1 18 Tf 72 720 Td (Application form) Tj ET"),
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_vec(),
         b"<< /Fields [7 0 R 8 0 R] /DA (/Helv 12 Tf 0 g) /DR << /Font << /Helv 5 0 R >> >> >>".to_vec(),
         field("Name", 640),
         field("Date", 600),
     ];
+    objs.extend(extra.iter().map(|e| e.to_vec()));
     let mut out = b"%PDF-1.7\n%".to_vec();
     out.extend([0xE2, 0xE3, 0xCF, 0xD3, b'\n']);
     let mut offs = Vec::new();

@@ -415,3 +415,67 @@ fn annotations_after_an_approval_signature_are_allowed_and_flagged_unless_strict
         .to_string();
     assert!(p.contains("which is not a signature field"), "{p}");
 }
+
+/// The shadow attacks where form filling and annotations are allowed (an
+/// approval signature): hide via optional content, replace an XObject,
+/// swap the page tree — each slipped into the revision that fills in a
+/// field, then signed by the card — still fail, named.
+#[test]
+fn shadow_attacks_fail_where_form_filling_is_allowed() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let s = Step { d };
+    let logo = b"<< /Type /XObject /Subtype /Form /BBox [0 0 100 20] /Length 16 >>\nstream\n0 0 m 100 20 l S\nendstream";
+    let shadow_page = b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 13 0 R >>";
+    let shadow_content = stream_object(b"BT /F1 24 Tf 72 720 Td (Pay 1,000,000 yen) Tj ET");
+    let form = s.write(
+        "form.pdf",
+        &form_pdf_with(
+            " /OCProperties 10 0 R",
+            " /XObject << /X1 11 0 R >> /Properties << /oc1 9 0 R >>",
+            &[
+                b"<< /Type /OCG /Name (Overlay) >>",
+                b"<< /OCGs [9 0 R] /D << /OFF [9 0 R] >> >>",
+                logo,
+                shadow_page,
+                &shadow_content,
+            ],
+        ),
+    );
+    let first = card_sign(&form, &d.join("approved.pdf"));
+    let fill = |b: &[u8]| fill_text_field(b, 7, "Taro Yamada");
+    let cases: [(&str, Vec<(usize, Vec<u8>)>, &str); 3] = [
+        (
+            "ocg-shown",
+            vec![(10, b"<< /OCGs [9 0 R] /D << /ON [9 0 R] >> >>".to_vec())],
+            "object 10 (dictionary) changed: /D",
+        ),
+        (
+            "xobject-replaced",
+            vec![(11, b"<< /Type /XObject /Subtype /Form /BBox [0 0 100 20] /Length 16 >>\nstream\n0 20 m 100 0 l S\nendstream".to_vec())],
+            "object 11 (/XObject /Form) was replaced",
+        ),
+        (
+            "page-tree-swapped",
+            vec![(2, b"<< /Type /Pages /Kids [12 0 R] /Count 1 >>".to_vec())],
+            "object 2 (/Pages) changed: /Kids",
+        ),
+    ];
+    let ca = pki_file("sign-ca.pem");
+    for (name, objs, msg) in cases {
+        let out = s.then_card_signs(name, &first, |b| append_update(&fill(b), &objs));
+        let (code, v) = verify_json(&out, &[]);
+        assert_eq!(code, Some(6), "{name}: {v:#}");
+        let p = sigs(&v)[0]["problem"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        assert!(p.contains(msg), "{name}: {p}");
+        assert!(
+            !p.contains("Name"),
+            "{name}: the filling itself is allowed: {p}"
+        );
+        let (ok, text) = pyhanko_validate(&out, &[&ca]);
+        assert!(!ok, "{name}: pyHanko accepts it: {text}");
+    }
+}
