@@ -416,6 +416,10 @@ fn annotations_after_an_approval_signature_are_allowed_and_flagged_unless_strict
     assert!(p.contains("which is not a signature field"), "{p}");
 }
 
+/// A shadow attack: its name, the objects its revision redefines, and what
+/// `verify` must say.
+type Shadow = (&'static str, Vec<(usize, Vec<u8>)>, &'static str);
+
 /// The shadow attacks where form filling and annotations are allowed (an
 /// approval signature): hide via optional content, replace an XObject,
 /// swap the page tree — each slipped into the revision that fills in a
@@ -444,7 +448,7 @@ fn shadow_attacks_fail_where_form_filling_is_allowed() {
     );
     let first = card_sign(&form, &d.join("approved.pdf"));
     let fill = |b: &[u8]| fill_text_field(b, 7, "Taro Yamada");
-    let cases: [(&str, Vec<(usize, Vec<u8>)>, &str); 3] = [
+    let cases: [Shadow; 3] = [
         (
             "ocg-shown",
             vec![(10, b"<< /OCGs [9 0 R] /D << /ON [9 0 R] >> >>".to_vec())],

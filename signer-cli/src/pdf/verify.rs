@@ -14,9 +14,10 @@
 //! Exit status 6 when any signature is not valid or bytes follow the last
 //! signature; every problem is printed with what is wrong. A shadow attack
 //! through an unsigned update is caught as bytes after the last signature;
-//! what a later *signed* revision changed is judged by [`super::revisions`]
-//! (only the changes that adding signatures makes are accepted). The attack
-//! corpus is `tests/tests/pdf_attacks.rs`.
+//! what a later *signed* revision changed is classified by
+//! [`super::revisions`] and judged by what the signature allows
+//! ([`super::mdp`]: DocMDP, locks). The attack corpus is
+//! `tests/tests/pdf_attacks.rs` and `tests/tests/pdf_mdp.rs`.
 
 use super::changes::{level_of, Level, Revision};
 use super::mdp::{self, Policy};
@@ -38,8 +39,11 @@ pub const AFTER_HELP: &str = "Examples:
   jpki-sign verify doc-signed.pdf --ca sign-ca.pem     and the chain to the JPKI sign CA
   jpki-sign verify *.pdf --json                        one JSON object per file
 
-A signature is only valid if its bytes are intact; the file is only valid if the last signature
-covers it to the end and what later signed revisions changed is what adding signatures changes.
+A signature is only valid if its bytes are intact and what later signed revisions changed is
+what it allows (certification DocMDP P 1: nothing; 2: form filling and signing; 3: also
+annotations; a lock dictionary: its fields stay unchanged; an approval signature: form filling,
+signing and annotations, the last listed with a warning and refused with --strict). The file is
+only valid if the last signature covers it to the end.
 Exit status: 0 all valid; 6 a signature or file not valid (or not readable as a PDF);
 1 a bad option, e.g. an unreadable --ca file.";
 
@@ -477,6 +481,9 @@ fn object_span(src: &dyn Source, off: u64) -> Result<Vec<u8>, String> {
     }
 }
 
+/// One signature, in the order of the signing notes §3: its dictionary,
+/// the ByteRange, the gap being exactly its /Contents, then the CMS over the
+/// covered bytes.
 fn check_sig(
     pdf: &Pdf,
     src: &dyn Source,
@@ -484,7 +491,20 @@ fn check_sig(
     (ca, tsa_ca): (Option<&Path>, Option<&Path>),
     r: &mut SigReport,
 ) -> Result<(), String> {
-    let len = src.size();
+    let sig = sig_dictionary(pdf, sig_id, r)?;
+    let [_, b, c, _] = byte_range(&sig, src.size(), r)?;
+    let der = contents_in_gap(pdf, src, sig_id, b, c, r.covered_to)?;
+    let digest = covered_digest(src, b, c, r.covered_to)?;
+    check_cms(&der, digest, (ca, tsa_ca), r)
+}
+
+/// The signature dictionary, its `/SubFilter` (one of the two supported)
+/// and claimed time `/M`.
+fn sig_dictionary(
+    pdf: &Pdf,
+    sig_id: ObjectId,
+    r: &mut SigReport,
+) -> Result<lopdf::Dictionary, String> {
     let sig = pdf
         .dict(sig_id)
         .ok_or("the field's /V is not a signature dictionary")?;
@@ -502,7 +522,12 @@ fn check_sig(
             r.subfilter
         ));
     }
-    // 1. ByteRange: exactly four non-negative integers, [0 b c d], inside the file.
+    Ok(sig)
+}
+
+/// The ByteRange: exactly four non-negative integers, `[0 b c d]`, inside
+/// the file; sets where the signed bytes end.
+fn byte_range(sig: &lopdf::Dictionary, len: u64, r: &mut SigReport) -> Result<[u64; 4], String> {
     let br = sig
         .get(b"ByteRange")
         .and_then(Object::as_array)
@@ -523,7 +548,20 @@ fn check_sig(
         ));
     }
     r.covered_to = end;
-    // 2. The gap must be exactly this dictionary's /Contents, found at its offset.
+    Ok([a, b, c, d])
+}
+
+/// The gap `b..c` must be exactly this dictionary's `/Contents` hex string,
+/// found at the dictionary's own offset; the dictionary must lie inside the
+/// signed bytes, which must end a revision. Returns the DER (with padding).
+fn contents_in_gap(
+    pdf: &Pdf,
+    src: &dyn Source,
+    sig_id: ObjectId,
+    b: u64,
+    c: u64,
+    end: u64,
+) -> Result<Vec<u8>, String> {
     let off = match pdf.entry(sig_id.0) {
         Some(Entry::Normal { offset, .. }) => offset,
         Some(Entry::Compressed { .. }) => {
@@ -582,23 +620,34 @@ fn check_sig(
     if !hex.iter().all(u8::is_ascii_hexdigit) {
         return Err("/Contents holds characters other than hex digits".into());
     }
-    let der: Vec<u8> = hex
+    Ok(hex
         .chunks(2)
         .map(|p| u8::from_str_radix(std::str::from_utf8(p).unwrap_or("zz"), 16).unwrap_or(0))
-        .collect();
-    // 3. The CMS over the covered bytes.
+        .collect())
+}
+
+/// SHA-256 of the covered bytes `0..b` and `c..end`, read in chunks.
+fn covered_digest(src: &dyn Source, b: u64, c: u64, end: u64) -> Result<[u8; 32], String> {
     let mut h = Sha256::new();
-    reader::for_chunks(src, 0, b, |c| {
-        h.update(c);
-        Ok(())
-    })
-    .map_err(|e| e.to_string())?;
-    reader::for_chunks(src, c, end, |c| {
-        h.update(c);
-        Ok(())
-    })
-    .map_err(|e| e.to_string())?;
-    let v = cms_verify::verify_with_tsa(&der, Against::Detached(h.finalize().into()), ca, tsa_ca)?;
+    for (from, to) in [(0, b), (c, end)] {
+        reader::for_chunks(src, from, to, |chunk| {
+            h.update(chunk);
+            Ok(())
+        })
+        .map_err(|e| e.to_string())?;
+    }
+    Ok(h.finalize().into())
+}
+
+/// The CMS over the covered bytes: signer, times, ESS attribute for PAdES,
+/// and the chain to `ca` if given.
+fn check_cms(
+    der: &[u8],
+    digest: [u8; 32],
+    (ca, tsa_ca): (Option<&Path>, Option<&Path>),
+    r: &mut SigReport,
+) -> Result<(), String> {
+    let v = cms_verify::verify_with_tsa(der, Against::Detached(digest), ca, tsa_ca)?;
     r.signer = Some(v.signer.clone());
     if let Some(t) = v.signing_time {
         r.time = Some(t);
