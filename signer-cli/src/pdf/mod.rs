@@ -292,6 +292,36 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn validation_data_is_a_level_of_its_own() {
+        let one = sign_in_memory(&minimal_pdf("1.7"), false);
+        let text = String::from_utf8_lossy(&one).into_owned();
+        let at = text.rfind("\n1 0 obj").unwrap() + "\n1 0 obj".len();
+        let body = text[at..at + text[at..].find("endobj").unwrap()].trim();
+        let close = body.rfind(">>").unwrap();
+        let catalog = format!("{} /DSS 31 0 R >>", &body[..close]);
+        let changed = append_update(&one, &[(1, &catalog), (31, "<< /Type /DSS /Certs [] >>")]);
+        let (rs, _, _) = check_bytes(&sign_in_memory(&changed, false));
+        assert_eq!(rs[0].problem, None);
+        let dss: Vec<_> = rs[0].later_revisions[0]
+            .changes
+            .iter()
+            .filter(|c| c.level == Level::Dss)
+            .map(|c| c.what.as_str())
+            .collect();
+        assert_eq!(dss, ["the catalog's /DSS"], "{rs:?}");
+        assert_eq!(rs[0].modification_level, Level::Signing);
+        // DocMDP P 1 allows that, and nothing of the second signature.
+        let p1 = super::mdp::Policy {
+            docmdp: Some(1),
+            ..Default::default()
+        };
+        let all = &rs[0].later_revisions[0].changes;
+        let bad = p1.violations(all, p1.allowed(false));
+        assert!(bad.iter().all(|c| c.level == Level::Signing), "{bad:?}");
+        assert!(!bad.is_empty());
+    }
+
+    #[test]
     fn rejects_a_changed_byte() {
         let mut s = sign_in_memory(&minimal_pdf("1.7"), false);
         let at = s.windows(5).position(|w| w == b"Hello").unwrap();
