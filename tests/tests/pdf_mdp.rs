@@ -375,6 +375,8 @@ fn locked_fields_must_not_change() {
     let (code, v) = verify_json(&out, &[]);
     assert_eq!(code, Some(6), "{v:#}");
     assert_eq!(sigs(&v)[0]["mdp"]["lock_p"], 1);
+    let (ok, text) = pyhanko_validate(&out, &trust);
+    assert!(!ok, "{text}");
 }
 
 #[test]
@@ -404,6 +406,12 @@ fn annotations_after_an_approval_signature_are_allowed_and_flagged_unless_strict
         .unwrap_or_default()
         .to_string();
     assert!(p.contains("gained /FreeText"), "{p}");
+    // pyHanko's verdict is --strict's: it has no rule for annotations.
+    let (ok, text) = pyhanko_validate(&out, &[&pki_file("sign-ca.pem")]);
+    assert!(
+        !ok,
+        "pyHanko now accepts annotations after approval: {text}"
+    );
     // A new text field is not form filling: it fails whatever the reading.
     let widget = "<< /Type /Annot /Subtype /Widget /FT /Tx /T (Amount) /Rect [72 500 300 520] /P 3 0 R /V (1000000) >>";
     let out = s.then_card_signs("new-field", &first, |b| add_annotation(b, 3, widget));
