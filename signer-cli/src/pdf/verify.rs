@@ -14,10 +14,13 @@
 //! Exit status 6 when any signature is not valid or bytes follow the last
 //! signature; every problem is printed with what is wrong. A shadow attack
 //! through an unsigned update is caught as bytes after the last signature;
-//! what a later *signed* revision changed is judged by [`super::revisions`]
-//! (only the changes that adding signatures makes are accepted). The attack
-//! corpus is `tests/tests/pdf_attacks.rs`.
+//! what a later *signed* revision changed is classified by
+//! [`super::revisions`] and judged by what the signature allows
+//! ([`super::mdp`]: DocMDP, locks). The attack corpus is
+//! `tests/tests/pdf_attacks.rs` and `tests/tests/pdf_mdp.rs`.
 
+use super::changes::{level_of, Level, Revision};
+use super::mdp::{self, Policy};
 use super::reader::{self, Entry, Source};
 use super::revisions;
 use super::structure::{self, Pdf};
@@ -36,8 +39,11 @@ pub const AFTER_HELP: &str = "Examples:
   jpki-sign verify doc-signed.pdf --ca sign-ca.pem     and the chain to the JPKI sign CA
   jpki-sign verify *.pdf --json                        one JSON object per file
 
-A signature is only valid if its bytes are intact; the file is only valid if the last signature
-covers it to the end and what later signed revisions changed is what adding signatures changes.
+A signature is only valid if its bytes are intact and what later signed revisions changed is
+what it allows (certification DocMDP P 1: nothing; 2: form filling and signing; 3: also
+annotations; a lock dictionary: its fields stay unchanged; an approval signature: form filling,
+signing and annotations, the last listed with a warning and refused with --strict). The file is
+only valid if the last signature covers it to the end.
 Exit status: 0 all valid; 6 a signature or file not valid (or not readable as a PDF);
 1 a bad option, e.g. an unreadable --ca file.";
 
@@ -54,6 +60,10 @@ pub struct VerifyArgs {
     /// an RFC 3161 timestamp's chain is not checked.
     #[arg(long, value_name = "FILE")]
     pub tsa_ca: Option<PathBuf>,
+    /// Refuse annotations added after an approval signature that has no lock
+    /// (by default they are allowed, as the PDF standard does, and listed).
+    #[arg(long)]
+    pub strict: bool,
 }
 
 /// One signature's findings.
@@ -77,6 +87,14 @@ pub struct SigReport {
     pub trusted_ca: Option<String>,
     /// What is wrong, if anything.
     pub problem: Option<String>,
+    /// What the signature allows later revisions to change.
+    pub mdp: Policy,
+    /// The highest level of change it allows.
+    pub allowed: Level,
+    /// The highest level of change made after it.
+    pub modification_level: Level,
+    /// The later revisions (each covered by a later signature) and what they changed.
+    pub later_revisions: Vec<Revision>,
 }
 
 /// Runs `verify`.
@@ -87,7 +105,7 @@ pub fn run(g: &Global, a: &VerifyArgs) -> Result<(), CliError> {
     let mut failed = Vec::new();
     for f in &a.files {
         let name = f.display().to_string();
-        match check_file(f, a.ca.as_deref(), a.tsa_ca.as_deref()) {
+        match check_file(f, a.ca.as_deref(), a.tsa_ca.as_deref(), a.strict) {
             Ok((reports, len, tail_problem)) => {
                 print_reports(
                     g,
@@ -183,8 +201,23 @@ fn print_reports(
             let m =
                 Msg::Appended(len - r.covered_to, later == len && r.problem.is_none()).to_string();
             line(Field::Changed, &m);
+            for rev in &r.later_revisions {
+                line(Field::Changed, &revision_line(r, rev));
+            }
         } else if r.covered_to == len {
             line(Field::Changed, &Msg::NotChanged.to_string());
+        }
+        if r.signer.is_some() {
+            line(
+                Field::Permissions,
+                &Msg::Allows(r.allowed, r.mdp.docmdp, r.mdp.lock.as_ref()).to_string(),
+            );
+        }
+        if r.problem.is_none()
+            && r.mdp.docmdp.is_none()
+            && r.modification_level == Level::Annotations
+        {
+            line(Field::Warning, &Msg::AnnotationsAfterSigning.to_string());
         }
         match (&r.problem, &r.trusted_ca) {
             (Some(p), _) => line(Field::Result, &Msg::VerifyResultInvalid(p).to_string()),
@@ -210,6 +243,44 @@ fn print_reports(
     }
 }
 
+/// One line on what a later revision changed, and whether `r` allows it.
+fn revision_line(r: &SigReport, rev: &Revision) -> String {
+    let mut kinds = Vec::new();
+    for level in [
+        Level::Other,
+        Level::Annotations,
+        Level::FormFill,
+        Level::Signing,
+        Level::Dss,
+    ] {
+        let of_level: Vec<_> = rev.changes.iter().filter(|c| c.level == level).collect();
+        if of_level.is_empty() {
+            continue;
+        }
+        let mut names: Vec<String> = of_level
+            .iter()
+            .map(|c| match (level, &c.field) {
+                (Level::FormFill, Some(f)) => f.clone(),
+                _ => c.what.clone(),
+            })
+            .collect();
+        names.dedup();
+        kinds.push(Msg::ChangeKind(level, &names.join(", ")).to_string());
+    }
+    if kinds.is_empty() {
+        kinds.push(Msg::ChangeKind(Level::None, "").to_string());
+    }
+    let ok = r.mdp.violations(&rev.changes, r.allowed).is_empty();
+    Msg::RevisionChanges(
+        rev.revisions,
+        rev.signed_by.as_deref().unwrap_or("?"),
+        &rev.signed_in_field,
+        &kinds.join("; "),
+        ok,
+    )
+    .to_string()
+}
+
 type FileResult = (Vec<SigReport>, u64, Option<String>);
 
 /// Checks every signature of one file; `Err` when the file cannot be read at all.
@@ -217,11 +288,12 @@ pub fn check_file(
     path: &Path,
     ca: Option<&Path>,
     tsa_ca: Option<&Path>,
+    strict: bool,
 ) -> Result<FileResult, String> {
     let name = path.display().to_string();
     let file = std::fs::File::open(path)
         .map_err(|e| crate::i18n::io_error("cannot read", &name, &e, crate::i18n::lang()))?;
-    check_source(&name, &file, ca, tsa_ca)
+    check_source(&name, &file, ca, tsa_ca, strict)
 }
 
 /// [`check_file`] on any [`Source`].
@@ -230,6 +302,7 @@ pub fn check_source(
     src: &dyn Source,
     ca: Option<&Path>,
     tsa_ca: Option<&Path>,
+    strict: bool,
 ) -> Result<FileResult, String> {
     let rd = |e: std::io::Error| format!("cannot read {name}: {e}");
     let pdf = structure::load_any(name, src)?;
@@ -245,12 +318,14 @@ pub fn check_source(
     }
     let mut reports: Vec<SigReport> = signed
         .iter()
-        .map(|(field, _, v)| {
+        .map(|(field, field_id, v)| {
             let mut r = SigReport {
                 field: field.clone(),
                 ..Default::default()
             };
             if let Some(v) = v {
+                r.mdp = mdp::read(&pdf, *field_id, *v);
+                r.allowed = r.mdp.allowed(strict);
                 if let Err(p) = check_sig(&pdf, src, *v, (ca, tsa_ca), &mut r) {
                     r.problem = Some(p);
                 }
@@ -272,23 +347,7 @@ pub fn check_source(
         .map(|r| r.covered_to)
         .max()
         .unwrap_or(len);
-    // What the revisions between each signature and the last valid one
-    // changed (the later signer signed them; this signer did not).
-    let later_src = reader::Prefix { src, len: last };
-    let mut later = None;
-    for r in reports.iter_mut() {
-        if r.problem.is_none() && r.covered_to > 0 && r.covered_to < last {
-            let found = match later.get_or_insert_with(|| revisions::open_later(&later_src)) {
-                Ok(now) => revisions::changes(src, r.covered_to, now),
-                Err(e) => Err(e.clone()),
-            };
-            match found {
-                Ok(c) if c.is_empty() => {}
-                Ok(c) => r.problem = Some(Msg::LaterRevisionChanged(&c.join("; ")).to_string()),
-                Err(e) => r.problem = Some(e),
-            }
-        }
-    }
+    judge_later_revisions(src, &mut reports, last)?;
     let tail = if last < len {
         Some(if pdf.recovered.is_some() {
             Msg::TailBroken(len - last).to_string()
@@ -300,6 +359,84 @@ pub fn check_source(
         None
     };
     Ok((reports, len, tail))
+}
+
+/// What the revisions between each signature and the last valid one
+/// changed (the later signers signed them; this signer did not), judged by
+/// what each signature allows. Each step between two valid signatures is
+/// compared once.
+fn judge_later_revisions(
+    src: &dyn Source,
+    reports: &mut [SigReport],
+    last: u64,
+) -> Result<(), String> {
+    let mut ends: Vec<(u64, String, Option<String>)> = reports
+        .iter()
+        .filter(|r| r.problem.is_none() && r.covered_to > 0 && r.covered_to <= last)
+        .map(|r| (r.covered_to, r.field.clone(), r.signer.clone()))
+        .collect();
+    ends.dedup_by_key(|e| e.0);
+    let mut steps: Vec<(u64, Result<Revision, String>)> = Vec::new();
+    // Revisions are numbered by `%%EOF`s, counted once through the file.
+    let eofs = |a, b| reader::count_in(src, a, b, b"%%EOF").map_err(|e| e.to_string());
+    let mut before = match ends.first() {
+        Some(e) if ends.len() > 1 => eofs(0, e.0)?,
+        _ => 0,
+    };
+    for w in ends.windows(2) {
+        let (from, (to, field, signer)) = (w[0].0, &w[1]);
+        let rev = reader::Prefix { src, len: *to };
+        let first = before + 1;
+        before += eofs(from, *to)?;
+        let found = revisions::open_revision(&rev).and_then(|now| {
+            let changes = revisions::changes(src, from, &now)?;
+            Ok(Revision {
+                revisions: (first, before),
+                signed_in_field: field.clone(),
+                signed_by: signer.clone(),
+                level: level_of(&changes),
+                changes,
+            })
+        });
+        steps.push((from, found));
+    }
+    for r in reports.iter_mut() {
+        if r.problem.is_some() || r.covered_to == 0 || r.covered_to >= last {
+            continue;
+        }
+        for (from, step) in &steps {
+            if *from < r.covered_to {
+                continue;
+            }
+            match step {
+                Ok(rev) => r.later_revisions.push(rev.clone()),
+                Err(e) => {
+                    r.problem = Some(e.clone());
+                    break;
+                }
+            }
+        }
+        let all: Vec<_> = r
+            .later_revisions
+            .iter()
+            .flat_map(|v| v.changes.iter().cloned())
+            .collect();
+        r.modification_level = level_of(&all);
+        let bad = r.mdp.violations(&all, r.allowed);
+        if r.problem.is_none() && !bad.is_empty() {
+            let list: Vec<String> = bad
+                .iter()
+                .map(|c| match (&c.field, c.level <= r.allowed) {
+                    (Some(f), true) => {
+                        format!("{} (field {f} is locked by this signature)", c.what)
+                    }
+                    _ => c.what.clone(),
+                })
+                .collect();
+            r.problem = Some(Msg::LaterRevisionChanged(&list.join("; "), r.allowed).to_string());
+        }
+    }
+    Ok(())
 }
 
 /// `D:YYYYMMDDHHmmSS+hh'mm'` → `YYYY-MM-DD HH:MM:SS +hh:mm` (as given if malformed).
@@ -344,6 +481,9 @@ fn object_span(src: &dyn Source, off: u64) -> Result<Vec<u8>, String> {
     }
 }
 
+/// One signature, in the order of the signing notes §3: its dictionary,
+/// the ByteRange, the gap being exactly its /Contents, then the CMS over the
+/// covered bytes.
 fn check_sig(
     pdf: &Pdf,
     src: &dyn Source,
@@ -351,7 +491,20 @@ fn check_sig(
     (ca, tsa_ca): (Option<&Path>, Option<&Path>),
     r: &mut SigReport,
 ) -> Result<(), String> {
-    let len = src.size();
+    let sig = sig_dictionary(pdf, sig_id, r)?;
+    let [_, b, c, _] = byte_range(&sig, src.size(), r)?;
+    let der = contents_in_gap(pdf, src, sig_id, b, c, r.covered_to)?;
+    let digest = covered_digest(src, b, c, r.covered_to)?;
+    check_cms(&der, digest, (ca, tsa_ca), r)
+}
+
+/// The signature dictionary, its `/SubFilter` (one of the two supported)
+/// and claimed time `/M`.
+fn sig_dictionary(
+    pdf: &Pdf,
+    sig_id: ObjectId,
+    r: &mut SigReport,
+) -> Result<lopdf::Dictionary, String> {
     let sig = pdf
         .dict(sig_id)
         .ok_or("the field's /V is not a signature dictionary")?;
@@ -369,7 +522,12 @@ fn check_sig(
             r.subfilter
         ));
     }
-    // 1. ByteRange: exactly four non-negative integers, [0 b c d], inside the file.
+    Ok(sig)
+}
+
+/// The ByteRange: exactly four non-negative integers, `[0 b c d]`, inside
+/// the file; sets where the signed bytes end.
+fn byte_range(sig: &lopdf::Dictionary, len: u64, r: &mut SigReport) -> Result<[u64; 4], String> {
     let br = sig
         .get(b"ByteRange")
         .and_then(Object::as_array)
@@ -390,7 +548,20 @@ fn check_sig(
         ));
     }
     r.covered_to = end;
-    // 2. The gap must be exactly this dictionary's /Contents, found at its offset.
+    Ok([a, b, c, d])
+}
+
+/// The gap `b..c` must be exactly this dictionary's `/Contents` hex string,
+/// found at the dictionary's own offset; the dictionary must lie inside the
+/// signed bytes, which must end a revision. Returns the DER (with padding).
+fn contents_in_gap(
+    pdf: &Pdf,
+    src: &dyn Source,
+    sig_id: ObjectId,
+    b: u64,
+    c: u64,
+    end: u64,
+) -> Result<Vec<u8>, String> {
     let off = match pdf.entry(sig_id.0) {
         Some(Entry::Normal { offset, .. }) => offset,
         Some(Entry::Compressed { .. }) => {
@@ -449,23 +620,34 @@ fn check_sig(
     if !hex.iter().all(u8::is_ascii_hexdigit) {
         return Err("/Contents holds characters other than hex digits".into());
     }
-    let der: Vec<u8> = hex
+    Ok(hex
         .chunks(2)
         .map(|p| u8::from_str_radix(std::str::from_utf8(p).unwrap_or("zz"), 16).unwrap_or(0))
-        .collect();
-    // 3. The CMS over the covered bytes.
+        .collect())
+}
+
+/// SHA-256 of the covered bytes `0..b` and `c..end`, read in chunks.
+fn covered_digest(src: &dyn Source, b: u64, c: u64, end: u64) -> Result<[u8; 32], String> {
     let mut h = Sha256::new();
-    reader::for_chunks(src, 0, b, |c| {
-        h.update(c);
-        Ok(())
-    })
-    .map_err(|e| e.to_string())?;
-    reader::for_chunks(src, c, end, |c| {
-        h.update(c);
-        Ok(())
-    })
-    .map_err(|e| e.to_string())?;
-    let v = cms_verify::verify_with_tsa(&der, Against::Detached(h.finalize().into()), ca, tsa_ca)?;
+    for (from, to) in [(0, b), (c, end)] {
+        reader::for_chunks(src, from, to, |chunk| {
+            h.update(chunk);
+            Ok(())
+        })
+        .map_err(|e| e.to_string())?;
+    }
+    Ok(h.finalize().into())
+}
+
+/// The CMS over the covered bytes: signer, times, ESS attribute for PAdES,
+/// and the chain to `ca` if given.
+fn check_cms(
+    der: &[u8],
+    digest: [u8; 32],
+    (ca, tsa_ca): (Option<&Path>, Option<&Path>),
+    r: &mut SigReport,
+) -> Result<(), String> {
+    let v = cms_verify::verify_with_tsa(der, Against::Detached(digest), ca, tsa_ca)?;
     r.signer = Some(v.signer.clone());
     if let Some(t) = v.signing_time {
         r.time = Some(t);
