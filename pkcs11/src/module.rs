@@ -89,6 +89,14 @@ pub fn initialize() -> Result<()> {
     }
     // A forked child: drop the parent's state (its card handle is abandoned, not closed).
     *g = None;
+    // Diagnostics to stderr only when asked (`JPKI_PKCS11_LOG=jpki_card=trace` shows
+    // the APDUs, VERIFY data masked by jpki-card); a host's own subscriber is left alone.
+    if let Ok(filter) = std::env::var("JPKI_PKCS11_LOG") {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_writer(std::io::stderr)
+            .try_init();
+    }
     let config = Config::load().map_err(|e| {
         eprintln!("{e}");
         P11Error::Rv(CKR_GENERAL_ERROR)
