@@ -86,11 +86,26 @@ impl Input {
     ) -> Result<Input> {
         let (pss, state) = match mech {
             CKM_RSA_PKCS => (false, State::Raw(Vec::new())),
-            CKM_SHA1_RSA_PKCS => (false, State::Hash(Box::new(Hasher::Sha1(Default::default())))),
-            CKM_SHA224_RSA_PKCS => (false, State::Hash(Box::new(Hasher::Sha224(Default::default())))),
-            CKM_SHA256_RSA_PKCS => (false, State::Hash(Box::new(Hasher::Sha256(Default::default())))),
-            CKM_SHA384_RSA_PKCS => (false, State::Hash(Box::new(Hasher::Sha384(Default::default())))),
-            CKM_SHA512_RSA_PKCS => (false, State::Hash(Box::new(Hasher::Sha512(Default::default())))),
+            CKM_SHA1_RSA_PKCS => (
+                false,
+                State::Hash(Box::new(Hasher::Sha1(Default::default()))),
+            ),
+            CKM_SHA224_RSA_PKCS => (
+                false,
+                State::Hash(Box::new(Hasher::Sha224(Default::default()))),
+            ),
+            CKM_SHA256_RSA_PKCS => (
+                false,
+                State::Hash(Box::new(Hasher::Sha256(Default::default()))),
+            ),
+            CKM_SHA384_RSA_PKCS => (
+                false,
+                State::Hash(Box::new(Hasher::Sha384(Default::default()))),
+            ),
+            CKM_SHA512_RSA_PKCS => (
+                false,
+                State::Hash(Box::new(Hasher::Sha512(Default::default()))),
+            ),
             CKM_RSA_PKCS_PSS | CKM_SHA256_RSA_PKCS_PSS if pss_enabled => {
                 if !pss_params_ok(pss_param) {
                     return rv(CKR_MECHANISM_PARAM_INVALID);
@@ -98,7 +113,10 @@ impl Input {
                 if mech == CKM_RSA_PKCS_PSS {
                     (true, State::Raw(Vec::new()))
                 } else {
-                    (true, State::Hash(Box::new(Hasher::Sha256(Default::default()))))
+                    (
+                        true,
+                        State::Hash(Box::new(Hasher::Sha256(Default::default()))),
+                    )
                 }
             }
             _ => return rv(CKR_MECHANISM_INVALID),
