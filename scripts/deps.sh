@@ -14,6 +14,8 @@ PACKAGES=(
     openssh-server openssh-client         # jpki-sign ssh agent against a real sshd (tests/tests/ssh.rs)
     curl nginx-light                      # TLS client authentication with the card (tests/tests/tls.rs)
     valgrind                              # memory check of the provider (tests/tests/hygiene.rs)
+    gnutls-bin p11-kit                    # p11tool and p11-kit list-modules over the PKCS#11 module (tests/tests/pkcs11.rs)
+    pinentry-tty                          # a pinentry for the module's pin-source=pinentry
     time                                  # GNU time: peak memory in make bench
     make
 )
