@@ -90,7 +90,9 @@ fn arguments_out_of_order_null_or_unknown_give_the_right_return_values() {
         flags: CKF_OS_LOCKING_OK,
         pReserved: reserved,
     };
-    let mut bad = args(1 as *mut _);
+    let mut junk = 0u8;
+    let junk = &mut junk as *mut u8 as *mut std::ffi::c_void;
+    let mut bad = args(junk);
     let a = &mut bad as *mut CK_C_INITIALIZE_ARGS as *mut std::ffi::c_void;
     assert_eq!(call!(m, C_Initialize(a)), CKR_ARGUMENTS_BAD);
     let mut good = args(null_mut());
@@ -100,7 +102,7 @@ fn arguments_out_of_order_null_or_unknown_give_the_right_return_values() {
         call!(m, C_Initialize(null_mut())),
         CKR_CRYPTOKI_ALREADY_INITIALIZED
     );
-    assert_eq!(call!(m, C_Finalize(1 as *mut _)), CKR_ARGUMENTS_BAD);
+    assert_eq!(call!(m, C_Finalize(junk)), CKR_ARGUMENTS_BAD);
 
     assert_eq!(call!(m, C_GetInfo(null_mut())), CKR_ARGUMENTS_BAD);
     assert_eq!(
