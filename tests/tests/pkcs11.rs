@@ -444,3 +444,74 @@ fn ssh_keygen_prints_the_auth_key_and_ssh_logs_in_with_the_module() {
     assert_eq!(st.signatures, 1);
     assert_eq!(st.verifies_of(PinId::Sign), 0);
 }
+
+#[test]
+fn pyhanko_signs_a_pdf_through_the_module_and_it_verifies() {
+    let s = Scratch::new();
+    let input = s.write("in.pdf", &jpki_tests::pdf::minimal_pdf("1.7"));
+    let signed = |out: &str, pin: Option<&str>, extra_env: &[(&str, String)], setup: &[&str]| {
+        let mut c = Command::new("pyhanko");
+        english(&mut c)
+            .env("JPKI_READER", MAIN_READER)
+            .env("JPKI_PKCS11_CONF", "/nonexistent")
+            .env_remove("PYHANKO_PKCS11_PIN");
+        if let Some(p) = pin {
+            c.env("PYHANKO_PKCS11_PIN", p);
+        }
+        for (k, v) in extra_env {
+            c.env(k, v);
+        }
+        c.current_dir(s.path(""));
+        c.args(setup)
+            .args(["sign", "addsig", "--field", "Sig1", "pkcs11"]);
+        if setup.is_empty() {
+            c.arg("--lib")
+                .arg(module())
+                .args(["--token-label", "JPKI 署名用 Sign"])
+                .args(["--cert-label", "署名用証明書 Sign certificate"])
+                .args(["--key-label", "署名用秘密鍵 Sign key"]);
+        } else {
+            c.args(["--p11-setup", "jpki"]);
+        }
+        c.arg(&input).arg(s.path(out));
+        run(&mut c)
+    };
+    let before = main_stats();
+    // The password from pyHanko's own variable, in lower case: the module upper-cases it.
+    let o = signed("out.pdf", Some("abc123"), &[], &[]);
+    assert!(o.status.success(), "{}", all(&o));
+    let after = main_stats();
+    assert_eq!(after.failed_verifies, before.failed_verifies);
+    assert_eq!(after.signatures, before.signatures + 1);
+    let v = run(jpki_sign()
+        .arg("verify")
+        .arg(s.path("out.pdf"))
+        .arg("--ca")
+        .arg(pki_file("sign-ca.pem")));
+    assert!(v.status.success(), "{}", all(&v));
+    assert!(stdout(&v).contains("Result:       VALID"), "{}", stdout(&v));
+    jpki_tests::pdf::assert_pdfsig_all_valid(&s.path("out.pdf"), 1);
+
+    // Protected authentication path: pyHanko defers the login, the module reads its pin-source.
+    let pw = s.write("pw", b"ABC123\n");
+    s.write(
+        "pyhanko.yml",
+        format!(
+            "pkcs11-setups:\n  jpki:\n    module-path: {}\n    token-criteria:\n      label: \"JPKI 署名用 Sign\"\n    cert-label: \"署名用証明書 Sign certificate\"\n    key-label: \"署名用秘密鍵 Sign key\"\n    prompt-pin: defer\n",
+            module().display()
+        )
+        .as_bytes(),
+    );
+    let o = signed(
+        "out2.pdf",
+        None,
+        &[(
+            "JPKI_PKCS11_SIGN_PIN_SOURCE",
+            format!("file:{}", pw.display()),
+        )],
+        &["--config", &s.s("pyhanko.yml")],
+    );
+    assert!(o.status.success(), "{}", all(&o));
+    jpki_tests::pdf::assert_pdfsig_all_valid(&s.path("out2.pdf"), 1);
+    assert_eq!(main_stats().failed_verifies, before.failed_verifies);
+}
