@@ -515,3 +515,50 @@ fn pyhanko_signs_a_pdf_through_the_module_and_it_verifies() {
     jpki_tests::pdf::assert_pdfsig_all_valid(&s.path("out2.pdf"), 1);
     assert_eq!(main_stats().failed_verifies, before.failed_verifies);
 }
+
+#[test]
+fn valgrind_finds_no_invalid_access_or_definite_leak_in_pkcs11_tool_sign() {
+    let s = Scratch::new();
+    std::fs::write(s.path("data"), b"valgrind\n").unwrap();
+    let log = s.path("valgrind.log");
+    let o = run(Command::new("valgrind")
+        .env("JPKI_READER", MAIN_READER)
+        .env("JPKI_PKCS11_CONF", "/nonexistent")
+        .args([
+            "--leak-check=full",
+            "--errors-for-leak-kinds=definite",
+            "--error-exitcode=99",
+        ])
+        .arg(format!("--log-file={}", log.display()))
+        .arg("pkcs11-tool")
+        .arg("--module")
+        .arg(module())
+        .args(["--slot", "1", "--login", "--pin", "ABC123"])
+        .args(["--sign", "-m", "SHA256-RSA-PKCS", "--id", "02", "-i"])
+        .arg(s.path("data"))
+        .arg("-o")
+        .arg(s.path("sig")));
+    let report = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(o.status.success(), "valgrind: {}\n{report}", all(&o));
+    assert!(report.contains("ERROR SUMMARY: 0 errors"), "{report}");
+    assert_openssl_verifies_sha256(&pki_file("sign.pem"), &s.path("data"), &s.path("sig"));
+}
+
+#[test]
+fn the_module_never_prints_the_password_even_with_full_tracing() {
+    let s = Scratch::new();
+    std::fs::write(s.path("data"), b"x\n").unwrap();
+    let o = run(p11(MAIN_READER)
+        .env("JPKI_PKCS11_LOG", "trace")
+        .args(["--slot", "1", "--login", "--pin", "abc123"])
+        .args(["--sign", "-m", "SHA256-RSA-PKCS", "--id", "02", "-i"])
+        .arg(s.path("data"))
+        .arg("-o")
+        .arg(s.path("sig")));
+    ok(&o);
+    let text = all(&o);
+    assert!(text.contains("jpki_card::apdu"), "tracing is on: {text}");
+    for secret in ["ABC123", "abc123", "41 42 43 31 32 33", "414243313233"] {
+        assert!(!text.contains(secret), "{secret} in:\n{text}");
+    }
+}

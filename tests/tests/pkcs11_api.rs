@@ -516,3 +516,87 @@ fn threads_share_one_login_and_every_signature_costs_one_verify() {
     );
     assert_eq!(call!(m, C_Finalize(null_mut())), CKR_OK);
 }
+
+/// Signs one message on the auth key through `m` in a new session (already logged in or not).
+fn sign_once(m: &Module, h: CK_SESSION_HANDLE) -> CK_RV {
+    let mut mech = CK_MECHANISM {
+        mechanism: CKM_SHA256_RSA_PKCS,
+        pParameter: null_mut(),
+        ulParameterLen: 0,
+    };
+    let rv = call!(m, C_SignInit(h, &mut mech, AUTH_KEY));
+    if rv != CKR_OK {
+        return rv;
+    }
+    let mut msg = b"after fork".to_vec();
+    let mut sig = [0u8; 256];
+    let mut len: CK_ULONG = 256;
+    call!(
+        m,
+        C_Sign(
+            h,
+            msg.as_mut_ptr(),
+            msg.len() as CK_ULONG,
+            sig.as_mut_ptr(),
+            &mut len
+        )
+    )
+}
+
+#[test]
+fn a_forked_child_must_initialize_again_and_both_processes_keep_working() {
+    let m = load(MAIN_READER);
+    init(&m);
+    let h = open(&m, 0);
+    assert_eq!(login(&m, h, "1234"), CKR_OK);
+    let before = main_stats();
+    // SAFETY: the child only calls the module and then _exit()s; no other thread of this test
+    // process is inside the module (tests run one at a time).
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0, "fork failed");
+    if pid == 0 {
+        // Child: the parent's state is not ours. Exit codes say which step failed.
+        let mut code = 0;
+        let mut n: CK_ULONG = 0;
+        if call!(m, C_GetSlotList(CK_TRUE, null_mut(), &mut n)) != CKR_CRYPTOKI_NOT_INITIALIZED {
+            code = 10;
+        } else if call!(m, C_Initialize(null_mut())) != CKR_OK {
+            code = 11;
+        } else {
+            let mut h2 = 0;
+            if call!(
+                m,
+                C_OpenSession(0, CKF_SERIAL_SESSION, null_mut(), None, &mut h2)
+            ) != CKR_OK
+            {
+                code = 12;
+            } else if sign_once(&m, h2) != CKR_USER_NOT_LOGGED_IN {
+                code = 13; // the parent's login must not carry over
+            } else if login(&m, h2, "1234") != CKR_OK {
+                code = 14;
+            } else if sign_once(&m, h2) != CKR_OK {
+                code = 15;
+            } else if call!(m, C_Finalize(null_mut())) != CKR_OK {
+                code = 16;
+            }
+        }
+        // SAFETY: leave the forked test process without running the harness's destructors.
+        unsafe { libc::_exit(code) };
+    }
+    let mut status = 0;
+    // SAFETY: waiting for the child just forked.
+    let waited = unsafe { libc::waitpid(pid, &mut status, 0) };
+    assert_eq!(waited, pid);
+    assert!(libc::WIFEXITED(status), "child did not exit normally");
+    assert_eq!(libc::WEXITSTATUS(status), 0, "child failed at step code");
+    // The parent's connection and login survived the child.
+    assert_eq!(sign_once(&m, h), CKR_OK);
+    let after = main_stats();
+    // Child: login + signature; parent: signature.
+    assert_eq!(
+        after.verifies_of(PinId::Auth) - before.verifies_of(PinId::Auth),
+        3
+    );
+    assert_eq!(after.signatures - before.signatures, 2);
+    assert_eq!(call!(m, C_Finalize(null_mut())), CKR_OK);
+}
