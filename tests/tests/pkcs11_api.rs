@@ -600,3 +600,71 @@ fn a_forked_child_must_initialize_again_and_both_processes_keep_working() {
     assert_eq!(after.signatures - before.signatures, 2);
     assert_eq!(call!(m, C_Finalize(null_mut())), CKR_OK);
 }
+
+fn token_present(m: &Module, slot: CK_SLOT_ID) -> bool {
+    let mut info = CK_SLOT_INFO::default();
+    assert_eq!(call!(m, C_GetSlotInfo(slot, &mut info)), CKR_OK);
+    info.flags & CKF_TOKEN_PRESENT != 0
+}
+
+#[test]
+fn a_pulled_card_shows_in_slot_info_and_events_and_ends_sessions_and_login() {
+    let mut sim = SecondSim::start(&[]);
+    let m = load(SECOND_READER);
+    init(&m);
+    let mut slot: CK_SLOT_ID = 99;
+    // The first poll only records the state.
+    assert_eq!(
+        call!(m, C_WaitForSlotEvent(CKF_DONT_BLOCK, &mut slot, null_mut())),
+        CKR_NO_EVENT
+    );
+    let h = open(&m, 0);
+    assert_eq!(login(&m, h, "1234"), CKR_OK);
+    assert!(token_present(&m, 0) && token_present(&m, 1));
+
+    sim.pull_card();
+    assert!(!token_present(&m, 0));
+    let mut n: CK_ULONG = 9;
+    assert_eq!(call!(m, C_GetSlotList(CK_TRUE, null_mut(), &mut n)), CKR_OK);
+    assert_eq!(n, 0);
+    assert_eq!(
+        call!(m, C_GetSlotList(CK_FALSE, null_mut(), &mut n)),
+        CKR_OK
+    );
+    assert_eq!(n, 2);
+    let mut info = CK_TOKEN_INFO::default();
+    assert_eq!(
+        call!(m, C_GetTokenInfo(0, &mut info)),
+        CKR_TOKEN_NOT_PRESENT
+    );
+    assert_eq!(
+        call!(m, C_WaitForSlotEvent(CKF_DONT_BLOCK, &mut slot, null_mut())),
+        CKR_OK
+    );
+    assert_eq!(slot, 0);
+    assert_eq!(
+        call!(m, C_WaitForSlotEvent(CKF_DONT_BLOCK, &mut slot, null_mut())),
+        CKR_OK
+    );
+    assert_eq!(slot, 1);
+    assert_eq!(
+        call!(m, C_WaitForSlotEvent(CKF_DONT_BLOCK, &mut slot, null_mut())),
+        CKR_NO_EVENT
+    );
+    // The session belonged to the card that went away.
+    assert_eq!(sign_once(&m, h), CKR_SESSION_HANDLE_INVALID);
+
+    sim.insert();
+    assert!(token_present(&m, 0));
+    assert_eq!(
+        call!(m, C_WaitForSlotEvent(CKF_DONT_BLOCK, &mut slot, null_mut())),
+        CKR_OK
+    );
+    // A new session on the new insertion is not logged in: the next card may be another's.
+    let h = open(&m, 0);
+    assert_eq!(sign_once(&m, h), CKR_USER_NOT_LOGGED_IN);
+    assert_eq!(login(&m, h, "1234"), CKR_OK);
+    assert_eq!(sign_once(&m, h), CKR_OK);
+    assert_eq!(sim.stats().failed_verifies.get(&PinId::Auth), None);
+    assert_eq!(call!(m, C_Finalize(null_mut())), CKR_OK);
+}
