@@ -562,3 +562,70 @@ fn the_module_never_prints_the_password_even_with_full_tracing() {
         assert!(!text.contains(secret), "{secret} in:\n{text}");
     }
 }
+
+/// Runs a command with `GPG_TTY` set to a fresh pseudo-terminal, answers the first prompt
+/// that appears on it with `typed`, and prints what the terminal showed, then the command's
+/// exit code. (A person at pinentry-tty, played by Python's pty module.)
+const AT_THE_TERMINAL: &str = r#"
+import os, pty, select, subprocess, sys, time
+typed, cmd = sys.argv[1], sys.argv[2:]
+master, slave = pty.openpty()
+env = dict(os.environ, GPG_TTY=os.ttyname(slave), TERM="dumb")
+p = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL)
+shown, answered, start = b"", False, time.time()
+while p.poll() is None and time.time() - start < 60:
+    r, _, _ = select.select([master], [], [], 0.1)
+    if r:
+        shown += os.read(master, 4096)
+        if not answered and b"PIN:" in shown:
+            os.write(master, typed.encode() + b"\r")
+            answered = True
+p.wait(timeout=60)
+sys.stdout.write(shown.decode("utf-8", "replace"))
+sys.stdout.write("\nEXIT %d\n" % p.returncode)
+"#;
+
+#[test]
+fn pinentry_asks_in_japanese_and_english_with_the_tries_left_and_each_typo_costs_one_try() {
+    let pinentry = Path::new("/usr/bin/pinentry-tty");
+    assert!(pinentry.exists(), "install pinentry-tty (scripts/deps.sh)");
+    let sim = SecondSim::start(&[]);
+    let s = Scratch::new();
+    let driver = s.write("terminal.py", AT_THE_TERMINAL.as_bytes());
+    std::fs::write(s.path("data"), b"x\n").unwrap();
+    let at_terminal = |typed: &str| {
+        let o = run(Command::new("python3")
+            .arg(&driver)
+            .arg(typed)
+            .arg("env")
+            .arg(format!("JPKI_READER={SECOND_READER}"))
+            .arg("JPKI_PKCS11_CONF=/nonexistent")
+            .arg(format!(
+                "JPKI_PKCS11_AUTH_PIN_SOURCE=pinentry:{}",
+                pinentry.display()
+            ))
+            .arg("pkcs11-tool")
+            .arg("--module")
+            .arg(module())
+            .args(["--slot", "0", "--login"])
+            .args(["--sign", "-m", "SHA256-RSA-PKCS", "--id", "01", "-i"])
+            .arg(s.path("data"))
+            .arg("-o")
+            .arg(s.path("sig")));
+        ok(&o);
+        stdout(&o)
+    };
+    let shown = at_terminal("9999");
+    assert!(shown.contains("利用者証明用暗証番号"), "{shown}");
+    assert!(shown.contains("auth PIN"), "{shown}");
+    assert!(shown.contains("残り3回 / 3 tries left"), "{shown}");
+    assert!(!shown.contains("EXIT 0"), "{shown}");
+    assert_eq!(sim.stats().verifies_of(PinId::Auth), 1);
+    assert_eq!(sim.tries(PinId::Auth), 2);
+    let shown = at_terminal("1234");
+    assert!(shown.contains("残り2回 / 2 tries left"), "{shown}");
+    assert!(shown.contains("EXIT 0"), "{shown}");
+    assert_openssl_verifies_sha256(&pki_file("auth.pem"), &s.path("data"), &s.path("sig"));
+    assert_eq!(sim.stats().failed_verifies.get(&PinId::Auth), Some(&1));
+    assert_eq!(sim.tries(PinId::Auth), 3);
+}
