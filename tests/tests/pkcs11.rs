@@ -629,3 +629,51 @@ fn pinentry_asks_in_japanese_and_english_with_the_tries_left_and_each_typo_costs
     assert_eq!(sim.stats().failed_verifies.get(&PinId::Auth), Some(&1));
     assert_eq!(sim.tries(PinId::Auth), 3);
 }
+
+#[test]
+fn pin_at_sign_needs_no_login_and_spends_one_verify_per_signature() {
+    let sim = SecondSim::start(&[]);
+    let s = Scratch::new();
+    let pin = s.write("pin", b"1234\n");
+    std::fs::write(s.path("data"), b"x\n").unwrap();
+    let mut c = p11(SECOND_READER);
+    c.env("JPKI_PKCS11_AUTH_PIN_AT_SIGN", "yes").env(
+        "JPKI_PKCS11_AUTH_PIN_SOURCE",
+        format!("file:{}", pin.display()),
+    );
+    let o = run(c.arg("-L"));
+    ok(&o);
+    let out = stdout(&o);
+    let auth = out.split("Slot 1").next().unwrap_or_default();
+    assert!(!auth.contains("login required"), "{out}");
+    let before = sim.stats();
+    let o = run(p11(SECOND_READER)
+        .env("JPKI_PKCS11_AUTH_PIN_AT_SIGN", "yes")
+        .env(
+            "JPKI_PKCS11_AUTH_PIN_SOURCE",
+            format!("file:{}", pin.display()),
+        )
+        .args([
+            "--slot",
+            "0",
+            "--sign",
+            "-m",
+            "SHA256-RSA-PKCS",
+            "--id",
+            "01",
+            "-i",
+        ])
+        .arg(s.path("data"))
+        .arg("-o")
+        .arg(s.path("sig")));
+    assert!(o.status.success(), "{}", all(&o));
+    assert_openssl_verifies_sha256(&pki_file("auth.pem"), &s.path("data"), &s.path("sig"));
+    let after = sim.stats();
+    assert_eq!(
+        after.verifies_of(PinId::Auth) - before.verifies_of(PinId::Auth),
+        1
+    );
+    // Identification 2, counters 2, certificate 4, signature session 4 (SELECT, counter,
+    // VERIFY, SIGN).
+    assert_eq!(after.apdus - before.apdus, 12);
+}
