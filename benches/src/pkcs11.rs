@@ -112,6 +112,41 @@ pub fn benchmarks(env: &Env, out: &mut String) {
             };
         }
     }
+    // The token mode for consumers that never log in (browsers without a dialog): the PIN
+    // comes from the pin-source at the signature, one session, one VERIFY.
+    let what = "auth-key signature, `pin-at-sign` (no C_Login)";
+    let make = || {
+        let mut c = tool(env, &jpki);
+        c.env("JPKI_PKCS11_AUTH_PIN_AT_SIGN", "yes")
+            .env(
+                "JPKI_PKCS11_AUTH_PIN_SOURCE",
+                format!("file:{}", env.s("pin")),
+            )
+            .args([
+                "--slot",
+                "0",
+                "--sign",
+                "-m",
+                "SHA256-RSA-PKCS",
+                "--id",
+                "01",
+                "-i",
+            ])
+            .args([env.s("doc.txt"), "-o".into(), env.s("p11.sig")]);
+        c
+    };
+    let _ = match (try_cost(env, what, &mut make()), try_timing(what, make)) {
+        (Ok(c), Ok((_, med))) => writeln!(
+            out,
+            "| {what} | jpki | {} | {} | {} | {} | {} |",
+            c.apdus,
+            c.bytes,
+            c.verifies,
+            c.signatures,
+            ms(med)
+        ),
+        (Err(e), _) | (_, Err(e)) => writeln!(out, "| {what} | jpki | fails: {} | | | | |", md(&e)),
+    };
     let _ = writeln!(
         out,
         "\nThe module's auth-key signature: identification 2 (SELECT, token label), both PIN \

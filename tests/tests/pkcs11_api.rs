@@ -668,3 +668,74 @@ fn a_pulled_card_shows_in_slot_info_and_events_and_ends_sessions_and_login() {
     assert_eq!(sim.stats().failed_verifies.get(&PinId::Auth), None);
     assert_eq!(call!(m, C_Finalize(null_mut())), CKR_OK);
 }
+
+#[test]
+fn rsa_pss_is_offered_only_when_configured_and_openssl_verifies_it() {
+    let m = load(MAIN_READER);
+    // The module reads its settings at C_Initialize.
+    std::env::set_var("JPKI_PKCS11_PSS", "yes");
+    init(&m);
+    std::env::remove_var("JPKI_PKCS11_PSS");
+    let mut n: CK_ULONG = 0;
+    assert_eq!(call!(m, C_GetMechanismList(0, null_mut(), &mut n)), CKR_OK);
+    let mut mechs = vec![0 as CK_MECHANISM_TYPE; n as usize];
+    assert_eq!(
+        call!(m, C_GetMechanismList(0, mechs.as_mut_ptr(), &mut n)),
+        CKR_OK
+    );
+    assert!(mechs.contains(&CKM_RSA_PKCS_PSS), "{mechs:x?}");
+    let h = open(&m, 0);
+    assert_eq!(login(&m, h, "1234"), CKR_OK);
+    let mut params = CK_RSA_PKCS_PSS_PARAMS {
+        hashAlg: CKM_SHA256,
+        mgf: CKG_MGF1_SHA256,
+        sLen: 32,
+    };
+    let mut mech = CK_MECHANISM {
+        mechanism: CKM_SHA256_RSA_PKCS_PSS,
+        pParameter: &mut params as *mut _ as *mut _,
+        ulParameterLen: std::mem::size_of::<CK_RSA_PKCS_PSS_PARAMS>() as CK_ULONG,
+    };
+    assert_eq!(call!(m, C_SignInit(h, &mut mech, AUTH_KEY)), CKR_OK);
+    // Multi-part: two updates, then the final.
+    let (mut a, mut b) = (b"pss ".to_vec(), b"message".to_vec());
+    assert_eq!(
+        call!(m, C_SignUpdate(h, a.as_mut_ptr(), a.len() as CK_ULONG)),
+        CKR_OK
+    );
+    assert_eq!(
+        call!(m, C_SignUpdate(h, b.as_mut_ptr(), b.len() as CK_ULONG)),
+        CKR_OK
+    );
+    let mut sig = [0u8; 256];
+    let mut len: CK_ULONG = 256;
+    assert_eq!(call!(m, C_SignFinal(h, sig.as_mut_ptr(), &mut len)), CKR_OK);
+    let s = Scratch::new();
+    let data = s.write("m", b"pss message");
+    let sigf = s.write("s", &sig);
+    let pubkey = s.path("pub.pem");
+    ok(&run(std::process::Command::new("openssl")
+        .args(["x509", "-pubkey", "-noout", "-in"])
+        .arg(pki_file("auth.pem"))
+        .arg("-out")
+        .arg(&pubkey)));
+    let o = run(std::process::Command::new("openssl")
+        .args(["dgst", "-sha256", "-sigopt", "rsa_padding_mode:pss"])
+        .args(["-sigopt", "rsa_pss_saltlen:32", "-verify"])
+        .arg(&pubkey)
+        .arg("-signature")
+        .arg(&sigf)
+        .arg(&data));
+    assert_eq!(stdout(&o).trim(), "Verified OK", "{}", stderr(&o));
+    // Other PSS parameters than the card's mode are refused up front.
+    let mut salt20 = CK_RSA_PKCS_PSS_PARAMS { sLen: 20, ..params };
+    let mut mech = CK_MECHANISM {
+        pParameter: &mut salt20 as *mut _ as *mut _,
+        ..mech
+    };
+    assert_eq!(
+        call!(m, C_SignInit(h, &mut mech, AUTH_KEY)),
+        CKR_MECHANISM_PARAM_INVALID
+    );
+    assert_eq!(call!(m, C_Finalize(null_mut())), CKR_OK);
+}
