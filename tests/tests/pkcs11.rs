@@ -302,6 +302,29 @@ fn nss_modutil_adds_the_module_and_certutil_lists_the_card_certificates() {
         "{out}"
     );
     assert!(out.contains("利用者証明用CA Auth CA"), "{out}");
+    // The private key needs a login: with a pin-source the token has a protected
+    // authentication path, and NSS logs in with no PIN of its own (C_Login(NULL)).
+    let pin = s.write("pin", b"1234\n");
+    let before = main_stats();
+    let o = run(Command::new("certutil")
+        .env("JPKI_READER", MAIN_READER)
+        .env(
+            "JPKI_PKCS11_AUTH_PIN_SOURCE",
+            format!("file:{}", pin.display()),
+        )
+        .args(["-d", &db, "-K", "-h", "JPKI 利用者証明用 Auth"]));
+    assert!(o.status.success(), "{}", all(&o));
+    assert!(
+        stdout(&o).contains("利用者証明用秘密鍵 Auth key"),
+        "{}",
+        all(&o)
+    );
+    let after = main_stats();
+    assert_eq!(
+        after.verifies_of(PinId::Auth),
+        before.verifies_of(PinId::Auth) + 1
+    );
+    assert_eq!(after.failed_verifies, before.failed_verifies);
 }
 
 const SSHD: &str = "/usr/sbin/sshd";
