@@ -255,6 +255,46 @@ fn arguments_out_of_order_null_or_unknown_give_the_right_return_values() {
     assert_eq!(n, 0);
     assert_eq!(call!(m, C_FindObjectsFinal(h)), CKR_OK);
 
+    // Lengths far beyond the caller's buffers: refused or left unread, never followed.
+    let mut class = CKO_CERTIFICATE;
+    let mut huge = [CK_ATTRIBUTE {
+        type_: CKA_CLASS,
+        pValue: &mut class as *mut CK_ULONG as *mut _,
+        ulValueLen: 1 << 30,
+    }];
+    assert_eq!(call!(m, C_FindObjectsInit(h, huge.as_mut_ptr(), 1)), CKR_OK);
+    assert_eq!(
+        call!(m, C_FindObjects(h, found.as_mut_ptr(), 4, &mut n)),
+        CKR_OK
+    );
+    assert_eq!(n, 0, "a CKA_CLASS of 1 GiB matches nothing");
+    assert_eq!(call!(m, C_FindObjectsFinal(h)), CKR_OK);
+    huge[0].type_ = CKA_LABEL;
+    huge[0].ulValueLen = 1 << 40;
+    assert_eq!(call!(m, C_FindObjectsInit(h, huge.as_mut_ptr(), 1)), CKR_OK);
+    assert_eq!(
+        call!(m, C_FindObjects(h, found.as_mut_ptr(), 4, &mut n)),
+        CKR_OK
+    );
+    assert_eq!(n, 0);
+    assert_eq!(call!(m, C_FindObjectsFinal(h)), CKR_OK);
+    assert_eq!(
+        call!(m, C_FindObjectsInit(h, huge.as_mut_ptr(), 1 << 40)),
+        CKR_ARGUMENTS_BAD
+    );
+    assert_eq!(
+        call!(
+            m,
+            C_GetAttributeValue(h, AUTH_CERT, huge.as_mut_ptr(), 1 << 40)
+        ),
+        CKR_ARGUMENTS_BAD
+    );
+    let mut pin = *b"1234";
+    assert_eq!(
+        call!(m, C_Login(h, CKU_USER, pin.as_mut_ptr(), 1 << 40)),
+        CKR_PIN_LEN_RANGE
+    );
+
     // Signing out of order or with the wrong things.
     let mut sig = [0u8; 512];
     let mut len: CK_ULONG = 512;
