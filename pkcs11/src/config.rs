@@ -96,7 +96,8 @@ impl Config {
                 .or_else(|| values.get(key).cloned())
                 .filter(|v| !v.is_empty())
         };
-        let reader = env("JPKI_READER").or_else(|| get("reader"));
+        // The same precedence as every front door: the module's own setting, then JPKI_READER.
+        let reader = get("reader").or_else(|| env(jpki_card::card::READER_ENV));
         let mut config = Config {
             reader: ReaderChoice::from_option(reader.as_deref()),
             pss: flag(&get, "pss")?,
@@ -169,7 +170,10 @@ mod tests {
         assert_eq!(c.auth.pin_source, Some(PinSource::Env("X".into())));
         assert_eq!(c.sign.last_try, LastTry::Allow);
         assert_eq!(c.auth.last_try, LastTry::Refuse);
+        // JPKI_READER is the fallback of every front door: a reader set for the module wins.
         let c = Config::from_sources(file, |k| (k == "JPKI_READER").then(|| "R".into())).unwrap();
+        assert_eq!(c.reader, ReaderChoice::Named("File Reader".into()));
+        let c = Config::from_sources("", |k| (k == "JPKI_READER").then(|| "R".into())).unwrap();
         assert_eq!(c.reader, ReaderChoice::Named("R".into()));
     }
 

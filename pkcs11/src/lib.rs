@@ -14,6 +14,7 @@
 //! verified on the card beyond one operation, to send a PIN twice after the card refused it,
 //! to sign anything but a hash (DigestInfo), and to write anything to the card.
 
+#![deny(unsafe_op_in_unsafe_fn)]
 pub mod cert;
 pub mod config;
 mod entry;
