@@ -125,11 +125,16 @@ fn contents(deb: &Path) -> Vec<String> {
         .collect()
 }
 
-/// `dpkg -L` of an installed package.
+/// `dpkg -L` of an installed package: the paths it installed.
 fn listed(pkg: &str) -> Vec<String> {
     let o = dpkg(&["-L", pkg]);
     ok(&o);
-    stdout(&o).lines().map(str::to_string).collect()
+    // The first line is "/." (the root), which every package "contains".
+    stdout(&o)
+        .lines()
+        .filter(|l| l.starts_with('/') && *l != "/.")
+        .map(str::to_string)
+        .collect()
 }
 
 fn build_debs(scratch: &Scratch) -> Vec<PathBuf> {
