@@ -15,6 +15,7 @@ PACKAGES=(
     curl nginx-light                      # TLS client authentication with the card (tests/tests/tls.rs)
     valgrind                              # memory check of the provider (tests/tests/hygiene.rs)
     time                                  # GNU time: peak memory in make bench
+    binutils                              # objdump: shared-library Depends of the packages (make deb)
     make
 )
 
