@@ -22,6 +22,7 @@ PACKAGES=(
     pinentry-tty                          # a pinentry for the module's pin-source=pinentry
     time                                  # GNU time: peak memory in make bench
     python3-pip                           # pip for pyHanko (PyPI), the DocMDP tests' second signer and validator
+    binutils                              # objdump: shared-library Depends of the packages (make deb)
     make
 )
 
