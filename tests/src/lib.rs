@@ -7,6 +7,7 @@
 //! simulator in the second vpcd slot ("Virtual PCD 00 01") with [`SecondSim`]
 //! and must run one at a time (`--test-threads=1`, as `make test` does).
 
+pub mod browser;
 pub mod pdf;
 
 use jpki_card_sim::{CardState, PinId, Stats};
