@@ -78,7 +78,9 @@ impl TestPki {
 
     fn ca(&self, name: &str, subject: &str) {
         ok(&run(Command::new("openssl")
-            .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"])
+            .args([
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+            ])
             .args(["-subj", subject])
             .args(["-addext", "basicConstraints=critical,CA:TRUE"])
             .args(["-addext", "keyUsage=critical,keyCertSign"])
@@ -277,10 +279,7 @@ pub fn subject_dn(cert_pem: &Path) -> String {
         .args(["x509", "-noout", "-subject", "-nameopt", "RFC2253", "-in"])
         .arg(cert_pem));
     ok(&o);
-    stdout(&o)
-        .trim()
-        .trim_start_matches("subject=")
-        .to_string()
+    stdout(&o).trim().trim_start_matches("subject=").to_string()
 }
 
 /// An NSS database (`sql:`), created empty without a password, trusting the test server CA.
@@ -333,7 +332,15 @@ impl NssDb {
     /// looks at every slot for client certificates and stops at one that needs a login.
     pub fn disable_slot(&self, module: &str, slot: &str, env: &[(&str, &str)]) {
         ok(&run(Command::new("modutil")
-            .args(["-dbdir", &self.sql(), "-force", "-disable", module, "-slot", slot])
+            .args([
+                "-dbdir",
+                &self.sql(),
+                "-force",
+                "-disable",
+                module,
+                "-slot",
+                slot,
+            ])
             .envs(env.iter().copied())));
     }
 
