@@ -289,6 +289,7 @@ pub struct NssDb {
 }
 
 impl NssDb {
+    /// A new database in `dir` (created if missing).
     pub fn create(dir: &Path, pki: &TestPki) -> NssDb {
         std::fs::create_dir_all(dir).expect("nss dir");
         let db = NssDb {
@@ -342,12 +343,6 @@ impl NssDb {
                 slot,
             ])
             .envs(env.iter().copied())));
-    }
-
-    /// `certutil -L -h all`: what NSS sees on every token (certificates with their token).
-    pub fn list_all(&self) -> String {
-        let o = run(self.certutil().args(["-L", "-h", "all"]));
-        format!("{}{}", stdout(&o), stderr(&o))
     }
 }
 
