@@ -14,6 +14,8 @@
 //! `openssl`, OpenSC (`pkcs11-tool`) and the built `jpki-sign`, `libjpki.so`. It never spends a
 //! PIN try: every PIN it sends is the simulator's correct one.
 
+mod browser;
+
 use jpki_card_sim::Stats;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -901,6 +903,7 @@ fn main() {
     );
 
     pdf_benchmarks(&env, &mut out);
+    browser::benchmarks(&env.bin, &env.sim, &mut out);
 
     let target = std::env::args()
         .nth(1)
