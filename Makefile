@@ -25,6 +25,11 @@ PROFILE ?= release
 PREFIX ?= /usr/local
 MODULESDIR ?= $(shell openssl version -m 2>/dev/null | sed -E 's/^[^"]*"([^"]*)".*/\1/')
 PROFILE_DIR = $(if $(filter dev,$(PROFILE)),debug,$(PROFILE))
+# The PKCS#11 module goes where Debian's p11-kit and OpenSC modules live; its p11-kit module
+# file (critical: no, so no card breaks nothing) where packaged modules are registered.
+MULTIARCH ?= $(shell gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
+PKCS11DIR ?= /usr/lib/$(MULTIARCH)/pkcs11
+P11KIT_MODULES ?= /usr/share/p11-kit/modules
 
 help:
 	@echo 'jpki make targets:'
@@ -40,6 +45,7 @@ help:
 	@echo '  make bench      measure APDUs per operation and provider overhead; writes benches/RESULTS.md'
 	@echo '  make fuzz       the hostile-input property tests with 20000 cases each (make test runs 128-256)'
 	@echo '  make install    build (release) and install jpki.so into OpenSSL'"'"'s MODULESDIR, jpki-sign, /etc/jpki/jpki.cnf'
+	@echo '                  and libjpki-pkcs11.so into PKCS11DIR with a p11-kit module file'
 	@echo '                  (DESTDIR=... to stage, PREFIX=/usr/local, PROFILE=dev for the debug build)'
 
 deps:
@@ -74,7 +80,7 @@ clean-sim: sim-down
 	rm -rf target/sim
 
 install:
-	$(CARGO) build --profile $(PROFILE) -p jpki-provider -p jpki-sign
+	$(CARGO) build --profile $(PROFILE) -p jpki-provider -p jpki-sign -p jpki-pkcs11
 	$(MAKE) install-files
 
 install-files:
@@ -83,3 +89,7 @@ install-files:
 	install -D -m 0755 target/$(PROFILE_DIR)/jpki-sign $(DESTDIR)$(PREFIX)/bin/jpki-sign
 	install -D -m 0644 conf/jpki.cnf $(DESTDIR)/etc/jpki/jpki.cnf
 	install -D -m 0644 conf/jpki-tls12.cnf $(DESTDIR)/etc/jpki/jpki-tls12.cnf
+	@# The PKCS#11 module: cargo names it libjpki_pkcs11.so (no hyphen in a cdylib name).
+	install -D -m 0644 target/$(PROFILE_DIR)/libjpki_pkcs11.so $(DESTDIR)$(PKCS11DIR)/libjpki-pkcs11.so
+	install -d $(DESTDIR)$(P11KIT_MODULES)
+	printf 'module: %s\ncritical: no\n' $(PKCS11DIR)/libjpki-pkcs11.so > $(DESTDIR)$(P11KIT_MODULES)/jpki.module

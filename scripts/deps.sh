@@ -15,9 +15,25 @@ PACKAGES=(
     curl nginx-light                      # TLS client authentication with the card (tests/tests/tls.rs)
     chromium firefox-esr                  # real browsers authenticating with the card (tests/tests/browser.rs)
     valgrind                              # memory check of the provider (tests/tests/hygiene.rs)
+    gnutls-bin p11-kit                    # p11tool and p11-kit list-modules over the PKCS#11 module (tests/tests/pkcs11.rs)
+    pinentry-tty                          # a pinentry for the module's pin-source=pinentry
     time                                  # GNU time: peak memory in make bench
     make
 )
+
+# pyHanko signs PDFs through the PKCS#11 module in the tests (tests/tests/pkcs11.rs); it and
+# python-pkcs11 come from PyPI. Installed for whichever python3 is first on PATH, only when
+# missing; an externally managed Debian python needs --break-system-packages (pip >= 23).
+PIP_PACKAGES=(pyhanko pyhanko-cli python-pkcs11)
+pip_deps() {
+    if python3 -c 'import pyhanko.cli, pkcs11' >/dev/null 2>&1; then
+        return 0
+    fi
+    echo "deps: pip installing ${PIP_PACKAGES[*]}"
+    python3 -m pip install --quiet "${PIP_PACKAGES[@]}" ||
+        python3 -m pip install --quiet --break-system-packages "${PIP_PACKAGES[@]}"
+}
+trap 'rc=$?; if ((rc == 0)); then pip_deps || exit 1; fi' EXIT
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
     echo "deps: not a Debian system (no dpkg-query); install these yourself: ${PACKAGES[*]}" >&2

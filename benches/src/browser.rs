@@ -58,7 +58,7 @@ pub fn benchmarks(bin: &Path, sim: &Path, out: &mut String) {
     };
     let _ = writeln!(
         out,
-        "## 5. A browser TLS handshake with client authentication\n\n\
+        "## 6. A browser TLS handshake with client authentication\n\n\
          One headless page load (browser start to exit; Chromium `--dump-dom`, Firefox \
          `--screenshot`) against nginx with `ssl_verify_client on`; median of {RUNS} runs. \
          `libjpki-pkcs11.so` with `auth.pin-at-sign = yes` and the sign slot disabled in the \

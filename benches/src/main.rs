@@ -15,6 +15,7 @@
 //! PIN try: every PIN it sends is the simulator's correct one.
 
 mod browser;
+mod pkcs11;
 
 use jpki_card_sim::Stats;
 use std::fmt::Write as _;
@@ -903,6 +904,7 @@ fn main() {
     );
 
     pdf_benchmarks(&env, &mut out);
+    pkcs11::benchmarks(&env, &mut out);
     browser::benchmarks(&env.bin, &env.sim, &mut out);
 
     let target = std::env::args()

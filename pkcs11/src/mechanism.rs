@@ -68,7 +68,7 @@ pub struct Input {
 
 enum State {
     Raw(Vec<u8>),
-    Hash(Hasher),
+    Hash(Box<Hasher>),
 }
 
 /// The PSS parameters the card's mode matches.
@@ -86,11 +86,26 @@ impl Input {
     ) -> Result<Input> {
         let (pss, state) = match mech {
             CKM_RSA_PKCS => (false, State::Raw(Vec::new())),
-            CKM_SHA1_RSA_PKCS => (false, State::Hash(Hasher::Sha1(Default::default()))),
-            CKM_SHA224_RSA_PKCS => (false, State::Hash(Hasher::Sha224(Default::default()))),
-            CKM_SHA256_RSA_PKCS => (false, State::Hash(Hasher::Sha256(Default::default()))),
-            CKM_SHA384_RSA_PKCS => (false, State::Hash(Hasher::Sha384(Default::default()))),
-            CKM_SHA512_RSA_PKCS => (false, State::Hash(Hasher::Sha512(Default::default()))),
+            CKM_SHA1_RSA_PKCS => (
+                false,
+                State::Hash(Box::new(Hasher::Sha1(Default::default()))),
+            ),
+            CKM_SHA224_RSA_PKCS => (
+                false,
+                State::Hash(Box::new(Hasher::Sha224(Default::default()))),
+            ),
+            CKM_SHA256_RSA_PKCS => (
+                false,
+                State::Hash(Box::new(Hasher::Sha256(Default::default()))),
+            ),
+            CKM_SHA384_RSA_PKCS => (
+                false,
+                State::Hash(Box::new(Hasher::Sha384(Default::default()))),
+            ),
+            CKM_SHA512_RSA_PKCS => (
+                false,
+                State::Hash(Box::new(Hasher::Sha512(Default::default()))),
+            ),
             CKM_RSA_PKCS_PSS | CKM_SHA256_RSA_PKCS_PSS if pss_enabled => {
                 if !pss_params_ok(pss_param) {
                     return rv(CKR_MECHANISM_PARAM_INVALID);
@@ -98,7 +113,10 @@ impl Input {
                 if mech == CKM_RSA_PKCS_PSS {
                     (true, State::Raw(Vec::new()))
                 } else {
-                    (true, State::Hash(Hasher::Sha256(Default::default())))
+                    (
+                        true,
+                        State::Hash(Box::new(Hasher::Sha256(Default::default()))),
+                    )
                 }
             }
             _ => return rv(CKR_MECHANISM_INVALID),
@@ -127,7 +145,7 @@ impl Input {
                 .map(SignInput::Pkcs1)
                 .ok_or(crate::error::P11Error::Rv(CKR_DATA_INVALID)),
             (false, State::Hash(h)) => {
-                let (alg, d) = h.finish();
+                let (alg, d) = (*h).finish();
                 DigestInfo::new(alg, &d)
                     .map(SignInput::Pkcs1)
                     .map_err(|_| crate::error::P11Error::Rv(CKR_GENERAL_ERROR))
@@ -136,7 +154,7 @@ impl Input {
                 .map(SignInput::PssSha256)
                 .map_err(|_| crate::error::P11Error::Rv(CKR_DATA_LEN_RANGE)),
             (true, State::Hash(h)) => {
-                let (_, d) = h.finish();
+                let (_, d) = (*h).finish();
                 <[u8; 32]>::try_from(d.as_slice())
                     .map(SignInput::PssSha256)
                     .map_err(|_| crate::error::P11Error::Rv(CKR_GENERAL_ERROR))

@@ -72,11 +72,10 @@ impl Object {
         if pin_at_sign {
             return false;
         }
-        match (self.key, self.kind) {
-            (_, Kind::CaCert) => false,
-            (KeyKind::Auth, Kind::Cert | Kind::PublicKey) => false,
-            _ => true,
-        }
+        !matches!(
+            (self.key, self.kind),
+            (_, Kind::CaCert) | (KeyKind::Auth, Kind::Cert | Kind::PublicKey)
+        )
     }
 
     /// The certificate this object's attributes come from.

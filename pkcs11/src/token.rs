@@ -89,6 +89,14 @@ fn prefetch(s: &mut Session<'_>, learnt: &mut Learnt) -> Result<()> {
     Ok(())
 }
 
+/// Reads a certificate into `learnt` unless it is there already.
+fn read_once(s: &mut Session<'_>, learnt: &mut Learnt, kind: CertKind) -> Result<()> {
+    if let std::collections::hash_map::Entry::Vacant(v) = learnt.certs.entry(kind) {
+        v.insert(Cert::parse(s.read_cert(kind)?)?);
+    }
+    Ok(())
+}
+
 impl CardAccess {
     /// No connection yet; nothing is sent until a token is looked at.
     pub fn new(choice: ReaderChoice) -> CardAccess {
@@ -251,11 +259,7 @@ impl CardAccess {
     /// Login: VERIFY, and for the sign key the sign certificate, which needs the password.
     pub fn login(&mut self, key: KeyKind, pin: &AnyPin, last_try: LastTry) -> Result<()> {
         self.verified(key, pin, last_try, |s, learnt| {
-            let kind = cert_of(key);
-            if !learnt.certs.contains_key(&kind) {
-                let c = Cert::parse(s.read_cert(kind)?)?;
-                learnt.certs.insert(kind, c);
-            }
+            read_once(s, learnt, cert_of(key))?;
             Ok(())
         })
     }
@@ -270,11 +274,7 @@ impl CardAccess {
         input: &SignInput,
     ) -> Result<Vec<u8>> {
         let sig = self.verified(key, pin, last_try, |s, learnt| {
-            let kind = cert_of(key);
-            if !learnt.certs.contains_key(&kind) {
-                let c = Cert::parse(s.read_cert(kind)?)?;
-                learnt.certs.insert(kind, c);
-            }
+            read_once(s, learnt, cert_of(key))?;
             let sig = match input {
                 SignInput::Pkcs1(di) => s.sign(key, di)?,
                 SignInput::PssSha256(h) => s.sign_pss_sha256(key, h)?,

@@ -1,6 +1,8 @@
 //! The PKCS#11 functions this module does not offer: the card only signs, and its objects
-//! cannot be changed. Each answers `CKR_FUNCTION_NOT_SUPPORTED` (parallel-function calls of
-//! 2.x: `CKR_FUNCTION_NOT_PARALLEL`), whatever the arguments; none can panic or touch memory.
+//! cannot be changed. Each answers `CKR_FUNCTION_NOT_SUPPORTED` (the 2.x parallel-function
+//! calls: `CKR_FUNCTION_NOT_PARALLEL`; the random functions: `CKR_RANDOM_NO_RNG`, which
+//! `pkcs11-tool --test` reads as "no RNG"), whatever the arguments; none can panic or touch
+//! memory.
 //! Signatures follow cryptoki-sys's `CK_C_*` types.
 
 #![allow(non_snake_case)]
@@ -403,7 +405,7 @@ pub extern "C" fn C_SeedRandom(
     _arg2: *mut CK_BYTE,
     _arg3: CK_ULONG,
 ) -> CK_RV {
-    CKR_FUNCTION_NOT_SUPPORTED
+    CKR_RANDOM_NO_RNG
 }
 
 #[no_mangle]
@@ -412,7 +414,7 @@ pub extern "C" fn C_GenerateRandom(
     _arg2: *mut CK_BYTE,
     _arg3: CK_ULONG,
 ) -> CK_RV {
-    CKR_FUNCTION_NOT_SUPPORTED
+    CKR_RANDOM_NO_RNG
 }
 
 #[no_mangle]
