@@ -13,7 +13,7 @@
 //! the namespace's first process on a timeout takes every browser process with it. Needs root
 //! (as `scripts/isolate.sh` does).
 
-use crate::{ok, run, stderr, stdout};
+use crate::{ok, run, stdout};
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
