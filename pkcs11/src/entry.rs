@@ -21,6 +21,13 @@ pub(crate) fn guard_rv(f: impl FnOnce() -> Result<CK_RV>) -> CK_RV {
     }
 }
 
+/// Largest element count believed for a caller's array (templates, handles, slots).
+const MAX_ELEMENTS: usize = 1 << 16;
+
+/// Longest PIN read from a caller: the sign password has 16 characters; a longer "PIN" is
+/// refused by its length, unread.
+const MAX_PIN_LEN: CK_ULONG = 256;
+
 /// A caller's output pointer, or `CKR_ARGUMENTS_BAD`.
 ///
 /// # Safety
@@ -36,6 +43,9 @@ unsafe fn out<'a, T>(p: *mut T) -> Result<&'a mut T> {
 /// `p` is NULL or points to `len` readable bytes (PKCS#11 contract).
 unsafe fn bytes<'a>(p: *const u8, len: CK_ULONG) -> Result<&'a [u8]> {
     let len = usize::try_from(len).map_err(|_| P11Error::Rv(CKR_ARGUMENTS_BAD))?;
+    if len > isize::MAX as usize {
+        return rv(CKR_ARGUMENTS_BAD);
+    }
     if p.is_null() {
         return if len == 0 {
             Ok(&[])
@@ -53,6 +63,11 @@ unsafe fn bytes<'a>(p: *const u8, len: CK_ULONG) -> Result<&'a [u8]> {
 /// `p` is NULL or points to `len` initialised, writable `T`s (PKCS#11 contract).
 unsafe fn array<'a, T>(p: *mut T, len: CK_ULONG) -> Result<&'a mut [T]> {
     let len = usize::try_from(len).map_err(|_| P11Error::Rv(CKR_ARGUMENTS_BAD))?;
+    // No template, handle or slot array here is anywhere near this long: a count like it is
+    // a caller's mistake, and believing it would read or write far past its memory.
+    if len > MAX_ELEMENTS {
+        return rv(CKR_ARGUMENTS_BAD);
+    }
     if p.is_null() {
         return if len == 0 {
             Ok(&mut [])
@@ -335,6 +350,8 @@ pub extern "C" fn C_Login(
     guard_rv(|| {
         let pin = if pin.is_null() {
             None
+        } else if len > MAX_PIN_LEN {
+            return rv(CKR_PIN_LEN_RANGE);
         } else {
             // SAFETY: non-NULL, `len` bytes by the caller's contract.
             Some(unsafe { bytes(pin, len) }?)
@@ -419,9 +436,14 @@ pub extern "C" fn C_FindObjectsInit(
         let template = unsafe { array(template, count) }?;
         let mut wanted = Vec::with_capacity(template.len());
         for a in template.iter() {
-            // SAFETY: the attribute's value pointer and length, as the caller gave them.
+            if !crate::object::search_len_plausible(a.type_, a.ulValueLen) {
+                wanted.push((a.type_, None));
+                continue;
+            }
+            // SAFETY: the attribute's value pointer and length, as the caller gave them
+            // (a length no attribute could have was not read, above).
             let v = unsafe { bytes(a.pValue as *const u8, a.ulValueLen) }?;
-            wanted.push((a.type_, v.to_vec()));
+            wanted.push((a.type_, Some(v.to_vec())));
         }
         module::with(|m| m.find_init(session, &wanted)).map(|()| CKR_OK)
     })

@@ -71,6 +71,10 @@ enum State {
     Hash(Box<Hasher>),
 }
 
+fn hash(h: Hasher) -> State {
+    State::Hash(Box::new(h))
+}
+
 /// The PSS parameters the card's mode matches.
 fn pss_params_ok(param: Option<&CK_RSA_PKCS_PSS_PARAMS>) -> bool {
     matches!(param, Some(p) if p.hashAlg == CKM_SHA256 && p.mgf == CKG_MGF1_SHA256 && p.sLen == 32)
@@ -86,26 +90,11 @@ impl Input {
     ) -> Result<Input> {
         let (pss, state) = match mech {
             CKM_RSA_PKCS => (false, State::Raw(Vec::new())),
-            CKM_SHA1_RSA_PKCS => (
-                false,
-                State::Hash(Box::new(Hasher::Sha1(Default::default()))),
-            ),
-            CKM_SHA224_RSA_PKCS => (
-                false,
-                State::Hash(Box::new(Hasher::Sha224(Default::default()))),
-            ),
-            CKM_SHA256_RSA_PKCS => (
-                false,
-                State::Hash(Box::new(Hasher::Sha256(Default::default()))),
-            ),
-            CKM_SHA384_RSA_PKCS => (
-                false,
-                State::Hash(Box::new(Hasher::Sha384(Default::default()))),
-            ),
-            CKM_SHA512_RSA_PKCS => (
-                false,
-                State::Hash(Box::new(Hasher::Sha512(Default::default()))),
-            ),
+            CKM_SHA1_RSA_PKCS => (false, hash(Hasher::Sha1(Default::default()))),
+            CKM_SHA224_RSA_PKCS => (false, hash(Hasher::Sha224(Default::default()))),
+            CKM_SHA256_RSA_PKCS => (false, hash(Hasher::Sha256(Default::default()))),
+            CKM_SHA384_RSA_PKCS => (false, hash(Hasher::Sha384(Default::default()))),
+            CKM_SHA512_RSA_PKCS => (false, hash(Hasher::Sha512(Default::default()))),
             CKM_RSA_PKCS_PSS | CKM_SHA256_RSA_PKCS_PSS if pss_enabled => {
                 if !pss_params_ok(pss_param) {
                     return rv(CKR_MECHANISM_PARAM_INVALID);
@@ -113,10 +102,7 @@ impl Input {
                 if mech == CKM_RSA_PKCS_PSS {
                     (true, State::Raw(Vec::new()))
                 } else {
-                    (
-                        true,
-                        State::Hash(Box::new(Hasher::Sha256(Default::default()))),
-                    )
+                    (true, hash(Hasher::Sha256(Default::default())))
                 }
             }
             _ => return rv(CKR_MECHANISM_INVALID),

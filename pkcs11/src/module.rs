@@ -25,6 +25,10 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard};
 use zeroize::Zeroizing;
 
+/// One attribute of a search template: its type and value (`None`: a length no value of
+/// this attribute has, left unread).
+pub type SearchAttr = (CK_ATTRIBUTE_TYPE, Option<Vec<u8>>);
+
 /// Slots, in order.
 pub const SLOTS: [KeyKind; 2] = [KeyKind::Auth, KeyKind::Sign];
 
@@ -436,12 +440,16 @@ impl Module {
             .collect()
     }
 
-    fn matches(&mut self, obj: Object, template: &[(CK_ATTRIBUTE_TYPE, Vec<u8>)]) -> Result<bool> {
+    fn matches(&mut self, obj: Object, template: &[SearchAttr]) -> Result<bool> {
         let private = obj.is_private(self.keyconf(obj.key).pin_at_sign);
         // Attributes answered without the card first: most searches end there.
-        let mut order: Vec<&(CK_ATTRIBUTE_TYPE, Vec<u8>)> = template.iter().collect();
+        let mut order: Vec<&SearchAttr> = template.iter().collect();
         order.sort_by_key(|(t, _)| obj.needs_cert(*t));
         for (t, want) in order {
+            // A value whose length could not match was never read: no match.
+            let Some(want) = want else {
+                return Ok(false);
+            };
             let cert = if obj.needs_cert(*t) {
                 Some(self.cert_for(obj)?)
             } else {
@@ -456,11 +464,7 @@ impl Module {
     }
 
     /// `C_FindObjectsInit`.
-    pub fn find_init(
-        &mut self,
-        h: CK_SESSION_HANDLE,
-        template: &[(CK_ATTRIBUTE_TYPE, Vec<u8>)],
-    ) -> Result<()> {
+    pub fn find_init(&mut self, h: CK_SESSION_HANDLE, template: &[SearchAttr]) -> Result<()> {
         let s = self.session(h)?;
         if s.find.is_some() {
             return rv(CKR_OPERATION_ACTIVE);

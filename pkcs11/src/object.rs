@@ -133,6 +133,47 @@ pub enum Value {
     Sensitive,
 }
 
+/// Largest search value worth reading: no attribute here is longer (a certificate is ~2 KB).
+const MAX_SEARCH_VALUE: CK_ULONG = 64 * 1024;
+
+/// Whether a search template's value of `len` bytes could match `attr` at all. Values that
+/// cannot are never read: a hostile or mistaken length (a `CKA_CLASS` said to be a gigabyte)
+/// must not make the module read past the caller's buffer.
+pub fn search_len_plausible(attr: CK_ATTRIBUTE_TYPE, len: CK_ULONG) -> bool {
+    match attr {
+        CKA_CLASS
+        | CKA_KEY_TYPE
+        | CKA_CERTIFICATE_TYPE
+        | CKA_CERTIFICATE_CATEGORY
+        | CKA_MODULUS_BITS
+        | CKA_KEY_GEN_MECHANISM
+        | CKA_JAVA_MIDP_SECURITY_DOMAIN => len as usize == std::mem::size_of::<CK_ULONG>(),
+        CKA_TOKEN
+        | CKA_PRIVATE
+        | CKA_MODIFIABLE
+        | CKA_COPYABLE
+        | CKA_DESTROYABLE
+        | CKA_TRUSTED
+        | CKA_SIGN
+        | CKA_VERIFY
+        | CKA_ENCRYPT
+        | CKA_DECRYPT
+        | CKA_WRAP
+        | CKA_UNWRAP
+        | CKA_SIGN_RECOVER
+        | CKA_VERIFY_RECOVER
+        | CKA_DERIVE
+        | CKA_LOCAL
+        | CKA_SENSITIVE
+        | CKA_EXTRACTABLE
+        | CKA_ALWAYS_SENSITIVE
+        | CKA_NEVER_EXTRACTABLE
+        | CKA_ALWAYS_AUTHENTICATE
+        | CKA_WRAP_WITH_TRUSTED => len == 1,
+        _ => len <= MAX_SEARCH_VALUE,
+    }
+}
+
 fn ulong(v: CK_ULONG) -> Value {
     Value::Bytes(v.to_ne_bytes().to_vec())
 }

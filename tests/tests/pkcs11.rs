@@ -430,32 +430,42 @@ fn ssh_keygen_prints_the_auth_key_and_ssh_logs_in_with_the_module() {
     assert!(line.starts_with("ssh-rsa "), "{keys}");
     assert_eq!(sim.stats().verifies_of(PinId::Auth), 0);
     let sshd = Sshd::start(&line);
-    let pin = s.write("pin", b"1234\n");
     // Protected authentication path: ssh logs in with no PIN prompt, the module reads the file.
-    let o = run_timeout(
-        Command::new("ssh")
-            .env("JPKI_READER", SECOND_READER)
-            .env(
-                "JPKI_PKCS11_AUTH_PIN_SOURCE",
-                format!("file:{}", pin.display()),
-            )
-            .env_remove("SSH_AUTH_SOCK")
-            .args(["-F", "/dev/null", "-I"])
-            .arg(module())
-            .args([
-                "-o",
-                "StrictHostKeyChecking=no",
-                "-o",
-                "UserKnownHostsFile=/dev/null",
-            ])
-            // Not BatchMode: OpenSSH then refuses to log in to a token at all. No terminal
-            // and no askpass either: the PIN can only come from the module's pin-source.
-            .env_remove("DISPLAY")
-            .env_remove("SSH_ASKPASS")
-            .args(["-o", "PreferredAuthentications=publickey"])
-            .args(["-p", &sshd.port.to_string(), "root@127.0.0.1", "echo", "in"]),
-        60,
-    );
+    let ssh = |pin: &[u8]| {
+        let pin = s.write("pin", pin);
+        run_timeout(
+            Command::new("ssh")
+                .env("JPKI_READER", SECOND_READER)
+                .env(
+                    "JPKI_PKCS11_AUTH_PIN_SOURCE",
+                    format!("file:{}", pin.display()),
+                )
+                .env_remove("SSH_AUTH_SOCK")
+                .args(["-F", "/dev/null", "-I"])
+                .arg(module())
+                .args([
+                    "-o",
+                    "StrictHostKeyChecking=no",
+                    "-o",
+                    "UserKnownHostsFile=/dev/null",
+                ])
+                // Not BatchMode: OpenSSH then refuses to log in to a token at all. No terminal
+                // and no askpass either: the PIN can only come from the module's pin-source.
+                .env_remove("DISPLAY")
+                .env_remove("SSH_ASKPASS")
+                .args(["-o", "PreferredAuthentications=publickey"])
+                .args(["-p", &sshd.port.to_string(), "root@127.0.0.1", "echo", "in"]),
+            60,
+        )
+    };
+    // A typo costs exactly one try, and the login fails.
+    let o = ssh(b"9999\n");
+    assert!(!o.status.success(), "{}", all(&o));
+    let st = sim.stats();
+    assert_eq!(st.verifies_of(PinId::Auth), 1);
+    assert_eq!(st.failed_verifies.get(&PinId::Auth), Some(&1));
+    assert_eq!(sim.tries(PinId::Auth), 2);
+    let o = ssh(b"1234\n");
     assert!(
         o.status.success() && stdout(&o).trim() == "in",
         "{}\n--- sshd:\n{}",
@@ -463,9 +473,10 @@ fn ssh_keygen_prints_the_auth_key_and_ssh_logs_in_with_the_module() {
         sshd.log()
     );
     let st = sim.stats();
-    assert_eq!(st.failed_verifies.get(&PinId::Auth), None);
+    assert_eq!(st.failed_verifies.get(&PinId::Auth), Some(&1));
     assert_eq!(st.signatures, 1);
     assert_eq!(st.verifies_of(PinId::Sign), 0);
+    assert_eq!(sim.tries(PinId::Auth), 3);
 }
 
 #[test]
@@ -499,6 +510,24 @@ fn pyhanko_signs_a_pdf_through_the_module_and_it_verifies() {
         c.arg(&input).arg(s.path(out));
         run(&mut c)
     };
+    // A typo is refused by the card once (on a card of its own, to leave the main one intact).
+    {
+        let sim = SecondSim::start(&[]);
+        let mut c = Command::new("pyhanko");
+        let o = run(english(&mut c)
+            .env("JPKI_READER", SECOND_READER)
+            .env("JPKI_PKCS11_CONF", "/nonexistent")
+            .env("PYHANKO_PKCS11_PIN", "WRONG1")
+            .args(["sign", "addsig", "--field", "Sig1", "pkcs11", "--lib"])
+            .arg(module())
+            .args(["--token-label", "JPKI 署名用 Sign"])
+            .args(["--cert-label", "署名用証明書 Sign certificate"])
+            .arg(&input)
+            .arg(s.path("typo.pdf")));
+        assert!(!o.status.success(), "{}", all(&o));
+        assert_eq!(sim.stats().verifies_of(PinId::Sign), 1);
+        assert_eq!(sim.tries(PinId::Sign), 4);
+    }
     let before = main_stats();
     // The password from pyHanko's own variable, in lower case: the module upper-cases it.
     let o = signed("out.pdf", Some("abc123"), &[], &[]);

@@ -255,6 +255,46 @@ fn arguments_out_of_order_null_or_unknown_give_the_right_return_values() {
     assert_eq!(n, 0);
     assert_eq!(call!(m, C_FindObjectsFinal(h)), CKR_OK);
 
+    // Lengths far beyond the caller's buffers: refused or left unread, never followed.
+    let mut class = CKO_CERTIFICATE;
+    let mut huge = [CK_ATTRIBUTE {
+        type_: CKA_CLASS,
+        pValue: &mut class as *mut CK_ULONG as *mut _,
+        ulValueLen: 1 << 30,
+    }];
+    assert_eq!(call!(m, C_FindObjectsInit(h, huge.as_mut_ptr(), 1)), CKR_OK);
+    assert_eq!(
+        call!(m, C_FindObjects(h, found.as_mut_ptr(), 4, &mut n)),
+        CKR_OK
+    );
+    assert_eq!(n, 0, "a CKA_CLASS of 1 GiB matches nothing");
+    assert_eq!(call!(m, C_FindObjectsFinal(h)), CKR_OK);
+    huge[0].type_ = CKA_LABEL;
+    huge[0].ulValueLen = 1 << 40;
+    assert_eq!(call!(m, C_FindObjectsInit(h, huge.as_mut_ptr(), 1)), CKR_OK);
+    assert_eq!(
+        call!(m, C_FindObjects(h, found.as_mut_ptr(), 4, &mut n)),
+        CKR_OK
+    );
+    assert_eq!(n, 0);
+    assert_eq!(call!(m, C_FindObjectsFinal(h)), CKR_OK);
+    assert_eq!(
+        call!(m, C_FindObjectsInit(h, huge.as_mut_ptr(), 1 << 40)),
+        CKR_ARGUMENTS_BAD
+    );
+    assert_eq!(
+        call!(
+            m,
+            C_GetAttributeValue(h, AUTH_CERT, huge.as_mut_ptr(), 1 << 40)
+        ),
+        CKR_ARGUMENTS_BAD
+    );
+    let mut pin = *b"1234";
+    assert_eq!(
+        call!(m, C_Login(h, CKU_USER, pin.as_mut_ptr(), 1 << 40)),
+        CKR_PIN_LEN_RANGE
+    );
+
     // Signing out of order or with the wrong things.
     let mut sig = [0u8; 512];
     let mut len: CK_ULONG = 512;
@@ -738,4 +778,58 @@ fn rsa_pss_is_offered_only_when_configured_and_openssl_verifies_it() {
         CKR_MECHANISM_PARAM_INVALID
     );
     assert_eq!(call!(m, C_Finalize(null_mut())), CKR_OK);
+}
+
+#[test]
+fn pkcs11_3_interface_calls_hand_out_the_same_function_list() {
+    let m = load(MAIN_READER);
+    // SAFETY: the module under test; symbols looked up with their C signatures.
+    let (list_fn, get_fn) = unsafe {
+        let list: libloading::Symbol<
+            unsafe extern "C" fn(*mut CK_INTERFACE, *mut CK_ULONG) -> CK_RV,
+        > = m
+            ._lib
+            .get(b"C_GetInterfaceList")
+            .expect("C_GetInterfaceList");
+        let get: libloading::Symbol<
+            unsafe extern "C" fn(
+                *mut CK_UTF8CHAR,
+                *mut CK_VERSION,
+                *mut *mut CK_INTERFACE,
+                CK_FLAGS,
+            ) -> CK_RV,
+        > = m._lib.get(b"C_GetInterface").expect("C_GetInterface");
+        (*list, *get)
+    };
+    let mut n: CK_ULONG = 0;
+    // SAFETY: as above; NULL list = count query.
+    assert_eq!(unsafe { list_fn(null_mut(), &mut n) }, CKR_OK);
+    assert_eq!(n, 1);
+    let mut iface: *mut CK_INTERFACE = null_mut();
+    // SAFETY: as above.
+    assert_eq!(
+        unsafe { get_fn(null_mut(), null_mut(), &mut iface, 0) },
+        CKR_OK
+    );
+    // SAFETY: the module returned a pointer to its static interface.
+    let iface = unsafe { iface.as_ref() }.expect("interface");
+    assert_eq!(
+        iface.pFunctionList as *const CK_FUNCTION_LIST,
+        m.f as *const CK_FUNCTION_LIST
+    );
+    // SAFETY: a NUL-terminated static name.
+    let name = unsafe { std::ffi::CStr::from_ptr(iface.pInterfaceName as *const std::ffi::c_char) };
+    assert_eq!(name.to_bytes(), b"PKCS 11");
+    let mut v3 = CK_VERSION { major: 3, minor: 0 };
+    let mut other: *mut CK_INTERFACE = null_mut();
+    // SAFETY: as above.
+    assert_eq!(
+        unsafe { get_fn(null_mut(), &mut v3, &mut other, 0) },
+        CKR_ARGUMENTS_BAD
+    );
+    // SAFETY: as above; NULL output.
+    assert_eq!(
+        unsafe { get_fn(null_mut(), null_mut(), null_mut(), 0) },
+        CKR_ARGUMENTS_BAD
+    );
 }
