@@ -13,16 +13,17 @@
 //!   work when the token needs no login and the module reads the PIN when it signs
 //!   (`auth.pin-at-sign`). Both look at every slot, so the sign key's slot is disabled in the
 //!   NSS database (`modutil -disable`): otherwise they stop at its login too.
-//! * TLS 1.3 without `CKM_RSA_PKCS_PSS`: both abort the handshake (no fallback to TLS 1.2, no
-//!   PIN presented, no signature); with the card's PSS mode (`pss = yes`) TLS 1.3 works; a site
-//!   capped at TLS 1.2 works with PKCS#1 v1.5.
+//! * TLS 1.3 without `CKM_RSA_PKCS_PSS`: Chromium aborts the handshake (`handshake_failure`),
+//!   Firefox completes it without a certificate (nginx answers 400); neither falls back to
+//!   TLS 1.2, presents the PIN or signs. With the card's PSS mode (`pss = yes`) TLS 1.3 works;
+//!   a site capped at TLS 1.2 works with PKCS#1 v1.5.
 //! * The PIN law holds through the browsers: one VERIFY per wrong PIN, the last try refused,
 //!   a blocked PIN never sent. When the module refuses the signature, Chromium shows an error
 //!   page; Firefox headless stays stuck (no error page, no exit).
 //!
 //! Every browser run is bounded; see `jpki_tests::browser`.
 
-use jpki_card_sim::PinId;
+use jpki_card_sim::{PinId, Stats};
 use jpki_tests::browser::*;
 use jpki_tests::*;
 use std::path::{Path, PathBuf};
@@ -178,8 +179,6 @@ fn on_main_card(f: impl FnOnce() -> BrowserRun) -> (BrowserRun, Stats) {
     };
     (r, diff)
 }
-
-use jpki_card_sim::Stats;
 
 // ---- Chromium -------------------------------------------------------------------------------
 
