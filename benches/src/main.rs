@@ -14,6 +14,7 @@
 //! `openssl`, OpenSC (`pkcs11-tool`) and the built `jpki-sign`, `libjpki.so`. It never spends a
 //! PIN try: every PIN it sends is the simulator's correct one.
 
+mod browser;
 mod pkcs11;
 
 use jpki_card_sim::Stats;
@@ -1015,6 +1016,7 @@ fn main() {
     provider_overhead(&env, &mut out, &libp11);
     pdf_benchmarks(&env, &mut out);
     pkcs11::benchmarks(&env, &mut out);
+    browser::benchmarks(&env.bin, &env.sim, &mut out);
     batch(&env, &mut out);
     write_results(&out);
 }

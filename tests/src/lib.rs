@@ -11,6 +11,7 @@
 //! `JPKI_READER` to the main reader, and tests of the second reader or of the reader choice
 //! name their reader explicitly (`--reader`, `?reader=`).
 
+pub mod browser;
 pub mod pdf;
 
 use jpki_card_sim::{CardState, PinId, Stats};
