@@ -199,7 +199,16 @@ impl Module {
         if token_present && !self.present() {
             return Vec::new();
         }
-        SLOTS.iter().map(|k| slot_id(*k)).collect()
+        self.config.tokens.iter().map(|k| slot_id(*k)).collect()
+    }
+
+    /// A slot the configuration hides (`tokens`) does not exist for callers.
+    fn require_shown(&self, key: KeyKind) -> Result<()> {
+        if self.config.tokens.contains(&key) {
+            Ok(())
+        } else {
+            rv(CKR_SLOT_ID_INVALID)
+        }
     }
 
     fn require_present(&mut self) -> Result<()> {
@@ -212,6 +221,7 @@ impl Module {
 
     /// `C_GetTokenInfo`.
     pub fn token_info(&mut self, key: KeyKind) -> Result<TokenInfo> {
+        self.require_shown(key)?;
         self.require_present()?;
         let conf = self.keyconf(key).clone();
         let pin = key.pin();
@@ -270,6 +280,7 @@ impl Module {
         if flags & CKF_SERIAL_SESSION == 0 {
             return rv(CKR_SESSION_PARALLEL_NOT_SUPPORTED);
         }
+        self.require_shown(key)?;
         self.require_present()?;
         let h = self.next_session;
         self.next_session += 1;
