@@ -208,16 +208,21 @@ impl Browser {
         p
     }
 
-    /// The browser's profile directory (to check nothing personal was stored).
-    pub fn profile(&self) -> &Path {
-        self.profile.path()
+    /// Closes the browser and returns its profile directory, to check what it stored.
+    pub fn quit(mut self) -> tempfile::TempDir {
+        self.stop();
+        std::mem::replace(&mut self.profile, tempfile::tempdir().expect("tempdir"))
+    }
+
+    fn stop(&mut self) {
+        let _ = ureq::delete(&format!("{}/session/{}", self.base, self.session)).call();
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
     }
 }
 
 impl Drop for Browser {
     fn drop(&mut self) {
-        let _ = ureq::delete(&format!("{}/session/{}", self.base, self.session)).call();
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
+        self.stop();
     }
 }

@@ -114,10 +114,7 @@ impl Drop for Gui {
 }
 
 fn shots() -> PathBuf {
-    bin_dir()
-        .parent()
-        .expect("target")
-        .join("gui-screenshots")
+    bin_dir().parent().expect("target").join("gui-screenshots")
 }
 
 /// A 64×64 red seal (PNG).
@@ -132,7 +129,11 @@ fn seal_png(path: &Path) {
         for x in 0..64i32 {
             let d = (x - 32) * (x - 32) + (y - 32) * (y - 32);
             let ring = (26 * 26..=31 * 31).contains(&d) || (d < 12 * 12);
-            px.extend(if ring { [200, 30, 30, 255] } else { [0, 0, 0, 0] });
+            px.extend(if ring {
+                [200, 30, 30, 255]
+            } else {
+                [0, 0, 0, 0]
+            });
         }
     }
     w.write_image_data(&px).expect("png data");
@@ -155,9 +156,10 @@ fn open_page(b: &Browser, gui: &Gui) -> u64 {
 }
 
 /// Chooses `pdf`, types `password`, clicks Sign and accepts the privacy notice.
-fn sign_in_page(b: &Browser, pdf: &Path, password: &str, shot: Option<&str>) {
+fn sign_in_page(b: &Browser, pdfs: &[&Path], password: &str, shot: Option<&str>) {
     b.click("#tab-sign");
-    b.type_into("#sign-files", &pdf.display().to_string());
+    let paths: Vec<String> = pdfs.iter().map(|p| p.display().to_string()).collect();
+    b.type_into("#sign-files", &paths.join("\n"));
     b.type_into("#sign-password", password);
     b.click("#sign-go");
     b.wait_for(
@@ -222,7 +224,10 @@ fn gui_signs_a_pdf_with_a_stamp_and_the_download_verifies() {
     b.screenshot(&shots().join("sign-form.png"));
     b.type_into("#sign-password", PASSWORD);
     b.click("#sign-go");
-    b.wait_for("the privacy notice", "return document.getElementById('privacy').open;");
+    b.wait_for(
+        "the privacy notice",
+        "return document.getElementById('privacy').open;",
+    );
     b.screenshot(&shots().join("privacy.png"));
     b.click("#privacy-ok");
     let out = sign_outcome(&b);
@@ -261,10 +266,17 @@ fn gui_signs_a_pdf_with_a_stamp_and_the_download_verifies() {
         json!([]),
     );
     assert_eq!(again, json!(404));
-    assert!(gui.leftovers().is_empty(), "left behind: {:?}", gui.leftovers());
+    assert!(
+        gui.leftovers().is_empty(),
+        "left behind: {:?}",
+        gui.leftovers()
+    );
     let log = gui.log();
     assert!(!log.contains(gui.token()), "token in the log:\n{log}");
-    assert!(!log.to_uppercase().contains("ABC123"), "password in the log");
+    assert!(
+        !log.to_uppercase().contains("ABC123"),
+        "password in the log"
+    );
 }
 
 #[test]
@@ -275,7 +287,7 @@ fn gui_wrong_password_shows_tries_left_and_spends_exactly_one() {
     let input = work.write("doc.pdf", &minimal_pdf("1.7"));
     let b = Browser::start("en-US");
     assert_eq!(open_page(&b, &gui), 5);
-    sign_in_page(&b, &input, "abc124", None);
+    sign_in_page(&b, &[&input], "abc124", None);
     let out = sign_outcome(&b);
     let err = out["error"].as_str().unwrap_or_default();
     assert!(err.contains("wrong sign password"), "{out}");
@@ -309,7 +321,7 @@ fn gui_refuses_the_last_try_unless_ticked() {
         warning.as_str().unwrap_or("").contains("blocks"),
         "{warning}"
     );
-    sign_in_page(&b, &input, PASSWORD, None);
+    sign_in_page(&b, &[&input], PASSWORD, None);
     let out = sign_outcome(&b);
     assert!(out["error"].is_string(), "{out}");
     assert_eq!(sign_stats(&sim), (0, 0), "the last try must not be sent");
@@ -330,7 +342,7 @@ fn gui_card_pulled_mid_signature_shows_the_error_and_writes_nothing() {
     let input = work.write("doc.pdf", &minimal_pdf("1.7"));
     let b = Browser::start("en-US");
     assert_eq!(open_page(&b, &gui), 5);
-    sign_in_page(&b, &input, PASSWORD, None);
+    sign_in_page(&b, &[&input], PASSWORD, None);
     let out = sign_outcome(&b);
     let err = out["error"].as_str().unwrap_or_default();
     assert!(err.contains("removed"), "{out}");
@@ -458,7 +470,10 @@ fn raw(port: u16, head: &str, body: &[u8]) -> (u16, String) {
 fn frames(options: &Value, secret: &[u8], files: &[&[u8]]) -> Vec<u8> {
     let mut b = Vec::new();
     let o = options.to_string();
-    for part in [o.as_bytes(), secret].into_iter().chain(files.iter().copied()) {
+    for part in [o.as_bytes(), secret]
+        .into_iter()
+        .chain(files.iter().copied())
+    {
         b.extend((part.len() as u32).to_be_bytes());
         b.extend(part);
     }
@@ -473,26 +488,39 @@ fn gui_refuses_requests_that_break_the_rules_and_touches_nothing() {
     let host = format!("Host: 127.0.0.1:{p}");
     let cookie = format!("Cookie: {}", gui.cookie());
     let origin = format!("Origin: {}", gui.origin());
-    let sign_body = frames(&json!({"names": ["a.pdf"]}), b"ABC123", &[&minimal_pdf("1.7")]);
+    let sign_body = frames(
+        &json!({"names": ["a.pdf"]}),
+        b"ABC123",
+        &[&minimal_pdf("1.7")],
+    );
     let apdus = sim.stats().apdus;
 
     // Listening on loopback only.
     let tcp = std::fs::read_to_string("/proc/net/tcp").expect("/proc/net/tcp");
     let local = format!("0100007F:{p:04X}");
     assert!(
-        tcp.lines().any(|l| l.split_whitespace().nth(1) == Some(&local)),
+        tcp.lines()
+            .any(|l| l.split_whitespace().nth(1) == Some(&local)),
         "not bound to 127.0.0.1:{p}:\n{tcp}"
     );
     assert!(!tcp.contains(&format!("00000000:{p:04X}")));
 
     // No token at all, a wrong token, a wrong cookie.
     assert_eq!(raw(p, &format!("GET / HTTP/1.1\r\n{host}"), b"").0, 403);
-    assert_eq!(raw(p, &format!("GET /api/card HTTP/1.1\r\n{host}"), b"").0, 403);
+    assert_eq!(
+        raw(p, &format!("GET /api/card HTTP/1.1\r\n{host}"), b"").0,
+        403
+    );
     let wrong = format!("GET /?t={} HTTP/1.1\r\n{host}", "0".repeat(64));
     assert_eq!(raw(p, &wrong, b"").0, 403);
     let bad_cookie = format!("Cookie: jpki_gui_{p}={}", "0".repeat(64));
     assert_eq!(
-        raw(p, &format!("GET /api/card HTTP/1.1\r\n{host}\r\n{bad_cookie}"), b"").0,
+        raw(
+            p,
+            &format!("GET /api/card HTTP/1.1\r\n{host}\r\n{bad_cookie}"),
+            b""
+        )
+        .0,
         403
     );
     // A token-less POST that would sign.
@@ -513,7 +541,10 @@ fn gui_refuses_requests_that_break_the_rules_and_touches_nothing() {
         .expect("Set-Cookie");
     assert!(set_cookie.contains("HttpOnly"), "{set_cookie}");
     assert!(set_cookie.contains("SameSite=Strict"), "{set_cookie}");
-    assert_eq!(raw(p, &format!("GET {url_token} HTTP/1.1\r\n{host}"), b"").0, 403);
+    assert_eq!(
+        raw(p, &format!("GET {url_token} HTTP/1.1\r\n{host}"), b"").0,
+        403
+    );
 
     // With the cookie but another Host, or a foreign or missing Origin on a POST.
     let rebound = format!("GET /api/card HTTP/1.1\r\nHost: attacker.example:{p}\r\n{cookie}");
@@ -523,7 +554,11 @@ fn gui_refuses_requests_that_break_the_rules_and_touches_nothing() {
     let other_port = format!("{cookie}\r\nOrigin: http://127.0.0.1:{}", p.wrapping_add(1));
     assert_eq!(raw(p, &post(&other_port), &sign_body).0, 403);
     assert_eq!(raw(p, &post(&cookie), &sign_body).0, 403);
-    assert_eq!(sim.stats().apdus, apdus, "a refused request reached the card");
+    assert_eq!(
+        sim.stats().apdus,
+        apdus,
+        "a refused request reached the card"
+    );
     assert!(gui.leftovers().is_empty(), "{:?}", gui.leftovers());
 
     // The same requests with everything right are served, hardened, without CORS.
@@ -563,7 +598,11 @@ fn gui_refuses_requests_that_break_the_rules_and_touches_nothing() {
     let v: Value = serde_json::from_str(&answer[json_start..]).expect("JSON answer");
     assert_eq!(v["results"][0]["valid"], json!(false), "{v}");
     assert!(v["results"][0]["error"].is_string(), "{v}");
-    let (status, _) = raw(p, &format!("GET /api/card HTTP/1.1\r\n{host}\r\n{cookie}"), b"");
+    let (status, _) = raw(
+        p,
+        &format!("GET /api/card HTTP/1.1\r\n{host}\r\n{cookie}"),
+        b"",
+    );
     assert_eq!(status, 200, "the server must survive a hostile PDF");
     assert!(gui.leftovers().is_empty(), "{:?}", gui.leftovers());
     let log = gui.log();
@@ -593,5 +632,138 @@ fn gui_stops_when_the_page_is_gone_and_leaves_nothing() {
         b"",
     );
     assert_eq!(status, 200);
-    assert!(gui.wait_exit(Duration::from_secs(60)), "bye must stop the server");
+    assert!(
+        gui.wait_exit(Duration::from_secs(60)),
+        "bye must stop the server"
+    );
+}
+
+/// Every file under `dir` whose bytes contain `needle`.
+fn files_containing(dir: &Path, needle: &[u8]) -> Vec<PathBuf> {
+    let mut hits = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                todo.push(p);
+            } else if std::fs::read(&p)
+                .map(|b| b.windows(needle.len()).any(|w| w == needle))
+                .unwrap_or(false)
+            {
+                hits.push(p);
+            }
+        }
+    }
+    hits
+}
+
+#[test]
+fn gui_card_tools_show_certificates_and_basic4_only_on_request() {
+    let sim = SecondSim::start(&[]);
+    let gui = Gui::start(&[]);
+    let b = Browser::start("ja");
+    open_page(&b, &gui);
+    b.click("#tab-tools");
+    let out = |what: &str| {
+        b.wait_for(
+            what,
+            "const o = document.getElementById('tools-out').innerText;
+             const e = document.getElementById('tools-error');
+             return o || (e.hidden ? null : 'ERROR ' + e.innerText);",
+        )
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+    };
+    b.click("#cert-auth");
+    let auth = out("the auth certificate");
+    assert!(auth.contains("Certificate:"), "{auth}");
+    assert!(
+        sim.stats().verifies.is_empty(),
+        "no PIN for the auth certificate"
+    );
+
+    b.type_into("#cert-password", PASSWORD);
+    b.click("#cert-sign");
+    b.wait_for(
+        "the sign certificate",
+        "return document.getElementById('tools-out').innerText.includes('Subject:') && document.getElementById('tools-out').innerText.includes('Mogi');",
+    );
+    assert_eq!(sign_stats(&sim), (1, 0));
+    let pw = b.script(
+        "return document.getElementById('cert-password').value;",
+        json!([]),
+    );
+    assert_eq!(pw, json!(""));
+
+    b.type_into("#text-pin", "1234");
+    b.click("#basic4");
+    b.wait_for(
+        "basic 4 information",
+        "return document.getElementById('tools-out').innerText.includes('架空県模擬市');",
+    );
+    let text = sim.stats().verifies.get(&PinId::Text).copied();
+    assert_eq!(text, Some(1), "one text PIN VERIFY");
+    b.screenshot(&shots().join("basic4.png"));
+    b.click("#tools-clear");
+    let cleared = b.script(
+        "return document.getElementById('tools-out').innerText;",
+        json!([]),
+    );
+    assert_eq!(cleared, json!(""));
+    // Nothing personal stays in the browser: no storage, no cache (no-store).
+    let profile = b.quit();
+    let hits = files_containing(profile.path(), "架空県模擬市".as_bytes());
+    assert!(hits.is_empty(), "the address is stored in {hits:?}");
+    assert!(gui.leftovers().is_empty(), "{:?}", gui.leftovers());
+}
+
+#[test]
+fn gui_card_panel_follows_the_card_without_reloading() {
+    let mut sim = SecondSim::start(&[]);
+    let gui = Gui::start(&[]);
+    let b = Browser::start("en-US");
+    open_page(&b, &gui);
+    sim.pull_card();
+    let problem = b.wait_for(
+        "the panel to say the card is gone",
+        "const e = document.getElementById('card-problem'); return e.hidden ? null : e.innerText;",
+    );
+    assert!(
+        problem.as_str().unwrap_or_default().contains("no card"),
+        "{problem}"
+    );
+    b.screenshot(&shots().join("no-card.png"));
+    sim.insert();
+    b.wait_for(
+        "the card to be back",
+        "const e = document.getElementById('pin-sign'); return e && !document.getElementById('card-info').hidden;",
+    );
+    assert!(sim.stats().verifies.is_empty(), "the panel spends no try");
+}
+
+#[test]
+fn gui_signs_two_files_as_pades_with_one_password() {
+    let sim = SecondSim::start(&[]);
+    let gui = Gui::start(&[]);
+    let work = Scratch::new();
+    let a = work.write("a.pdf", &minimal_pdf("1.7"));
+    let c = work.write("c.pdf", &minimal_pdf("1.4"));
+    let b = Browser::start("en-US");
+    open_page(&b, &gui);
+    b.click("#profile-pades");
+    sign_in_page(&b, &[&a, &c], PASSWORD, None);
+    let n = b.wait_for(
+        "two results",
+        "const r = document.querySelectorAll('#sign-results .result[data-valid=\"true\"]'); return r.length == 2 ? 2 : null;",
+    );
+    assert_eq!(n, json!(2));
+    for name in ["a-signed.pdf", "c-signed.pdf"] {
+        let p = b.downloaded(name);
+        let report = assert_pdfsig_all_valid(&p, 1);
+        assert!(report.contains("ETSI.CAdES.detached"), "{report}");
+    }
+    assert_eq!(sign_stats(&sim), (1, 0), "one password for both files");
+    assert_eq!(sim.stats().signatures, 2);
 }
