@@ -32,12 +32,16 @@ struct Gui {
 
 impl Gui {
     fn start(extra: &[&str]) -> Gui {
+        Gui::start_with_ca(&pki_file("sign-ca.pem"), extra)
+    }
+
+    fn start_with_ca(ca: &Path, extra: &[&str]) -> Gui {
         let tmp = tempfile::tempdir().expect("tempdir");
         let logdir = tempfile::tempdir().expect("tempdir");
         let log = logdir.path().join("gui.log");
         let mut child = jpki_sign_second()
             .args(["gui", "--no-open", "--ca"])
-            .arg(pki_file("sign-ca.pem"))
+            .arg(ca)
             .args(extra)
             .env("TMPDIR", tmp.path())
             .env("JPKI_LOG", "debug")
@@ -766,4 +770,102 @@ fn gui_signs_two_files_as_pades_with_one_password() {
     }
     assert_eq!(sign_stats(&sim), (1, 0), "one password for both files");
     assert_eq!(sim.stats().signatures, 2);
+}
+
+/// A CA and a signer key + certificate made with the openssl CLI, for pyHanko.
+fn pyhanko_pki(w: &Scratch) {
+    let openssl = |args: &[&str]| ok(&run(std::process::Command::new("openssl").args(args)));
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        &w.s("ca.key"),
+        "-out",
+        &w.s("ca.pem"),
+        "-days",
+        "30",
+        "-subj",
+        "/CN=pyHanko test CA",
+        "-addext",
+        "basicConstraints=critical,CA:true",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+    ]);
+    openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        &w.s("key.pem"),
+        "-out",
+        &w.s("req.csr"),
+        "-subj",
+        "/CN=pyHanko signer",
+    ]);
+    w.write(
+        "ext",
+        b"keyUsage=critical,digitalSignature,nonRepudiation\n",
+    );
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        &w.s("req.csr"),
+        "-CA",
+        &w.s("ca.pem"),
+        "-CAkey",
+        &w.s("ca.key"),
+        "-CAcreateserial",
+        "-out",
+        &w.s("cert.pem"),
+        "-days",
+        "30",
+        "-extfile",
+        &w.s("ext"),
+    ]);
+}
+
+#[test]
+fn gui_verifies_a_pdf_signed_by_pyhanko() {
+    let _sim = SecondSim::start(&[]);
+    let w = Scratch::new();
+    pyhanko_pki(&w);
+    let input = w.write("form.pdf", &minimal_pdf("1.7"));
+    let signed = w.path("form-pyhanko.pdf");
+    // pyHanko from PyPI, installed by `make deps` (scripts/deps.sh).
+    let o = run(std::process::Command::new("pyhanko")
+        .args(["sign", "addsig", "--field", "Sig1", "pemder", "--no-pass"])
+        .args([
+            "--key",
+            &w.s("key.pem"),
+            "--cert",
+            &w.s("cert.pem"),
+            "--chain",
+            &w.s("ca.pem"),
+        ])
+        .arg(&input)
+        .arg(&signed));
+    ok(&o);
+    let gui = Gui::start_with_ca(&w.path("ca.pem"), &[]);
+    let b = Browser::start("en-US");
+    open_page(&b, &gui);
+    b.click("#tab-verify");
+    b.type_into("#verify-files", &signed.display().to_string());
+    b.click("#verify-go");
+    let v = b.wait_for(
+        "the report",
+        "const r = document.querySelector('#verify-results .result');
+         return r ? [r.dataset.valid, r.innerText] : null;",
+    );
+    assert_eq!(v[0], json!("true"), "{v}");
+    let text = v[1].as_str().unwrap_or_default();
+    assert!(text.contains("CN=pyHanko signer"), "{text}");
+    assert!(
+        text.contains("chains to trusted CA CN=pyHanko test CA"),
+        "{text}"
+    );
 }
