@@ -77,7 +77,7 @@ impl Browser {
                     "--no-sandbox", "--headless", "--disable-gpu", "--disable-quic",
                     "--no-first-run", "--disable-background-networking",
                     "--disable-component-update", "--disable-sync",
-                    "--window-size=1100,1500",
+                    "--window-size=1100,2000",
                     format!("--lang={lang}"),
                     format!("--user-data-dir={}", profile.path().display()),
                 ],

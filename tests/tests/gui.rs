@@ -219,12 +219,23 @@ fn gui_signs_a_pdf_with_a_stamp_and_the_download_verifies() {
     b.type_into("#sign-files", &input.display().to_string());
     b.type_into("#reason", "approved");
     b.click("#stamp");
-    b.script(
-        "const s = document.getElementById('stamp-pos'); s.value = 'bl';
-         s.dispatchEvent(new Event('input'));",
+    b.type_into("#seal", &seal.display().to_string());
+    // The server renders the page; a click on it places the box (centred there).
+    b.wait_for(
+        "the page preview",
+        "const i = document.getElementById('stamp-img'); return !i.hidden && i.complete && i.naturalWidth > 0;",
+    );
+    b.click("#stamp-preview");
+    let xy = b.script(
+        "return [document.getElementById('stamp-pos').value,
+                 Number(document.getElementById('stamp-x').value),
+                 Number(document.getElementById('stamp-y').value)];",
         json!([]),
     );
-    b.type_into("#seal", &seal.display().to_string());
+    assert_eq!(xy[0], json!("custom"), "{xy}");
+    // The middle of the A4 page: (297.5 - 110, 421 - 27), give or take the rendering's rounding.
+    let (x, y) = (xy[1].as_u64().unwrap_or(0), xy[2].as_u64().unwrap_or(0));
+    assert!((180..=195).contains(&x) && (385..=400).contains(&y), "{xy}");
     b.screenshot(&shots().join("sign-form.png"));
     b.type_into("#sign-password", PASSWORD);
     b.click("#sign-go");
@@ -257,8 +268,9 @@ fn gui_signs_a_pdf_with_a_stamp_and_the_download_verifies() {
         .arg(pki_file("sign-ca.pem")));
     ok(&o);
     assert!(stdout(&o).contains("VALID"), "{}", stdout(&o));
-    // The stamp sits bottom left (36,36 220×54), where the input is blank.
-    let stamp = [36, 36, 256, 90];
+    // The stamp sits where the preview was clicked, where the input is blank.
+    let (x, y) = (x as usize, y as usize);
+    let stamp = [x, y, x + 220, y + 54];
     assert_eq!(dark_pixels(&input, stamp), 0);
     assert!(dark_pixels(&signed, stamp) > 100, "no visible stamp");
 

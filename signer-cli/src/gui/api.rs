@@ -5,6 +5,7 @@
 //! * `POST /api/sign`, `/api/verify`, `/api/cert`, `/api/basic4` — an upload
 //!   ([`super::body`]) handed to [`super::backend`] in a private temporary
 //!   directory that is removed before the answer is sent;
+//! * `POST /api/preview` — a picture of one page, to place the visible signature on;
 //! * `GET /api/download/ID` — a signed PDF, once;
 //! * `POST /api/bye` — the page is being closed.
 //!
@@ -94,6 +95,7 @@ pub fn handle(state: &mut State, req: Request) {
         (false, "/api/verify") => upload(state, req, verify),
         (false, "/api/cert") => upload(state, req, cert),
         (false, "/api/basic4") => upload(state, req, basic4),
+        (false, "/api/preview") => upload(state, req, preview),
         _ => refuse(req, 404, &Text::NotFound),
     }
     // A long signature is not silence from the page.
@@ -245,6 +247,26 @@ fn verify(
         })
         .collect();
     (200, json!({"ok": true, "results": results}))
+}
+
+fn preview(_: &mut State, _: Lang, u: Upload<Options>, dir: &std::path::Path) -> (u16, Value) {
+    let page = u.options.stamp_page.unwrap_or(1);
+    match u
+        .files
+        .first()
+        .and_then(|f| super::preview::render(f, page, dir))
+    {
+        Some(p) => (
+            200,
+            json!({
+                "ok": true,
+                "png": openssl::base64::encode_block(&p.png),
+                "width_pt": p.width_pt,
+                "height_pt": p.height_pt,
+            }),
+        ),
+        None => (200, json!({"ok": false})),
+    }
 }
 
 fn cert(state: &mut State, lang: Lang, u: Upload<Options>, dir: &std::path::Path) -> (u16, Value) {

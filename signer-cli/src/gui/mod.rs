@@ -16,6 +16,7 @@ mod api;
 mod backend;
 mod body;
 mod card;
+mod preview;
 mod security;
 mod server;
 mod text;

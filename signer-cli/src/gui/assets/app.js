@@ -129,16 +129,53 @@
     return "";
   }
 
+  // The page the stamp goes on, in points, and pixels per point of the picture.
+  // Until the server renders the real page (pdftoppm), an A4 schematic at 1/5.
+  let page = { w: 595, h: 842, scale: 0.2 };
+
   function drawPreview() {
-    // A4 portrait at 1/5 scale; the CLI's default box is 220 × 54 pt, 36 pt from the edges.
+    // The CLI's default box is 220 × 54 pt, 36 pt from the edges.
     const pos = $("stamp-pos").value;
-    let x = 595 - 36 - 220, y = 36;
+    let x = page.w - 36 - 220, y = 36;
     if (pos === "bl") x = 36;
     if (pos === "custom") { x = Number($("stamp-x").value) || 0; y = Number($("stamp-y").value) || 0; }
     const box = $("stamp-box");
-    box.style.left = (x / 5) + "px";
-    box.style.bottom = (y / 5) + "px";
+    box.style.left = (x * page.scale) + "px";
+    box.style.bottom = (y * page.scale) + "px";
+    box.style.width = (220 * page.scale) + "px";
+    box.style.height = (54 * page.scale) + "px";
+    const pv = $("stamp-preview");
+    pv.style.width = (page.w * page.scale) + "px";
+    pv.style.height = (page.h * page.scale) + "px";
     $("stamp-custom").hidden = pos !== "custom";
+  }
+
+  async function loadPreview() {
+    const f = $("sign-files").files[0];
+    if (!$("stamp").checked || !f) return;
+    const opts = { stamp_page: Number($("stamp-page").value) || 1 };
+    const r = await post("/api/preview", body(opts, "", [f]), null);
+    const img = $("stamp-img");
+    if (!r.ok) {
+      img.hidden = true;
+      page = { w: 595, h: 842, scale: 0.2 };
+    } else {
+      img.src = "data:image/png;base64," + r.png;
+      img.hidden = false;
+      page = { w: r.width_pt, h: r.height_pt, scale: 0.5 };
+    }
+    drawPreview();
+  }
+
+  function placeStamp(e) {
+    // The click is the centre of the box; X,Y are its lower-left corner in points.
+    const rect = $("stamp-preview").getBoundingClientRect();
+    const px = (e.clientX - rect.left) / page.scale;
+    const py = (rect.bottom - e.clientY) / page.scale;
+    $("stamp-pos").value = "custom";
+    $("stamp-x").value = Math.round(Math.max(0, Math.min(page.w - 220, px - 110)));
+    $("stamp-y").value = Math.round(Math.max(0, Math.min(page.h - 54, py - 27)));
+    drawPreview();
   }
 
   function listFiles() {
@@ -197,6 +234,7 @@
         a.click();
       }
       $("sign-status").textContent = t("signed");
+      $("sign-results").scrollIntoView();
     }
     refreshCard();
   }
@@ -257,10 +295,13 @@
     $("lang-ja").addEventListener("click", () => { lang = "ja"; applyLang(); });
     $("lang-en").addEventListener("click", () => { lang = "en"; applyLang(); });
     document.querySelectorAll(".tab").forEach((b) => b.addEventListener("click", () => showTab(b.dataset.tab)));
-    $("sign-files").addEventListener("change", listFiles);
-    dropInto($("sign-drop"), $("sign-files"), listFiles);
+    const chosen = () => { listFiles(); loadPreview(); };
+    $("sign-files").addEventListener("change", chosen);
+    dropInto($("sign-drop"), $("sign-files"), chosen);
     dropInto($("verify-drop"), $("verify-files"), null);
-    $("stamp").addEventListener("change", () => { $("stamp-options").hidden = !$("stamp").checked; drawPreview(); });
+    $("stamp").addEventListener("change", () => { $("stamp-options").hidden = !$("stamp").checked; drawPreview(); loadPreview(); });
+    $("stamp-page").addEventListener("change", loadPreview);
+    $("stamp-preview").addEventListener("click", placeStamp);
     for (const id of ["stamp-pos", "stamp-x", "stamp-y"]) $(id).addEventListener("input", drawPreview);
     $("sign-go").addEventListener("click", askPrivacy);
     $("privacy-ok").addEventListener("click", () => { privacyAccepted = true; $("privacy").close(); doSign(); });
