@@ -339,7 +339,11 @@ fn gui_refuses_the_last_try_unless_ticked() {
     );
     sign_in_page(&b, &[&input], PASSWORD, None);
     let out = sign_outcome(&b);
-    assert!(out["error"].is_string(), "{out}");
+    let err = out["error"].as_str().unwrap_or_default();
+    assert!(
+        err.contains("Use my last try"),
+        "the page says what to do: {out}"
+    );
     assert_eq!(sign_stats(&sim), (0, 0), "the last try must not be sent");
     // Ticked: it goes through (once).
     b.type_into("#sign-password", PASSWORD);

@@ -73,8 +73,14 @@ pub fn serve(g: &Global, a: &GuiArgs) -> Result<(), CliError> {
                 continue;
             }
         };
-        // Never the query: the first URL carries the token.
-        tracing::debug!("{} {}", req.method(), security::split_url(req.url()).0);
+        // Never the query (the first URL carries the token) nor a download id.
+        let path = security::split_url(req.url()).0;
+        let shown = if path.starts_with("/api/download/") {
+            "/api/download/…"
+        } else {
+            path
+        };
+        tracing::debug!("{} {shown}", req.method());
         match guard.check(&req) {
             Verdict::Refused(why) => {
                 tracing::debug!("refused: {why}");

@@ -221,7 +221,9 @@
     setBusy(false);
     $("sign-status").textContent = "";
     if (!r.ok) {
-      showError("sign-error", r.error);
+      const sign = lastCard && lastCard.ok && lastCard.pins.find((p) => p.pin === "sign");
+      const hint = r.code === 4 && sign && sign.last ? "\n" + t("tick_last") : "";
+      showError("sign-error", r.error + hint);
     } else {
       for (const res of r.results) {
         const div = report($("sign-results"), res, t("signed") + ": " + res.name + " — " + t("verification"));
