@@ -208,6 +208,17 @@ impl Browser {
         p
     }
 
+    /// The names of the files in the download directory.
+    pub fn downloads(&self) -> Vec<String> {
+        std::fs::read_dir(self.downloads.path())
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// Closes the browser and returns its profile directory, to check what it stored.
     pub fn quit(mut self) -> tempfile::TempDir {
         self.stop();

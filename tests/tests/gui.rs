@@ -374,6 +374,7 @@ fn gui_card_pulled_mid_signature_shows_the_error_and_writes_nothing() {
         json!([]),
     );
     assert_eq!(links, json!(0));
+    assert!(b.downloads().is_empty(), "downloaded: {:?}", b.downloads());
     assert!(gui.leftovers().is_empty(), "{:?}", gui.leftovers());
 }
 
@@ -736,6 +737,14 @@ fn gui_card_tools_show_certificates_and_basic4_only_on_request() {
     let profile = b.quit();
     let hits = files_containing(profile.path(), "架空県模擬市".as_bytes());
     assert!(hits.is_empty(), "the address is stored in {hits:?}");
+    let log = gui.log();
+    assert!(
+        log.contains("POST /api/basic4"),
+        "the debug log is on: {log}"
+    );
+    for secret in ["架空県模擬市", "試験", "ABC123", "abc123", gui.token()] {
+        assert!(!log.contains(secret), "{secret} in the log:\n{log}");
+    }
     assert!(gui.leftovers().is_empty(), "{:?}", gui.leftovers());
 }
 
