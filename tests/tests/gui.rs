@@ -894,3 +894,53 @@ fn gui_verifies_a_pdf_signed_by_pyhanko() {
         "{text}"
     );
 }
+
+#[test]
+fn gui_signs_files_named_on_the_command_line_next_to_them() {
+    let sim = SecondSim::start(&[]);
+    let work = Scratch::new();
+    let input = work.write("doc.pdf", &minimal_pdf("1.7"));
+    let gui = Gui::start(&[&work.s("doc.pdf")]);
+    let b = Browser::start("en-US");
+    open_page(&b, &gui);
+    b.wait_for(
+        "the command line's files",
+        "return !document.getElementById('local-box').hidden && document.getElementById('local-list').innerText;",
+    );
+    let sign = |b: &Browser| {
+        b.type_into("#sign-password", PASSWORD);
+        b.click("#sign-go");
+        b.script(
+            "const d = document.getElementById('privacy'); if (d.open) document.getElementById('privacy-ok').click();",
+            json!([]),
+        );
+        sign_outcome(b)
+    };
+    let out = sign(&b);
+    assert_eq!(out["valid"], json!("true"), "{out}");
+    let saved = work.path("doc-signed.pdf");
+    let text = out["text"].as_str().unwrap_or_default();
+    assert!(
+        text.contains(&format!(
+            "Saved as: {}",
+            std::fs::canonicalize(&saved).unwrap().display()
+        )),
+        "{text}"
+    );
+    assert_pdfsig_all_valid(&saved, 1);
+    assert!(b.downloads().is_empty(), "{:?}", b.downloads());
+    assert_eq!(
+        std::fs::read(&input).unwrap(),
+        minimal_pdf("1.7"),
+        "the original is untouched"
+    );
+    // Again: the CLI never overwrites silently, and refuses before the card is asked.
+    b.script(
+        "document.getElementById('sign-results').textContent = '';",
+        json!([]),
+    );
+    let out = sign(&b);
+    let err = out["error"].as_str().unwrap_or_default();
+    assert!(err.contains("exists"), "{out}");
+    assert_eq!(sign_stats(&sim), (1, 0), "no second VERIFY");
+}

@@ -6,6 +6,7 @@
 //!   ([`super::body`]) handed to [`super::backend`] in a private temporary
 //!   directory that is removed before the answer is sent;
 //! * `POST /api/preview` — a picture of one page, to place the visible signature on;
+//! * `GET /api/local` — the files named on the command line (signed in place);
 //! * `GET /api/download/ID` — a signed PDF, once;
 //! * `POST /api/bye` — the page is being closed.
 //!
@@ -34,6 +35,8 @@ const ICON: &str = include_str!("assets/icon.svg");
 pub struct State {
     settings: Settings,
     limit: u64,
+    /// Files named on the command line: signed in place (NAME-signed.pdf next to them).
+    local: Vec<PathBuf>,
     /// Signed PDFs waiting for their one download: id → (name, bytes).
     downloads: HashMap<String, (String, Vec<u8>)>,
     pub last_seen: Instant,
@@ -42,10 +45,11 @@ pub struct State {
 }
 
 impl State {
-    pub fn new(settings: Settings, limit: u64) -> State {
+    pub fn new(settings: Settings, limit: u64, local: Vec<PathBuf>) -> State {
         State {
             settings,
             limit,
+            local,
             downloads: HashMap::new(),
             last_seen: Instant::now(),
             last_action: Instant::now(),
@@ -79,6 +83,14 @@ pub fn handle(state: &mut State, req: Request) {
         (true, "/api/card") => {
             let v = super::card::status(state.settings.reader.as_deref(), lang);
             send_json(req, 200, &v);
+        }
+        (true, "/api/local") => {
+            let files: Vec<String> = state
+                .local
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect();
+            send_json(req, 200, &json!({ "files": files }));
         }
         (true, p) if p.starts_with("/api/download/") => {
             let id = &p["/api/download/".len()..];
@@ -120,6 +132,8 @@ struct Options {
     stamp_rect: Option<String>,
     /// `auth` or `sign` (`/api/cert`).
     which: String,
+    /// Sign the files named on the command line (saved next to them), not uploads.
+    local: bool,
 }
 
 impl Named for Options {
@@ -162,18 +176,8 @@ fn failed(o: &backend::Outcome) -> Value {
     json!({"ok": false, "code": o.code, "error": o.error})
 }
 
-fn sign(state: &mut State, lang: Lang, u: Upload<Options>, dir: &std::path::Path) -> (u16, Value) {
-    let o = &u.options;
-    let (pdfs, seal): (Vec<_>, Vec<_>) = u
-        .files
-        .iter()
-        .enumerate()
-        .partition(|(i, _)| Some(*i) != o.seal);
-    let pdfs: Vec<PathBuf> = pdfs.into_iter().map(|(_, p)| p.clone()).collect();
-    if pdfs.is_empty() {
-        return (400, json!({"ok": false, "error": Text::NoFiles.text(lang)}));
-    }
-    let opts = SignOptions {
+fn sign_options(o: &Options, seal: Option<&PathBuf>) -> SignOptions {
+    SignOptions {
         pades: o.pades,
         reason: o.reason.clone(),
         location: o.location.clone(),
@@ -184,44 +188,72 @@ fn sign(state: &mut State, lang: Lang, u: Upload<Options>, dir: &std::path::Path
                 o.stamp_rect.clone().filter(|r| !r.trim().is_empty()),
             )
         }),
-        stamp_image: seal
-            .first()
-            .filter(|_| o.stamp)
-            .map(|(_, p)| p.to_path_buf()),
+        stamp_image: seal.filter(|_| o.stamp).cloned(),
+    }
+}
+
+fn sign(state: &mut State, lang: Lang, u: Upload<Options>, dir: &std::path::Path) -> (u16, Value) {
+    let o = &u.options;
+    let (pdfs, seal): (Vec<_>, Vec<_>) = u
+        .files
+        .iter()
+        .enumerate()
+        .partition(|(i, _)| Some(*i) != o.seal);
+    let pdfs: Vec<PathBuf> = if o.local {
+        state.local.clone()
+    } else {
+        pdfs.into_iter().map(|(_, p)| p.clone()).collect()
     };
+    if pdfs.is_empty() {
+        return (400, json!({"ok": false, "error": Text::NoFiles.text(lang)}));
+    }
+    let opts = sign_options(o, seal.first().map(|(_, p)| *p));
     let out = backend::sign(&state.settings, lang, dir, &pdfs, &opts, &u.secret);
     if !out.ok() {
         return (200, failed(&out));
     }
     let mut results = Vec::new();
     for input in &pdfs {
-        let signed = backend::signed_name(input);
-        let name = signed
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let check = backend::verify(&state.settings, lang, dir, &signed);
-        let id = match std::fs::read(&signed) {
-            Ok(bytes) => {
-                let id = security::Token::new()
-                    .map(|t| t.as_str()[..32].to_string())
-                    .unwrap_or_default();
-                state.downloads.insert(id.clone(), (name.clone(), bytes));
-                id
-            }
-            Err(e) => {
-                return (200, json!({"ok": false, "error": e.to_string()}));
-            }
-        };
-        results.push(json!({
-            "name": name,
-            "download": id,
-            "valid": check.ok(),
-            "report": check.stdout,
-            "error": check.error,
-        }));
+        match signed_result(state, lang, input, o.local) {
+            Ok(r) => results.push(r),
+            Err(e) => return (200, json!({"ok": false, "error": e.to_string()})),
+        }
     }
     (200, json!({"ok": true, "results": results}))
+}
+
+/// The verification report of `input`'s signed copy; an uploaded one is
+/// kept for its one download, a local one stays where `sign` saved it.
+fn signed_result(
+    state: &mut State,
+    lang: Lang,
+    input: &std::path::Path,
+    local: bool,
+) -> std::io::Result<Value> {
+    let signed = backend::signed_name(input);
+    let name = signed
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let dir = signed.parent().unwrap_or(std::path::Path::new("/"));
+    let check = backend::verify(&state.settings, lang, dir, &signed);
+    let mut v = json!({
+        "name": name,
+        "valid": check.ok(),
+        "report": check.stdout,
+        "error": check.error,
+    });
+    if local {
+        v["saved"] = json!(signed.display().to_string());
+    } else {
+        let bytes = std::fs::read(&signed)?;
+        let id = security::Token::new()
+            .map(|t| t.as_str()[..32].to_string())
+            .map_err(std::io::Error::other)?;
+        state.downloads.insert(id.clone(), (name, bytes));
+        v["download"] = json!(id);
+    }
+    Ok(v)
 }
 
 fn verify(
@@ -249,13 +281,14 @@ fn verify(
     (200, json!({"ok": true, "results": results}))
 }
 
-fn preview(_: &mut State, _: Lang, u: Upload<Options>, dir: &std::path::Path) -> (u16, Value) {
+fn preview(state: &mut State, _: Lang, u: Upload<Options>, dir: &std::path::Path) -> (u16, Value) {
     let page = u.options.stamp_page.unwrap_or(1);
-    match u
-        .files
-        .first()
-        .and_then(|f| super::preview::render(f, page, dir))
-    {
+    let pdf = if u.options.local {
+        state.local.first()
+    } else {
+        u.files.first()
+    };
+    match pdf.and_then(|f| super::preview::render(f, page, dir)) {
         Some(p) => (
             200,
             json!({

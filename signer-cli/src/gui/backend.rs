@@ -123,7 +123,7 @@ fn file_name(p: &Path) -> &std::ffi::OsStr {
     p.file_name().unwrap_or(p.as_os_str())
 }
 
-/// `jpki-sign sign FILES…` in `dir` (each gets NAME-signed.pdf there).
+/// `jpki-sign sign FILES…` (absolute paths; each gets NAME-signed.pdf next to it).
 pub fn sign(
     s: &Settings,
     lang: Lang,
@@ -153,11 +153,11 @@ pub fn sign(
             c.arg("--stamp-rect").arg(r);
         }
         if let Some(img) = &o.stamp_image {
-            c.arg("--stamp-image").arg(file_name(img));
+            c.arg("--stamp-image").arg(img);
         }
     }
     c.arg("--");
-    c.args(files.iter().map(|f| file_name(f)));
+    c.args(files);
     run(c, Some(password))
 }
 

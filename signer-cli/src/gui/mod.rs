@@ -29,6 +29,10 @@ use std::path::PathBuf;
 /// `jpki-sign gui`.
 #[derive(Args, Debug)]
 pub struct GuiArgs {
+    /// PDF files to offer for signing; their signed copies are saved next to
+    /// them (NAME-signed.pdf, as `jpki-sign sign` does) instead of downloaded.
+    #[arg(value_name = "PDF")]
+    pub files: Vec<PathBuf>,
     /// Print the page's URL as the first line of standard output instead of
     /// opening it in the default browser.
     #[arg(long)]

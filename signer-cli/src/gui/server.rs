@@ -48,6 +48,18 @@ pub fn serve(g: &Global, a: &GuiArgs) -> Result<(), CliError> {
         p.as_ref()
             .map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.clone()))
     };
+    let mut local = Vec::new();
+    for f in &a.files {
+        let abs = std::fs::canonicalize(f)
+            .ok()
+            .filter(|p| p.is_file())
+            .ok_or_else(|| CliError::Io {
+                what: "cannot read",
+                path: f.display().to_string(),
+                source: std::io::Error::from(std::io::ErrorKind::NotFound),
+            })?;
+        local.push(abs);
+    }
     let mut state = State::new(
         Settings {
             reader: g.reader.clone(),
@@ -55,6 +67,7 @@ pub fn serve(g: &Global, a: &GuiArgs) -> Result<(), CliError> {
             tsa_ca: absolute(&a.tsa_ca),
         },
         a.max_upload.saturating_mul(1 << 20),
+        local,
     );
     announce(&guard, a.no_open, port);
 

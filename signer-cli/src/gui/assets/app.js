@@ -151,10 +151,11 @@
   }
 
   async function loadPreview() {
+    const local = !$("local-box").hidden && $("use-local").checked;
     const f = $("sign-files").files[0];
-    if (!$("stamp").checked || !f) return;
-    const opts = { stamp_page: Number($("stamp-page").value) || 1 };
-    const r = await post("/api/preview", body(opts, "", [f]), null);
+    if (!$("stamp").checked || (!f && !local)) return;
+    const opts = { stamp_page: Number($("stamp-page").value) || 1, local: local };
+    const r = await post("/api/preview", body(opts, "", local ? [] : [f]), null);
     const img = $("stamp-img");
     if (!r.ok) {
       img.hidden = true;
@@ -178,6 +179,19 @@
     drawPreview();
   }
 
+  async function loadLocal() {
+    try {
+      const r = await (await fetch("/api/local", { cache: "no-store" })).json();
+      const ul = $("local-list");
+      for (const f of r.files) {
+        const li = document.createElement("li");
+        li.textContent = f;
+        ul.appendChild(li);
+      }
+      $("local-box").hidden = r.files.length === 0;
+    } catch (e) { /* the card panel reports a server that is gone */ }
+  }
+
   function listFiles() {
     const ul = $("sign-list");
     ul.textContent = "";
@@ -194,9 +208,10 @@
   }
 
   async function doSign() {
-    const files = [...$("sign-files").files];
+    const local = !$("local-box").hidden && $("use-local").checked;
+    const files = local ? [] : [...$("sign-files").files];
     const pw = $("sign-password");
-    if (!files.length) return showError("sign-error", t("no_files"));
+    if (!local && !files.length) return showError("sign-error", t("no_files"));
     if (!pw.value) return showError("sign-error", t("no_password"));
     showError("sign-error", "");
     $("sign-results").textContent = "";
@@ -208,6 +223,7 @@
       stamp: $("stamp").checked,
       stamp_page: Number($("stamp-page").value) || 1,
       stamp_rect: stampRect(),
+      local: local,
     };
     const all = files.slice();
     const seal = $("seal").files[0];
@@ -227,6 +243,13 @@
     } else {
       for (const res of r.results) {
         const div = report($("sign-results"), res, t("signed") + ": " + res.name + " — " + t("verification"));
+        if (res.saved) {
+          const p = document.createElement("p");
+          p.className = "saved";
+          p.textContent = t("saved") + ": " + res.saved;
+          div.insertBefore(p, div.children[1]);
+          continue;
+        }
         const a = document.createElement("a");
         a.href = "/api/download/" + res.download;
         a.download = res.name;
@@ -317,6 +340,7 @@
     window.addEventListener("pagehide", () => navigator.sendBeacon("/api/bye"));
     applyLang();
     drawPreview();
+    loadLocal();
     // The panel follows the card; this is also the server's sign of life from the page.
     setInterval(() => { if (!busy) refreshCard(); }, 3000);
   });
