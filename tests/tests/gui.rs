@@ -9,7 +9,9 @@
 //! Screenshots of the main screens go to `target/gui-screenshots/`.
 
 use jpki_card_sim::PinId;
-use jpki_tests::pdf::{assert_pdfsig_all_valid, dark_pixels, minimal_pdf};
+use jpki_tests::pdf::{
+    assert_pdfsig_all_valid, dark_pixels, minimal_pdf, minimal_pdf_with, stream_object,
+};
 use jpki_tests::webdriver::Browser;
 use jpki_tests::*;
 use serde_json::{json, Value};
@@ -772,13 +774,16 @@ fn gui_card_panel_follows_the_card_without_reloading() {
     assert!(sim.stats().verifies.is_empty(), "the panel spends no try");
 }
 
+/// Two files, one of them large enough for a progress bar, one VERIFY.
 #[test]
 fn gui_signs_two_files_as_pades_with_one_password() {
     let sim = SecondSim::start(&[]);
     let gui = Gui::start(&[]);
     let work = Scratch::new();
     let a = work.write("a.pdf", &minimal_pdf("1.7"));
-    let c = work.write("c.pdf", &minimal_pdf("1.4"));
+    // 24 MiB: the upload shows its progress.
+    let big = stream_object(&vec![b'x'; 24 << 20]);
+    let c = work.write("c.pdf", &minimal_pdf_with("1.4", &[&big]));
     let b = Browser::start("en-US");
     open_page(&b, &gui);
     b.click("#profile-pades");
@@ -793,6 +798,14 @@ fn gui_signs_two_files_as_pades_with_one_password() {
         let report = assert_pdfsig_all_valid(&p, 1);
         assert!(report.contains("ETSI.CAdES.detached"), "{report}");
     }
+    let total = b.script(
+        "return document.getElementById('sign-progress').max;",
+        json!([]),
+    );
+    assert!(
+        total.as_f64().unwrap_or(0.0) > f64::from(24 << 20),
+        "upload progress total: {total}"
+    );
     assert_eq!(sign_stats(&sim), (1, 0), "one password for both files");
     assert_eq!(sim.stats().signatures, 2);
 }
