@@ -787,6 +787,8 @@ fn gui_signs_two_files_as_pades_with_one_password() {
     let b = Browser::start("en-US");
     open_page(&b, &gui);
     b.click("#profile-pades");
+    // A value that looks like an option stays a value for the CLI.
+    b.type_into("#location", "--force");
     sign_in_page(&b, &[&a, &c], PASSWORD, None);
     let n = b.wait_for(
         "two results",

@@ -142,15 +142,16 @@ pub fn sign(
         c.arg("--pades");
     }
     if let Some(r) = o.reason.as_deref().filter(|r| !r.is_empty()) {
-        c.arg("--reason").arg(r);
+        // `--reason=…`: a value starting with `-` stays a value.
+        c.arg(format!("--reason={r}"));
     }
     if let Some(l) = o.location.as_deref().filter(|l| !l.is_empty()) {
-        c.arg("--location").arg(l);
+        c.arg(format!("--location={l}"));
     }
     if let Some((page, rect)) = &o.stamp {
         c.arg("--stamp").arg("--stamp-page").arg(page.to_string());
         if let Some(r) = rect {
-            c.arg("--stamp-rect").arg(r);
+            c.arg(format!("--stamp-rect={r}"));
         }
         if let Some(img) = &o.stamp_image {
             c.arg("--stamp-image").arg(img);
