@@ -34,16 +34,20 @@ struct Gui {
 
 impl Gui {
     fn start(extra: &[&str]) -> Gui {
-        Gui::start_with_ca(&pki_file("sign-ca.pem"), extra)
+        Gui::start_with_ca(Some(&pki_file("sign-ca.pem")), extra)
     }
 
-    fn start_with_ca(ca: &Path, extra: &[&str]) -> Gui {
+    /// Without `ca`, verification trusts the sign CA read from the card.
+    fn start_with_ca(ca: Option<&Path>, extra: &[&str]) -> Gui {
         let tmp = tempfile::tempdir().expect("tempdir");
         let logdir = tempfile::tempdir().expect("tempdir");
         let log = logdir.path().join("gui.log");
-        let mut child = jpki_sign_second()
-            .args(["gui", "--no-open", "--ca"])
-            .arg(ca)
+        let mut cmd = jpki_sign_second();
+        cmd.args(["gui", "--no-open"]);
+        if let Some(ca) = ca {
+            cmd.arg("--ca").arg(ca);
+        }
+        let mut child = cmd
             .args(extra)
             .env("TMPDIR", tmp.path())
             .env("JPKI_LOG", "debug")
@@ -423,7 +427,8 @@ fn gui_verifies_a_good_and_an_attacked_pdf() {
     let o = run(jpki_sign().arg("verify").arg(&attacked));
     assert_eq!(o.status.code(), Some(6), "{}", stdout(&o));
 
-    let gui = Gui::start(&[]);
+    // No --ca: the trust anchor is the sign CA on the card.
+    let gui = Gui::start_with_ca(None, &[]);
     let b = Browser::start("en-US");
     open_page(&b, &gui);
     b.click("#tab-verify");
@@ -441,6 +446,10 @@ fn gui_verifies_a_good_and_an_attacked_pdf() {
     assert_eq!(v[0][0], json!("true"), "{v}");
     let good_text = v[0][1].as_str().unwrap_or_default();
     assert!(good_text.contains("chains to trusted CA"), "{good_text}");
+    assert!(
+        good_text.contains("Trust anchor: the JPKI signature CA certificate read from your card"),
+        "{good_text}"
+    );
     assert_eq!(v[1][0], json!("false"), "{v}");
     let bad_text = v[1][1].as_str().unwrap_or_default();
     assert!(bad_text.contains("NOT VALID"), "{bad_text}");
@@ -890,7 +899,7 @@ fn gui_verifies_a_pdf_signed_by_pyhanko() {
         .arg(&input)
         .arg(&signed));
     ok(&o);
-    let gui = Gui::start_with_ca(&w.path("ca.pem"), &[]);
+    let gui = Gui::start_with_ca(Some(&w.path("ca.pem")), &[]);
     let b = Browser::start("en-US");
     open_page(&b, &gui);
     b.click("#tab-verify");
@@ -906,6 +915,10 @@ fn gui_verifies_a_pdf_signed_by_pyhanko() {
     assert!(text.contains("CN=pyHanko signer"), "{text}");
     assert!(
         text.contains("chains to trusted CA CN=pyHanko test CA"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Trust anchor: the CA certificate given with --ca"),
         "{text}"
     );
 }

@@ -172,6 +172,23 @@ fn upload(state: &mut State, mut req: Request, f: Handler) {
     send_json(req, status, &value);
 }
 
+/// The trust anchor for verifying: `--ca`, else the sign CA read from the
+/// card (written into the request's private `dir`), else none (the report
+/// then says the chain was not checked). With its kind for the page.
+fn trust_anchor(state: &State, dir: &std::path::Path) -> (Option<PathBuf>, &'static str) {
+    if let Some(ca) = &state.settings.ca {
+        return (Some(ca.clone()), "file");
+    }
+    let from_card = super::card::sign_ca_pem(state.settings.reader.as_deref()).and_then(|pem| {
+        let p = dir.join(".card-sign-ca.pem");
+        std::fs::write(&p, pem).ok().map(|()| p)
+    });
+    match from_card {
+        Some(p) => (Some(p), "card"),
+        None => (None, "none"),
+    }
+}
+
 fn failed(o: &backend::Outcome) -> Value {
     json!({"ok": false, "code": o.code, "error": o.error})
 }
@@ -213,8 +230,9 @@ fn sign(state: &mut State, lang: Lang, u: Upload<Options>, dir: &std::path::Path
         return (200, failed(&out));
     }
     let mut results = Vec::new();
+    let anchor = trust_anchor(state, dir);
     for input in &pdfs {
-        match signed_result(state, lang, input, o.local) {
+        match signed_result(state, lang, input, o.local, &anchor) {
             Ok(r) => results.push(r),
             Err(e) => return (200, json!({"ok": false, "error": e.to_string()})),
         }
@@ -229,6 +247,7 @@ fn signed_result(
     lang: Lang,
     input: &std::path::Path,
     local: bool,
+    (ca, anchor): &(Option<PathBuf>, &'static str),
 ) -> std::io::Result<Value> {
     let signed = backend::signed_name(input);
     let name = signed
@@ -236,9 +255,10 @@ fn signed_result(
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let dir = signed.parent().unwrap_or(std::path::Path::new("/"));
-    let check = backend::verify(&state.settings, lang, dir, &signed);
+    let check = backend::verify(&state.settings, lang, dir, &signed, ca.as_deref());
     let mut v = json!({
         "name": name,
+        "anchor": anchor,
         "valid": check.ok(),
         "report": check.stdout,
         "error": check.error,
@@ -265,13 +285,15 @@ fn verify(
     if u.files.is_empty() {
         return (400, json!({"ok": false, "error": Text::NoFiles.text(lang)}));
     }
+    let (ca, anchor) = trust_anchor(state, dir);
     let results: Vec<Value> = u
         .files
         .iter()
         .map(|f| {
-            let check = backend::verify(&state.settings, lang, dir, f);
+            let check = backend::verify(&state.settings, lang, dir, f, ca.as_deref());
             json!({
                 "name": f.file_name().map(|n| n.to_string_lossy().into_owned()),
+                "anchor": anchor,
                 "valid": check.ok(),
                 "report": check.stdout,
                 "error": check.error,

@@ -162,11 +162,12 @@ pub fn sign(
     run(c, Some(password))
 }
 
-/// `jpki-sign verify FILE` in `dir`: the CLI's report, in words.
-pub fn verify(s: &Settings, lang: Lang, dir: &Path, file: &Path) -> Outcome {
+/// `jpki-sign verify FILE` in `dir`: the CLI's report, in words; the chain
+/// is checked up to `ca` if given.
+pub fn verify(s: &Settings, lang: Lang, dir: &Path, file: &Path, ca: Option<&Path>) -> Outcome {
     let mut c = base(s, lang, dir);
     c.arg("verify");
-    if let Some(ca) = &s.ca {
+    if let Some(ca) = ca {
         c.arg("--ca").arg(ca);
     }
     if let Some(ca) = &s.tsa_ca {

@@ -2,7 +2,7 @@
 //! without spending a try (the counters are queried, nothing is verified).
 
 use crate::i18n::{self, Lang, Msg};
-use jpki_card::{Card, PinKind, PinStatus, ReaderChoice, TokenKind};
+use jpki_card::{Card, CertKind, PinKind, PinStatus, ReaderChoice, TokenKind};
 use serde_json::{json, Value};
 
 /// The panel's state as JSON: `{"ok":true,"reader","kind","pins":[…]}` or
@@ -12,6 +12,16 @@ pub fn status(reader: Option<&str>, lang: Lang) -> Value {
         Ok(v) => v,
         Err(e) => json!({"ok": false, "problem": i18n::card_error(&e, lang)}),
     }
+}
+
+/// The sign CA certificate on the card (read without a PIN) as PEM, the
+/// trust anchor for verifying when `gui` was started without `--ca`.
+pub fn sign_ca_pem(reader: Option<&str>) -> Option<Vec<u8>> {
+    let mut card = Card::open(&ReaderChoice::from_option(reader)).ok()?;
+    let der = card.session().ok()?.read_cert(CertKind::SignCa).ok()?;
+    openssl::x509::X509::from_der(der.as_bytes())
+        .and_then(|x| x.to_pem())
+        .ok()
 }
 
 fn read(reader: Option<&str>, lang: Lang) -> Result<Value, jpki_card::CardError> {

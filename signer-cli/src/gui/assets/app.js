@@ -113,10 +113,13 @@
     const v = document.createElement("p");
     v.className = "verdict " + (r.valid ? "valid" : "invalid");
     v.textContent = r.valid ? t("valid") : t("not_valid") + (r.error ? ": " + r.error : "");
+    const anchor = document.createElement("p");
+    anchor.className = "anchor";
+    anchor.textContent = t("anchor_" + (r.anchor || "none"));
     const pre = document.createElement("pre");
     pre.className = "report";
     pre.textContent = r.report || "";
-    div.append(h, v, pre);
+    div.append(h, v, anchor, pre);
     parent.appendChild(div);
     return div;
   }

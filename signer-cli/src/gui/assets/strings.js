@@ -54,6 +54,9 @@ window.STRINGS = {
     valid: "Valid",
     not_valid: "NOT VALID",
     verification: "Verification of the signed file",
+    anchor_file: "Trust anchor: the CA certificate given with --ca.",
+    anchor_card: "Trust anchor: the JPKI signature CA certificate read from your card.",
+    anchor_none: "Trust anchor: none (no --ca and no card): the certificate chain was not checked.",
     server_gone: "jpki-sign is no longer running. Start it again (jpki-sign gui).",
     working: "Working…"
   },
@@ -110,6 +113,9 @@ window.STRINGS = {
     valid: "有効",
     not_valid: "有効ではありません",
     verification: "署名したファイルの検証結果",
+    anchor_file: "信頼の起点: --ca で指定されたCA証明書",
+    anchor_card: "信頼の起点: お使いのカードから読み取った署名用CA（JPKI）の証明書",
+    anchor_none: "信頼の起点: なし（--ca の指定もカードもないため、証明書の連鎖は確認していません）",
     server_gone: "jpki-sign が終了しています。もう一度起動してください（jpki-sign gui）。",
     working: "処理中…"
   }
