@@ -24,6 +24,7 @@ PACKAGES=(
     time                                  # GNU time: peak memory in make bench
     python3-pip                           # pip for pyHanko (PyPI), the DocMDP tests' second signer and validator
     binutils                              # objdump: shared-library Depends of the packages (make deb)
+    chromium-driver                       # WebDriver for headless chromium: jpki-sign gui (tests/tests/gui.rs)
     make
 )
 

@@ -25,6 +25,7 @@ pub fn run(cli: &Cli) -> Result<(), CliError> {
         Command::Cms(c) => crate::cms_cmd::run(&cli.global, c),
         Command::Sign(a) => crate::pdf::sign::run(&cli.global, a),
         Command::Verify(a) => crate::pdf::verify::run(&cli.global, a),
+        Command::Gui(a) => crate::gui::run(&cli.global, a),
         Command::Completions(a) => crate::extra_cmd::completions(a),
         Command::Man => crate::extra_cmd::man(),
     }

@@ -14,6 +14,7 @@ mod cms_sign;
 mod cms_verify;
 mod exit;
 mod extra_cmd;
+mod gui;
 mod i18n;
 mod pdf;
 mod secret;
@@ -53,7 +54,8 @@ Examples:
   jpki-sign cert auth --pem           the authentication certificate
   jpki-sign cert sign -o sign.pem     the signature certificate (asks for the password)
   jpki-sign ssh pubkey                the auth key as an OpenSSH public key (no PIN)
-  jpki-sign ssh agent -a SOCKET       an ssh-agent signing with the auth key";
+  jpki-sign ssh agent -a SOCKET       an ssh-agent signing with the auth key
+  jpki-sign gui                       sign and verify PDFs in a local web page";
 
 /// Sign documents with the Japanese My Number card (JPKI).
 #[derive(Parser, Debug)]
@@ -110,6 +112,8 @@ pub enum Command {
     /// Verify every signature of PDF files (exit 6 if any is not valid).
     #[command(after_help = pdf::verify::AFTER_HELP)]
     Verify(pdf::verify::VerifyArgs),
+    /// A local web page to sign and verify PDFs without a terminal (opens the browser).
+    Gui(gui::GuiArgs),
     /// Print a shell completion script.
     Completions(extra_cmd::CompletionsArgs),
     /// Print the man page (roff).
