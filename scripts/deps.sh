@@ -22,6 +22,7 @@ PACKAGES=(
     pinentry-tty                          # a pinentry for the module's pin-source=pinentry
     time                                  # GNU time: peak memory in make bench
     python3-pip                           # pip for pyHanko (PyPI), the DocMDP tests' second signer and validator
+    openjdk-17-jdk-headless               # keytool, jarsigner, jar: Java SunPKCS11 over the module (tests/tests/pkcs11_java.rs)
     make
 )
 
