@@ -110,6 +110,15 @@ fn keytool_list(reader: &str, cfg: &Path, pw_file: &Path) -> Output {
         .arg(pw_file)))
 }
 
+/// `keytool -list` of one token, the password from the environment variable `JPKI_PW`.
+fn keytool_list_env(reader: &str, cfg: &Path, password: &str) -> Output {
+    finished(run(java("keytool", reader)
+        .env("JPKI_PW", password)
+        .arg("-list")
+        .args(keystore_args(cfg))
+        .args(["-storepass:env", "JPKI_PW"])))
+}
+
 /// A small jar to sign (made with the JDK's `jar`).
 fn make_jar(s: &Scratch) -> PathBuf {
     let dir = s.path("content");
@@ -167,16 +176,32 @@ fn java_subject(pem: &Path) -> String {
 }
 
 #[test]
+fn the_readme_iconv_line_gives_the_java_alias() {
+    for label in [AUTH_LABEL, SIGN_LABEL] {
+        let o = run(Command::new("sh").env("LC_ALL", "C.UTF-8").args([
+            "-c",
+            "printf '%s' \"$1\" | iconv -f latin1 -t utf-8",
+            "sh",
+            label,
+        ]));
+        ok(&o);
+        assert_eq!(stdout(&o), java_alias(label));
+    }
+}
+
+#[test]
 fn keytool_lists_the_key_entry_of_each_token_with_the_card_certificate() {
     let s = Scratch::new();
     let pin = s.write("pin", b"1234\n");
-    let password = s.write("password", b"ABC123\n");
     let before = main_stats();
-    for (slot, pw, label, pem) in [
-        (0, &pin, AUTH_LABEL, "auth.pem"),
-        (1, &password, SIGN_LABEL, "sign.pem"),
-    ] {
-        let o = keytool_list(MAIN_READER, &p11_config(&s, slot), pw);
+    for (slot, label, pem) in [(0, AUTH_LABEL, "auth.pem"), (1, SIGN_LABEL, "sign.pem")] {
+        let cfg = p11_config(&s, slot);
+        // Both ways of giving Java the password: a file, the environment.
+        let o = if slot == 0 {
+            keytool_list(MAIN_READER, &cfg, &pin)
+        } else {
+            keytool_list_env(MAIN_READER, &cfg, "ABC123")
+        };
         ok(&o);
         let out = stdout(&o);
         assert!(out.contains("Keystore provider: SunPKCS11-jpki"), "{out}");
@@ -362,4 +387,80 @@ fn final_try_is_refused_and_a_blocked_pin_never_sent() {
     assert_eq!(st.signatures, 0);
     assert_eq!(sim.tries(PinId::Sign), 1);
     assert_eq!(sim.tries(PinId::Auth), 0);
+}
+
+/// The first ```sh block after the line starting with `intro` in a README of the repository.
+fn readme_block(readme: &str, intro: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(readme);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let after = text
+        .split_once(&format!("\n{intro}"))
+        .unwrap_or_else(|| panic!("{readme}: no paragraph starting with {intro:?}"))
+        .1;
+    let block = after
+        .split_once("```sh\n")
+        .and_then(|(_, b)| b.split_once("\n```"))
+        .unwrap_or_else(|| panic!("{readme}: no sh block after {intro:?}"))
+        .0;
+    block.to_string()
+}
+
+/// Runs a README recipe as written, in `s`, with `$M` the module under test (a line that sets
+/// `M` to the installed path is left out), `password.txt`, `app.jar` and `sign-ca.pem` there.
+fn run_recipe(s: &Scratch, script: &str) -> Output {
+    let script: String = script
+        .lines()
+        .filter(|l| !l.starts_with("M="))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    s.write("password.txt", b"ABC123\n");
+    std::fs::copy(make_jar(s), s.path("app.jar")).unwrap();
+    std::fs::copy(pki_file("sign-ca.pem"), s.path("sign-ca.pem")).unwrap();
+    let _ = std::fs::remove_file(s.path("signed.jar"));
+    let _ = std::fs::remove_file(s.path("trust.p12"));
+    assert!(
+        on_path("jarsigner") && on_path("keytool"),
+        "install openjdk-17-jdk-headless"
+    );
+    finished(run(java("bash", MAIN_READER)
+        .current_dir(s.path(""))
+        .env("M", bin("libjpki_pkcs11.so"))
+        .args(["-euo", "pipefail", "-c", &script])))
+}
+
+#[test]
+fn the_readme_recipes_sign_a_jar_as_written() {
+    let s = Scratch::new();
+    let subject = java_subject(&pki_file("sign.pem"));
+    for (readme, intro) in [
+        (
+            "pkcs11/README.md",
+            "Java SunPKCS11, `keytool` and `jarsigner`",
+        ),
+        ("README.md", "Java (SunPKCS11) with the sign key"),
+    ] {
+        let before = main_stats();
+        let o = run_recipe(&s, &readme_block(readme, intro));
+        ok(&o);
+        let out = stdout(&o);
+        assert!(
+            out.contains(&format!("{}, PrivateKeyEntry,", java_alias(SIGN_LABEL))),
+            "{out}"
+        );
+        assert!(out.contains("jar verified."), "{readme}: {out}");
+        assert!(
+            out.contains(&format!("Signed by \"{subject}\"")),
+            "{readme}: {out}"
+        );
+        // keytool's login, jarsigner's login and its signature.
+        let after = main_stats();
+        assert_eq!(
+            after.verifies_of(PinId::Sign),
+            before.verifies_of(PinId::Sign) + 3
+        );
+        assert_eq!(after.failed_verifies, before.failed_verifies);
+        assert_eq!(after.signatures, before.signatures + 1);
+    }
 }
