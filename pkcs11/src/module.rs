@@ -194,6 +194,15 @@ impl Module {
         p
     }
 
+    /// `C_GetSlotInfo`'s presence: as [`Module::present`], and a card opened now has the
+    /// slot's PIN counter read in the identifying session, since every consumer seen
+    /// (pkcs11-tool, Java, NSS) asks for that slot's token info next.
+    pub fn slot_present(&mut self, key: KeyKind) -> bool {
+        let p = self.card.present_noting(Some(key.pin()));
+        self.sync_generation();
+        p
+    }
+
     /// `C_GetSlotList`.
     pub fn slot_list(&mut self, token_present: bool) -> Vec<CK_SLOT_ID> {
         if token_present && !self.present() {
@@ -222,7 +231,16 @@ impl Module {
     /// `C_GetTokenInfo`.
     pub fn token_info(&mut self, key: KeyKind) -> Result<TokenInfo> {
         self.require_shown(key)?;
-        self.require_present()?;
+        // An open card is checked without an APDU; a card not yet opened is identified by the
+        // counter read below, in one session with it (no SELECT of its own).
+        if self.card.is_open() {
+            self.require_present()?;
+        }
+        let counted = self.card.counter(key.pin());
+        self.sync_generation();
+        if !self.card.is_open() {
+            return rv(CKR_TOKEN_NOT_PRESENT);
+        }
         let conf = self.keyconf(key).clone();
         let pin = key.pin();
         let mut flags = CKF_TOKEN_INITIALIZED | CKF_USER_PIN_INITIALIZED | CKF_WRITE_PROTECTED;
@@ -232,13 +250,9 @@ impl Module {
                 flags |= CKF_PROTECTED_AUTHENTICATION_PATH;
             }
         }
-        match self.card.counter(pin) {
-            Ok(st) => flags |= counter_flags(pin, st),
-            Err(P11Error::Card(e)) if e.is_connection_lost() => {
-                self.sync_generation();
-                return rv(CKR_TOKEN_NOT_PRESENT);
-            }
-            Err(_) => {}
+        // A counter the card would not tell leaves the flags without it.
+        if let Ok(st) = counted {
+            flags |= counter_flags(pin, st);
         }
         let serial = self
             .card
