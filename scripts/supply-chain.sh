@@ -21,10 +21,10 @@ echo "==> cargo clippy --workspace --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
 
 echo "==> dependency graph: no simulator in what make install ships"
-shipped=$(cargo tree --offline -e normal -p jpki-provider -p jpki-sign --prefix none --format '{p}')
+shipped=$(cargo tree --offline -e normal -p jpki-provider -p jpki-sign -p jpki-pkcs11 --prefix none --format '{p}')
 if grep -q '^jpki-card-sim ' <<<"$shipped"; then
-    echo "supply-chain: jpki-card-sim is in the dependency graph of the provider or jpki-sign:" >&2
-    cargo tree --offline -e normal -p jpki-provider -p jpki-sign -i jpki-card-sim >&2 || true
+    echo "supply-chain: jpki-card-sim is in the dependency graph of the provider, jpki-sign or the PKCS#11 module:" >&2
+    cargo tree --offline -e normal -p jpki-provider -p jpki-sign -p jpki-pkcs11 -i jpki-card-sim >&2 || true
     exit 1
 fi
 tests_graph=$(cargo tree --offline -e normal,dev -p jpki-card --prefix none --format '{p}')
@@ -32,7 +32,7 @@ if ! grep -q '^jpki-card-sim ' <<<"$tests_graph"; then
     echo "supply-chain: the check above is blind: jpki-card's test graph should hold jpki-card-sim" >&2
     exit 1
 fi
-echo "supply-chain: jpki-provider and jpki-sign: $(wc -l <<<"$shipped") packages, no jpki-card-sim"
+echo "supply-chain: jpki-provider, jpki-sign and jpki-pkcs11: $(wc -l <<<"$shipped") packages, no jpki-card-sim"
 
 echo "==> cargo deny check licenses bans sources"
 if [[ ! -x $DENY ]]; then

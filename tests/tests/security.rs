@@ -80,6 +80,29 @@ fn a_fake_card_in_a_virtual_reader_never_receives_a_verify_by_default() {
     let o = run(jpki_sign_default_choice().args(["ssh", "pubkey"]));
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
 
+    // The PKCS#11 module, with a PIN on the command line and one in its pin-source: the tokens
+    // show no card, and the login fails without a VERIFY.
+    let p11 = |args: &[&str]| {
+        run(Command::new("pkcs11-tool")
+            .env_remove("JPKI_READER")
+            .env("JPKI_PKCS11_CONF", w.path("no-such.conf"))
+            .env(
+                "JPKI_PKCS11_SIGN_PIN_SOURCE",
+                format!("file:{}", pw.display()),
+            )
+            .arg("--module")
+            .arg(bin("libjpki_pkcs11.so"))
+            .args(args))
+    };
+    let o = p11(&["-L"]);
+    assert!(
+        stdout(&o).contains("JPKI 署名用") && !stdout(&o).contains("token label"),
+        "the module showed a token in a virtual reader: {}",
+        stdout(&o)
+    );
+    let o = p11(&["--slot", "1", "--login", "--pin", "ABC123", "-O"]);
+    assert!(!o.status.success(), "{}", stdout(&o));
+
     assert_eq!(verifies(&fake.stats()), 0, "the fake card got a VERIFY");
     assert_eq!(fake.stats().signatures, 0);
     assert_eq!(fake.tries(PinId::Sign), 5);

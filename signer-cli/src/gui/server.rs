@@ -69,7 +69,8 @@ pub fn serve(g: &Global, a: &GuiArgs) -> Result<(), CliError> {
         a.max_upload.saturating_mul(1 << 20),
         local,
     );
-    announce(&guard, a.no_open, port);
+    // Held until the server stops: the redirect file the browser was opened with.
+    let _launcher = announce(&guard, a.no_open, port);
 
     let close_after = Duration::from_secs(a.close_after);
     let idle = Duration::from_secs(a.idle_timeout);
@@ -110,26 +111,79 @@ pub fn serve(g: &Global, a: &GuiArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-/// `--no-open`: the URL as the first line of stdout; else opens the browser.
-fn announce(guard: &Guard, no_open: bool, port: u16) {
+/// `--no-open`: the URL as the first line of stdout; else opens the browser — through a
+/// redirect file, as Jupyter does, so that the one-time token never stands on a command line
+/// (`xdg-open URL` and the browser it starts would show it to every local user in `ps`).
+fn announce(guard: &Guard, no_open: bool, port: u16) -> Option<tempfile::TempDir> {
     let url = guard.first_url();
     if no_open {
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "{url}").and_then(|()| out.flush());
-        return;
+        return None;
     }
-    let opened = std::process::Command::new("xdg-open")
-        .arg(&url)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .is_ok();
+    let launcher = redirect_file(&url);
+    let opened = launcher.as_ref().is_some_and(|(_, file)| {
+        std::process::Command::new("xdg-open")
+            .arg(file)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .is_ok()
+    });
     if opened {
         let plain = format!("http://127.0.0.1:{port}/");
         eprintln!("{}", Text::Started(&plain).text(crate::i18n::lang()));
     } else {
         // No browser to open: the owner opens the URL by hand.
         println!("{url}");
+    }
+    launcher.map(|(dir, _)| dir)
+}
+
+/// A page that sends the browser on to `url`, in a directory only this user can read.
+fn redirect_file(url: &str) -> Option<(tempfile::TempDir, std::path::PathBuf)> {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::Builder::new()
+        .prefix("jpki-gui.")
+        .tempdir()
+        .ok()?;
+    // 0700 before the token is written (the directory was made with the umask's mode).
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).ok()?;
+    let file = dir.path().join("open.html");
+    // The URL is ours (loopback address, port, hex token): nothing in it needs escaping.
+    let page = format!(
+        "<!doctype html><meta charset=\"utf-8\">\
+         <meta http-equiv=\"refresh\" content=\"0;url={url}\">\
+         <title>jpki-sign</title><a href=\"{url}\">jpki-sign</a>\n"
+    );
+    std::fs::write(&file, page).ok()?;
+    Some((dir, file))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redirect_file;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn the_browser_is_opened_through_a_private_redirect_file() {
+        let url = "http://127.0.0.1:4242/?t=0123abcd";
+        let (dir, file) = redirect_file(url).expect("redirect file");
+        let mode = std::fs::metadata(dir.path())
+            .expect("dir")
+            .permissions()
+            .mode();
+        assert_eq!(
+            mode & 0o077,
+            0,
+            "only the owner may read the token: {mode:o}"
+        );
+        let page = std::fs::read_to_string(&file).expect("page");
+        assert!(page.contains(&format!("content=\"0;url={url}\"")), "{page}");
+        // What xdg-open gets on its command line: a path, not the token.
+        assert!(!file.to_string_lossy().contains("0123abcd"));
+        drop(dir);
+        assert!(!file.exists(), "removed when the server stops");
     }
 }
