@@ -21,40 +21,11 @@
 use super::reader::{self, Entry, Source};
 use super::revisions;
 use super::structure::{self, Pdf};
-use crate::cms_verify::{self, Against, Chain};
-use crate::exit::CliError;
-use crate::i18n::{Field, Msg};
-use crate::Global;
-use clap::Args;
+use crate::Error;
+use jpki_cms::{self as cms_verify, Against, Chain, VerifyError};
 use lopdf::{Object, ObjectId};
 use sha2::{Digest, Sha256};
-use std::path::{Path, PathBuf};
-
-/// Examples under `jpki-sign verify --help`.
-pub const AFTER_HELP: &str = "Examples:
-  jpki-sign verify doc-signed.pdf                      every signature, chain not checked
-  jpki-sign verify doc-signed.pdf --ca sign-ca.pem     and the chain to the JPKI sign CA
-  jpki-sign verify *.pdf --json                        one JSON object per file
-
-A signature is only valid if its bytes are intact; the file is only valid if the last signature
-covers it to the end and what later signed revisions changed is what adding signatures changes.
-Exit status: 0 all valid; 6 a signature or file not valid (or not readable as a PDF);
-1 a bad option, e.g. an unreadable --ca file.";
-
-/// `jpki-sign verify`.
-#[derive(Args, Debug)]
-pub struct VerifyArgs {
-    /// The PDF files.
-    #[arg(required = true, value_name = "PDF")]
-    pub files: Vec<PathBuf>,
-    /// Trusted CA certificates (PEM); without it the chain is not checked.
-    #[arg(long, value_name = "FILE")]
-    pub ca: Option<PathBuf>,
-    /// Trusted CA certificates (PEM) of time-stamping authorities; without it
-    /// an RFC 3161 timestamp's chain is not checked.
-    #[arg(long, value_name = "FILE")]
-    pub tsa_ca: Option<PathBuf>,
-}
+use std::path::Path;
 
 /// One signature's findings.
 #[derive(Debug, Default, serde::Serialize)]
@@ -76,151 +47,90 @@ pub struct SigReport {
     /// The trusted CA the chain ends at, if checked.
     pub trusted_ca: Option<String>,
     /// What is wrong, if anything.
-    pub problem: Option<String>,
+    pub problem: Option<Problem>,
 }
 
-/// Runs `verify`.
-pub fn run(g: &Global, a: &VerifyArgs) -> Result<(), CliError> {
-    for ca in a.ca.iter().chain(&a.tsa_ca) {
-        crate::cms_verify::check_ca_file(ca)?;
-    }
-    let mut failed = Vec::new();
-    for f in &a.files {
-        let name = f.display().to_string();
-        match check_file(f, a.ca.as_deref(), a.tsa_ca.as_deref()) {
-            Ok((reports, len, tail_problem)) => {
-                print_reports(
-                    g,
-                    &name,
-                    &reports,
-                    len,
-                    tail_problem.as_deref(),
-                    a.ca.is_some(),
-                );
-                let bad = reports.iter().filter(|r| r.problem.is_some()).count();
-                if bad > 0 || tail_problem.is_some() {
-                    let first = reports
-                        .iter()
-                        .find_map(|r| r.problem.clone())
-                        .or(tail_problem)
-                        .unwrap_or_default();
-                    failed.push(Msg::NotValid(&name, &first).to_string());
-                }
-            }
-            Err(e) => {
-                if g.json {
-                    println!(
-                        "{}",
-                        serde_json::json!({"file": name, "valid": false, "error": e})
-                    );
-                }
-                failed.push(Msg::NotValid(&name, &e).to_string());
-            }
-        }
-    }
-    match failed.len() {
-        0 => Ok(()),
-        1 => Err(CliError::NotValid(failed.remove(0))),
-        n => Err(CliError::NotValid(
-            Msg::ManyNotValid(n, &failed[0]).to_string(),
-        )),
+/// Why a signature is not valid.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Problem {
+    /// The CMS does not verify (messageDigest, signature, chain, …).
+    #[error(transparent)]
+    Cms(#[from] VerifyError),
+    /// What later revisions, covered only by a later signature, changed (one
+    /// entry per object: number, kind, change).
+    #[error("a later revision, covered only by a later signature, changed what this signature covers: {}", .0.join("; "))]
+    LaterRevisionChanged(Vec<String>),
+    /// Anything else (ByteRange, /Contents, structure), in English.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl From<String> for Problem {
+    fn from(s: String) -> Self {
+        Problem::Invalid(s)
     }
 }
 
-fn print_reports(
-    g: &Global,
-    name: &str,
-    reports: &[SigReport],
-    len: u64,
-    tail_problem: Option<&str>,
-    ca: bool,
-) {
-    if g.json {
-        println!(
-            "{}",
-            serde_json::json!({
-                "file": name,
-                "valid": tail_problem.is_none() && reports.iter().all(|r| r.problem.is_none()),
-                "size": len,
-                "signatures": reports,
-                "problem": tail_problem,
-            })
-        );
-        return;
-    }
-    let n = reports.len();
-    let line = |f: Field, v: &str| println!("  {}", Msg::Line(f, v));
-    for (i, r) in reports.iter().enumerate() {
-        println!("{}", Msg::VerifySigHeading(name, i + 1, n, &r.field));
-        if let Some(s) = &r.signer {
-            line(Field::Signer, s);
-        }
-        if let Some(t) = &r.time {
-            line(Field::SigningTime, &Msg::ClaimedTime(t).to_string());
-        }
-        if let Some(t) = &r.timestamp {
-            line(Field::Timestamp, t);
-        }
-        line(Field::Type, &r.subfilter);
-        if let Some([a, b, c, d]) = r.byte_range {
-            let what = if r.problem.is_some() && r.signer.is_none() {
-                Msg::SeeBelow
-            } else if r.covered_to == len {
-                Msg::CoversWholeFile
-            } else {
-                Msg::CoversRevision
-            };
-            line(Field::ByteRange, &format!("[{a} {b} {c} {d}]: {what}"));
-        }
-        if r.covered_to > 0 && r.covered_to < len {
-            let later = reports
-                .iter()
-                .skip(i + 1)
-                .filter(|l| l.problem.is_none())
-                .map(|l| l.covered_to)
-                .max()
-                .unwrap_or(r.covered_to);
-            let m =
-                Msg::Appended(len - r.covered_to, later == len && r.problem.is_none()).to_string();
-            line(Field::Changed, &m);
-        } else if r.covered_to == len {
-            line(Field::Changed, &Msg::NotChanged.to_string());
-        }
-        match (&r.problem, &r.trusted_ca) {
-            (Some(p), _) => line(Field::Result, &Msg::VerifyResultInvalid(p).to_string()),
-            (None, Some(ca)) => {
-                line(Field::Signature, &Msg::VerifySignatureValid.to_string());
-                line(Field::Certificate, &Msg::VerifyChainTrusted(ca).to_string());
-                line(Field::Result, &Msg::VerifyResultValid.to_string());
-            }
-            (None, None) => {
-                line(Field::Signature, &Msg::VerifySignatureValid.to_string());
-                line(
-                    Field::Certificate,
-                    &Msg::VerifyChainNotChecked(ca).to_string(),
-                );
-                line(Field::Result, &Msg::VerifyResultValidNoChain.to_string());
-            }
-        }
-    }
-    if let Some(t) = tail_problem {
-        println!("{name}: {}", Msg::VerifyResultInvalid(t));
-    } else if reports.iter().all(|r| r.problem.is_none()) {
-        println!("{}", Msg::VerifyAllValid(name, n));
+impl From<&str> for Problem {
+    fn from(s: &str) -> Self {
+        Problem::Invalid(s.to_string())
     }
 }
 
-type FileResult = (Vec<SigReport>, u64, Option<String>);
+/// As its English text (front ends that translate replace it).
+impl serde::Serialize for Problem {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
+/// Bytes after the last valid signature: the file is not valid as signed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Tail {
+    /// Incremental updates (or other bytes) were appended.
+    #[error("{bytes} bytes ({updates} incremental update(s)) were appended after the last valid signature: the document was changed after it was signed")]
+    Appended {
+        /// How many bytes.
+        bytes: u64,
+        /// How many `%%EOF` markers they hold.
+        updates: usize,
+    },
+    /// Bytes were appended and the cross-reference data is broken.
+    #[error("{bytes} bytes were appended after the last valid signature, and the file's cross-reference data is broken: the document was changed after it was signed")]
+    Broken {
+        /// How many bytes.
+        bytes: u64,
+    },
+}
+
+/// Every signature of one file, checked.
+#[derive(Debug)]
+pub struct FileReport {
+    /// One report per signed field, in the order their bytes end.
+    pub signatures: Vec<SigReport>,
+    /// The file's size.
+    pub size: u64,
+    /// Bytes after the last valid signature, if any.
+    pub tail: Option<Tail>,
+    /// How many `/ByteRange` entries the file holds: more than
+    /// `signatures.len()` means signature dictionaries that no field of
+    /// the current revision refers to (not checked).
+    pub byte_ranges: usize,
+}
 
 /// Checks every signature of one file; `Err` when the file cannot be read at all.
 pub fn check_file(
     path: &Path,
     ca: Option<&Path>,
     tsa_ca: Option<&Path>,
-) -> Result<FileResult, String> {
+) -> Result<FileReport, Error> {
     let name = path.display().to_string();
-    let file = std::fs::File::open(path)
-        .map_err(|e| crate::i18n::io_error("cannot read", &name, &e, crate::i18n::lang()))?;
+    let file = std::fs::File::open(path).map_err(|source| Error::Io {
+        name: name.clone(),
+        source,
+    })?;
     check_source(&name, &file, ca, tsa_ca)
 }
 
@@ -230,7 +140,7 @@ pub fn check_source(
     src: &dyn Source,
     ca: Option<&Path>,
     tsa_ca: Option<&Path>,
-) -> Result<FileResult, String> {
+) -> Result<FileReport, Error> {
     let rd = |e: std::io::Error| format!("cannot read {name}: {e}");
     let pdf = structure::load_any(name, src)?;
     let sigs: Vec<(String, ObjectId, Option<ObjectId>)> = pdf.signature_fields();
@@ -238,10 +148,13 @@ pub fn check_source(
     let len = src.size();
     let raw_sigs = reader::count_in(src, 0, len, b"/ByteRange").map_err(rd)?;
     if signed.is_empty() && raw_sigs > 0 {
-        return Err(Msg::SignaturesRemoved(name, raw_sigs).to_string());
+        return Err(Error::SignaturesRemoved {
+            name: name.into(),
+            count: raw_sigs,
+        });
     }
     if signed.is_empty() {
-        return Err(Msg::NoSignatures(name).to_string());
+        return Err(Error::NoSignatures { name: name.into() });
     }
     let mut reports: Vec<SigReport> = signed
         .iter()
@@ -259,12 +172,6 @@ pub fn check_source(
         })
         .collect();
     reports.sort_by_key(|r| r.covered_to);
-    if raw_sigs > reports.len() {
-        eprintln!(
-            "jpki-sign: note: {name} contains {raw_sigs} /ByteRange entries but {} signature field(s) refer to signatures: the others belong to no field of the current revision and were not checked",
-            reports.len()
-        );
-    }
     // The last valid signature must reach the end of the file.
     let last = reports
         .iter()
@@ -284,22 +191,30 @@ pub fn check_source(
             };
             match found {
                 Ok(c) if c.is_empty() => {}
-                Ok(c) => r.problem = Some(Msg::LaterRevisionChanged(&c.join("; ")).to_string()),
-                Err(e) => r.problem = Some(e),
+                Ok(c) => r.problem = Some(Problem::LaterRevisionChanged(c)),
+                Err(e) => r.problem = Some(e.into()),
             }
         }
     }
     let tail = if last < len {
         Some(if pdf.recovered.is_some() {
-            Msg::TailBroken(len - last).to_string()
+            Tail::Broken { bytes: len - last }
         } else {
             let eofs = reader::count_in(src, last, len, b"%%EOF").map_err(rd)?;
-            Msg::TailAppended(len - last, eofs).to_string()
+            Tail::Appended {
+                bytes: len - last,
+                updates: eofs,
+            }
         })
     } else {
         None
     };
-    Ok((reports, len, tail))
+    Ok(FileReport {
+        signatures: reports,
+        size: len,
+        tail,
+        byte_ranges: raw_sigs,
+    })
 }
 
 /// `D:YYYYMMDDHHmmSS+hh'mm'` → `YYYY-MM-DD HH:MM:SS +hh:mm` (as given if malformed).
@@ -350,7 +265,7 @@ fn check_sig(
     sig_id: ObjectId,
     (ca, tsa_ca): (Option<&Path>, Option<&Path>),
     r: &mut SigReport,
-) -> Result<(), String> {
+) -> Result<(), Problem> {
     let len = src.size();
     let sig = pdf
         .dict(sig_id)
@@ -367,7 +282,8 @@ fn check_sig(
         return Err(format!(
             "/SubFilter {} is not supported (only adbe.pkcs7.detached and ETSI.CAdES.detached)",
             r.subfilter
-        ));
+        )
+        .into());
     }
     // 1. ByteRange: exactly four non-negative integers, [0 b c d], inside the file.
     let br = sig
@@ -380,14 +296,14 @@ fn check_sig(
         .collect::<Option<_>>()
         .ok_or("/ByteRange holds something other than non-negative integers")?;
     let [a, b, c, d] = nums[..] else {
-        return Err(format!("/ByteRange has {} numbers, not 4", nums.len()));
+        return Err(format!("/ByteRange has {} numbers, not 4", nums.len()).into());
     };
     r.byte_range = Some([a, b, c, d]);
     let end = c.checked_add(d).ok_or("/ByteRange overflows")?;
     if a != 0 || b == 0 || c <= b || end > len {
         return Err(format!(
             "/ByteRange [{a} {b} {c} {d}] does not start at 0 or lies outside the file ({len} bytes)"
-        ));
+        ).into());
     }
     r.covered_to = end;
     // 2. The gap must be exactly this dictionary's /Contents, found at its offset.
@@ -423,17 +339,18 @@ fn check_sig(
     if c <= cs || b >= ce {
         return Err(format!(
             "the ByteRange gap {b}..{c} is not this signature's /Contents ({cs}..{ce}): the ByteRange was moved"
-        ));
+        ).into());
     }
     if b < cs || c > ce {
         return Err(format!(
             "the ByteRange leaves out bytes {b}..{c}, more than this signature's /Contents ({cs}..{ce}): unsigned bytes are hidden in the gap"
-        ));
+        ).into());
     }
     if (b, c) != (cs, ce) {
         return Err(format!(
             "the ByteRange gap {b}..{c} is not this signature's /Contents ({cs}..{ce})"
-        ));
+        )
+        .into());
     }
     if off >= b || span_end > end {
         return Err("the signature dictionary is not inside the signed bytes".into());

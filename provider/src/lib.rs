@@ -9,7 +9,7 @@
 //! * [`keymgmt`]: RSA key objects whose private half stays on the card;
 //! * [`signature`]: PKCS#1 v1.5 signatures, DigestInfo built here, padding on the card;
 //! * [`decoder`]: PEM files that contain a `jpki:` URI (for programs that want a key file);
-//! * [`token`]: card connection, PIN prompting and caching — the provider's PIN policy;
+//! * [`card_state`]: card connection, PIN prompting and caching — the provider's PIN policy;
 //! * [`provider`]: `OSSL_provider_init`, config, upcalls, algorithm tables;
 //! * [`ffi`], [`params`]: the hand-written slice of the 3.0 provider ABI.
 //!
@@ -17,6 +17,7 @@
 //! nothing is logged that is secret, and no private key material exists in this process.
 //! `unsafe` is confined to the FFI edge; each block says why it holds.
 
+pub mod card_state;
 pub mod decoder;
 pub mod error;
 pub mod ffi;
@@ -26,7 +27,6 @@ pub mod params;
 pub mod provider;
 pub mod signature;
 pub mod store;
-pub mod token;
 
 use std::ffi::{c_int, c_void};
 
