@@ -13,6 +13,7 @@
 //! Run by `make bench` (which builds, starts the simulator, runs this, stops it). Needs
 //! `openssl`, OpenSC (`pkcs11-tool`) and the built `jpki-sign`, `libjpki.so`. It never spends a
 //! PIN try: every PIN it sends is the simulator's correct one.
+#![forbid(unsafe_code)]
 
 use jpki_card_sim::Stats;
 use std::fmt::Write as _;
@@ -531,7 +532,7 @@ fn pdf_benchmarks(env: &Env, out: &mut String) {
             out,
             "\nPeak RSS of jpki-sign: {:.0} MiB at {a} MiB, {:.0} MiB at {b} MiB. It reads the cross-reference \
              data and the few objects a signature touches by positioned reads, and hashes and copies the file \
-             1 MiB at a time, so memory does not grow with the file (`signer-cli/src/pdf/reader.rs`).",
+             1 MiB at a time, so memory does not grow with the file (`pdf/src/reader.rs`).",
             ra as f64 / 1024.0,
             rb as f64 / 1024.0
         );
@@ -572,12 +573,92 @@ fn pdf_benchmarks(env: &Env, out: &mut String) {
     );
 }
 
+/// The provider options every `openssl` command of the benchmark takes.
+const PROVIDERS: [&str; 4] = ["-provider", "jpki", "-provider", "default"];
+
+/// The key URIs and PIN sources the commands use.
+struct Keys {
+    auth_key: String,
+    sign_key: String,
+    /// `file:` + the auth PIN file, for `-passin`.
+    passin: String,
+    /// `file:` + the sign password file, for `-passin`.
+    pw_in: String,
+    /// The sign certificate as PEM (libp11's engine cannot read it from the card).
+    sign_pem: String,
+}
+
+impl Keys {
+    fn new(env: &Env) -> Keys {
+        Keys {
+            auth_key: "jpki:auth?pin-source=file:".to_string() + &env.s("pin"),
+            sign_key: "jpki:sign?pin-source=file:".to_string() + &env.s("pw"),
+            passin: format!("file:{}", env.s("pin")),
+            pw_in: format!("file:{}", env.s("pw")),
+            // The engine cannot load certificates from the card: the signer certificate is the
+            // PEM the simulator wrote (`jpki-sign cert sign` on a real card).
+            sign_pem: env.sim.join("pki").join("sign.pem").display().to_string(),
+        }
+    }
+}
+
+/// `openssl dgst -sign` with the auth key through libp11's engine, into `out`.
+fn engine_dgst(env: &Env, k: &Keys, out: &str) -> Command {
+    let mut c = env.openssl_engine();
+    c.args(["dgst", "-sha256", "-engine", "pkcs11", "-keyform", "engine"])
+        .args(["-sign", LIBP11_AUTH_KEY, "-passin", &k.passin])
+        .args(["-out", &env.s(out), &env.s("doc.txt")]);
+    c
+}
+
+/// `openssl cms -sign` with the sign key through libp11's engine, into `out`.
+fn engine_cms(env: &Env, k: &Keys, out: &str) -> Command {
+    let mut c = env.openssl_engine();
+    c.args(["cms", "-sign", "-engine", "pkcs11", "-keyform", "engine"])
+        .args(["-binary", "-in", &env.s("doc.txt"), "-signer", &k.sign_pem])
+        .args(["-inkey", LIBP11_SIGN_KEY, "-passin", &k.pw_in])
+        .args(["-outform", "DER", "-out", &env.s(out)]);
+    c
+}
+
+/// libp11's engine, if Debian's package put it there.
+fn engine_cost(env: &Env, what: &str, cmd: &mut Command) -> Result<Cost, String> {
+    if Path::new(LIBP11_ENGINE).exists() {
+        try_cost(env, what, cmd)
+    } else {
+        Err(format!(
+            "{LIBP11_ENGINE} is not installed (libengine-pkcs11-openssl)"
+        ))
+    }
+}
+
+/// Which of libp11's engine's signatures worked in table 1 (table 2 times only those).
+struct Libp11 {
+    dgst_works: bool,
+    cms_works: bool,
+}
+
 fn main() {
     let env = Env::new();
-    let p = ["-provider", "jpki", "-provider", "default"];
-    let auth_key = "jpki:auth?pin-source=file:".to_string() + &env.s("pin");
-    let sign_key = "jpki:sign?pin-source=file:".to_string() + &env.s("pw");
+    let keys = Keys::new(&env);
     let mut out = String::new();
+    header(&mut out);
+    let libp11 = apdu_economy(&env, &keys, &mut out);
+    cms_overhead(&env, &keys, &libp11, &mut out);
+    dgst_overhead(&env, &keys, &libp11, &mut out);
+    pdf_benchmarks(&env, &mut out);
+
+    let target = std::env::args()
+        .nth(1)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("benches/RESULTS.md"));
+    std::fs::write(&target, &out)
+        .unwrap_or_else(|e| fail(format!("write {}: {e}", target.display())));
+    print!("{out}");
+    eprintln!("jpki-bench: wrote {}", target.display());
+}
+
+fn header(out: &mut String) {
     let _ = writeln!(out, "# Benchmark results\n");
     let _ = writeln!(
         out,
@@ -589,8 +670,12 @@ fn main() {
         out,
         "Card: `jpki-card-sim` behind pcscd + vpcd (answers instantly; on a real card add a few ms per APDU and ~0.3–0.5 s per signature).\n"
     );
+}
 
-    // ---- 1. APDU economy ----------------------------------------------------------------
+/// Table 1: APDUs, bytes, VERIFYs and signatures per operation, per tool.
+fn apdu_economy(env: &Env, k: &Keys, out: &mut String) -> Libp11 {
+    let p = PROVIDERS;
+    let (auth_key, sign_key, passin) = (&k.auth_key, &k.sign_key, &k.passin);
     let _ = writeln!(
         out,
         "## 1. APDUs per operation (counted by the simulator)\n"
@@ -611,10 +696,10 @@ fn main() {
         };
     };
     let c = cost(
-        &env,
+        env,
         "openssl dgst -sign (provider, pin-source)",
         env.openssl()
-            .args(["dgst", "-sha256", "-sign", &auth_key])
+            .args(["dgst", "-sha256", "-sign", auth_key])
             .args(p)
             .args(["-out", &env.s("sig.bin"), &env.s("doc.txt")]),
     );
@@ -623,12 +708,11 @@ fn main() {
         "jpki provider (`openssl dgst -sign 'jpki:auth?pin-source=file:…'`)",
         Ok(c),
     );
-    let passin = format!("file:{}", env.s("pin"));
     let c = cost(
-        &env,
+        env,
         "openssl dgst -sign -passin (provider)",
         env.openssl()
-            .args(["dgst", "-sha256", "-sign", "jpki:auth", "-passin", &passin])
+            .args(["dgst", "-sha256", "-sign", "jpki:auth", "-passin", passin])
             .args(p)
             .args(["-out", &env.s("sig.bin"), &env.s("doc.txt")]),
     );
@@ -638,7 +722,7 @@ fn main() {
         Ok(c),
     );
     let c = cost(
-        &env,
+        env,
         "pkcs11-tool --sign (OpenSC)",
         Command::new("pkcs11-tool")
             .args([
@@ -658,26 +742,10 @@ fn main() {
         "OpenSC (`pkcs11-tool --sign`)",
         Ok(c),
     );
-    let engine_dgst = |out: &str| {
-        let mut c = env.openssl_engine();
-        c.args(["dgst", "-sha256", "-engine", "pkcs11", "-keyform", "engine"])
-            .args(["-sign", LIBP11_AUTH_KEY, "-passin", &passin])
-            .args(["-out", &env.s(out), &env.s("doc.txt")]);
-        c
-    };
-    // libp11's engine, if Debian's package put it there.
-    let engine_cost = |what: &str, cmd: &mut Command| {
-        if Path::new(LIBP11_ENGINE).exists() {
-            try_cost(&env, what, cmd)
-        } else {
-            Err(format!(
-                "{LIBP11_ENGINE} is not installed (libengine-pkcs11-openssl)"
-            ))
-        }
-    };
     let libp11_dgst = engine_cost(
+        env,
         "openssl dgst -engine pkcs11",
-        &mut engine_dgst("engine.sig"),
+        &mut engine_dgst(env, k, "engine.sig"),
     );
     let libp11_dgst_works = libp11_dgst.is_ok();
     row(
@@ -686,7 +754,7 @@ fn main() {
         libp11_dgst,
     );
     let c = cost(
-        &env,
+        env,
         "jpki-sign cert auth",
         Command::new(env.bin.join("jpki-sign")).args([
             "cert",
@@ -702,7 +770,7 @@ fn main() {
         Ok(c),
     );
     let c = cost(
-        &env,
+        env,
         "pkcs15-tool --read-certificate",
         Command::new("pkcs15-tool").args(["--read-certificate", "01", "-o", &env.s("p15.pem")]),
     );
@@ -712,12 +780,12 @@ fn main() {
         Ok(c),
     );
     let c = cost(
-        &env,
+        env,
         "openssl cms -sign (provider)",
         env.openssl()
             .args(["cms", "-sign"])
             .args(p)
-            .args(["-binary", "-in", &env.s("doc.txt"), "-signer", &sign_key])
+            .args(["-binary", "-in", &env.s("doc.txt"), "-signer", sign_key])
             .args([
                 "-inkey",
                 "jpki:sign",
@@ -733,7 +801,7 @@ fn main() {
         Ok(c),
     );
     let c = cost(
-        &env,
+        env,
         "jpki-sign cms sign",
         Command::new(env.bin.join("jpki-sign")).args([
             "cms",
@@ -752,21 +820,10 @@ fn main() {
         "jpki-sign (`cms sign`)",
         Ok(c),
     );
-    // The engine cannot load certificates from the card: the signer certificate is the PEM
-    // the simulator wrote (`jpki-sign cert sign` on a real card).
-    let sign_pem = env.sim.join("pki").join("sign.pem").display().to_string();
-    let pw_in = format!("file:{}", env.s("pw"));
-    let engine_cms = |out: &str| {
-        let mut c = env.openssl_engine();
-        c.args(["cms", "-sign", "-engine", "pkcs11", "-keyform", "engine"])
-            .args(["-binary", "-in", &env.s("doc.txt"), "-signer", &sign_pem])
-            .args(["-inkey", LIBP11_SIGN_KEY, "-passin", &pw_in])
-            .args(["-outform", "DER", "-out", &env.s(out)]);
-        c
-    };
     let libp11_cms = engine_cost(
+        env,
         "openssl cms -sign -engine pkcs11",
-        &mut engine_cms("engine.p7s"),
+        &mut engine_cms(env, k, "engine.p7s"),
     );
     let libp11_cms_works = libp11_cms.is_ok();
     row(
@@ -786,8 +843,17 @@ fn main() {
              cannot load the sign certificate from the card: `-signer` takes a file.\n"
         );
     }
+    Libp11 {
+        dgst_works: libp11_dgst_works,
+        cms_works: libp11_cms_works,
+    }
+}
 
-    // ---- 2. Provider overhead -----------------------------------------------------------
+/// Table 2: `openssl cms -sign` with the card through the provider, a software key
+/// and libp11's engine.
+fn cms_overhead(env: &Env, k: &Keys, libp11: &Libp11, out: &mut String) {
+    let p = PROVIDERS;
+    let sign_key = &k.sign_key;
     run(
         "software key",
         Command::new("openssl").args([
@@ -810,7 +876,7 @@ fn main() {
         let mut c = env.openssl();
         c.args(["cms", "-sign"])
             .args(p)
-            .args(["-binary", "-in", &env.s("doc.txt"), "-signer", &sign_key])
+            .args(["-binary", "-in", &env.s("doc.txt"), "-signer", sign_key])
             .args([
                 "-inkey",
                 "jpki:sign",
@@ -848,9 +914,11 @@ fn main() {
         ms(soft_med)
     );
     engine_row(
-        &mut out,
+        out,
         "`-keyform engine -inkey pkcs11:…`",
-        libp11_cms_works.then(|| try_timing("cms -sign through libp11", || engine_cms("e.p7s"))),
+        libp11
+            .cms_works
+            .then(|| try_timing("cms -sign through libp11", || engine_cms(env, k, "e.p7s"))),
     );
     let ratio = card_med.as_secs_f64() / soft_med.as_secs_f64().max(1e-9);
     let _ = writeln!(
@@ -860,11 +928,15 @@ fn main() {
          counter queries and VERIFYs (see table 1), and the signature check against the \
          certificate that the provider does before returning each signature.\n"
     );
+}
 
-    // The auth key too: the key libp11's engine can use without a terminal.
+/// Table 2b: the auth key, the key libp11's engine can use without a terminal.
+fn dgst_overhead(env: &Env, k: &Keys, libp11: &Libp11, out: &mut String) {
+    let p = PROVIDERS;
+    let passin = &k.passin;
     let (jp_min, jp_med) = timing("dgst -sign with the card (provider)", || {
         let mut c = env.openssl();
-        c.args(["dgst", "-sha256", "-sign", "jpki:auth", "-passin", &passin])
+        c.args(["dgst", "-sha256", "-sign", "jpki:auth", "-passin", passin])
             .args(p)
             .args(["-out", &env.s("t.sig"), &env.s("doc.txt")]);
         c
@@ -888,10 +960,13 @@ fn main() {
         ms(jp_med)
     );
     engine_row(
-        &mut out,
+        out,
         "`-keyform engine -sign pkcs11:…`",
-        libp11_dgst_works
-            .then(|| try_timing("dgst -sign through libp11", || engine_dgst("t2.sig"))),
+        libp11.dgst_works.then(|| {
+            try_timing("dgst -sign through libp11", || {
+                engine_dgst(env, k, "t2.sig")
+            })
+        }),
     );
     let _ = writeln!(
         out,
@@ -899,15 +974,4 @@ fn main() {
         ms(sw_min),
         ms(sw_med)
     );
-
-    pdf_benchmarks(&env, &mut out);
-
-    let target = std::env::args()
-        .nth(1)
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("benches/RESULTS.md"));
-    std::fs::write(&target, &out)
-        .unwrap_or_else(|e| fail(format!("write {}: {e}", target.display())));
-    print!("{out}");
-    eprintln!("jpki-bench: wrote {}", target.display());
 }

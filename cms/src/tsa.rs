@@ -7,7 +7,7 @@
 //! (HTTPS through native-tls, i.e. the system OpenSSL). The response is
 //! checked before use: status granted, a token present, its messageImprint
 //! is SHA-256 of our signature and its nonce is ours. The token's own
-//! signature is checked by [`crate::verify`] when verifying.
+//! signature is checked by [`crate::verify_with_tsa`] when verifying.
 
 use crate::sign::sha256_alg;
 use crate::Error;

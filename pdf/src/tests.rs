@@ -148,7 +148,7 @@ fn rejects_a_byte_range_wider_than_contents() {
     let old = format!("{b}");
     s2[at..at + old.len()]
         .copy_from_slice(format!("{widened:<width$}", width = old.len()).as_bytes());
-    let p = check_bytes(&s2).0.remove(0).problem.unwrap();
+    let p = check_bytes(&s2).0.remove(0).problem.unwrap().to_string();
     assert!(p.contains("more than this signature's /Contents"), "{p}");
 }
 

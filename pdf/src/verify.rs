@@ -1,5 +1,5 @@
-//! `jpki-sign verify doc.pdf [--ca FILE]`: every signature of a PDF, checked
-//! so that the known attacks on PDF signatures fail (signing notes §3):
+//! Every signature of a PDF, checked so that the known attacks on PDF
+//! signatures fail (signing notes §3):
 //!
 //! * the ByteRange is `[0 b c d]`, four integers, inside the file, and its
 //!   gap is exactly this signature dictionary's own `/Contents` hex string
@@ -9,12 +9,13 @@
 //!   file is only valid if its last signature covers it to the end (incremental
 //!   saving attack);
 //! * the CMS: one signer, SHA-256, messageDigest equals the hash of the covered
-//!   bytes, RSA signature, ESS certificate hash, key usage, chain to `--ca`.
+//!   bytes, RSA signature, ESS certificate hash, key usage, chain to the
+//!   trusted CA certificates given.
 //!
-//! Exit status 6 when any signature is not valid or bytes follow the last
-//! signature; every problem is printed with what is wrong. A shadow attack
+//! A file is valid only when no signature has a [`Problem`] and no [`Tail`]
+//! follows the last valid one; each problem says what is wrong. A shadow attack
 //! through an unsigned update is caught as bytes after the last signature;
-//! what a later *signed* revision changed is judged by [`super::revisions`]
+//! what a later *signed* revision changed is judged by the `revisions` module
 //! (only the changes that adding signatures makes are accepted). The attack
 //! corpus is `tests/tests/pdf_attacks.rs`.
 

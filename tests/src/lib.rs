@@ -6,6 +6,7 @@
 //! Tests that spend PIN tries or need another card variant start their own
 //! simulator in the second vpcd slot ("Virtual PCD 00 01") with [`SecondSim`]
 //! and must run one at a time (`--test-threads=1`, as `make test` does).
+#![forbid(unsafe_code)]
 
 pub mod pdf;
 
