@@ -385,7 +385,11 @@ fn signature_dictionary(opts: &SigOptions) -> (Vec<u8>, usize, usize) {
 }
 
 /// Appends `objs` (sorted) as `N G obj … endobj`; their offsets in the file.
-fn write_objects(bytes: &mut Vec<u8>, base: u64, objs: &[(ObjectId, Vec<u8>)]) -> Vec<(ObjectId, u64)> {
+fn write_objects(
+    bytes: &mut Vec<u8>,
+    base: u64,
+    objs: &[(ObjectId, Vec<u8>)],
+) -> Vec<(ObjectId, u64)> {
     let mut offsets = Vec::new();
     for (id, body) in objs {
         offsets.push((*id, base + bytes.len() as u64));
