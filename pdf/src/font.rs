@@ -79,7 +79,8 @@ impl StampFont {
         })
     }
 
-    /// The first usable Japanese font of [`SYSTEM_FONTS`], if any.
+    /// The first usable Japanese font where Debian installs them
+    /// (`fonts-ipaexfont-gothic`, `fonts-ipafont-gothic`), if any.
     pub fn find_system() -> Option<StampFont> {
         SYSTEM_FONTS
             .iter()
