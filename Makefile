@@ -25,6 +25,11 @@ PROFILE ?= release
 PREFIX ?= /usr/local
 MODULESDIR ?= $(shell openssl version -m 2>/dev/null | sed -E 's/^[^"]*"([^"]*)".*/\1/')
 PROFILE_DIR = $(if $(filter dev,$(PROFILE)),debug,$(PROFILE))
+# The PKCS#11 module goes where Debian's p11-kit and OpenSC modules live; its p11-kit module
+# file (critical: no, so no card breaks nothing) where packaged modules are registered.
+MULTIARCH ?= $(shell gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
+PKCS11DIR ?= /usr/lib/$(MULTIARCH)/pkcs11
+P11KIT_MODULES ?= /usr/share/p11-kit/modules
 
 help:
 	@echo 'jpki make targets:'
@@ -33,13 +38,16 @@ help:
 	@echo '  make sim-up     build, then start pcscd (if not running) and the simulated card'
 	@echo '                  (JPKI_SIM_ARGS="..." adds simulator options, JPKI_SIM_KEEP_STATE=1 keeps PINs/counters)'
 	@echo '  make sim-down   stop what sim-up started'
-	@echo '  make test       deps, build, unit tests, then end-to-end tests against the simulator'
+	@echo '  make test       deps, build, fmt/clippy/dependency-graph/cargo-deny checks, unit tests,'
+	@echo '                  then end-to-end tests against the simulator'
 	@echo '  make demo       deps, build, then jpki-sign against the simulated card'
 	@echo '  make stress     deps, build, then the long fault runs (card pulled at every APDU of a signature)'
 	@echo '  make clean-sim  sim-down, then remove target/sim'
 	@echo '  make bench      measure APDUs per operation and provider overhead; writes benches/RESULTS.md'
 	@echo '  make fuzz       the hostile-input property tests with 20000 cases each (make test runs 128-256)'
 	@echo '  make install    build (release) and install jpki.so into OpenSSL'"'"'s MODULESDIR, jpki-sign, /etc/jpki/jpki.cnf'
+	@echo '                  and libjpki-pkcs11.so into PKCS11DIR with a p11-kit module file'
+	@echo '                  (without the simulator: jpki-card'"'"'s `virtual` feature is for tests only)'
 	@echo '                  (DESTDIR=... to stage, PREFIX=/usr/local, PROFILE=dev for the debug build)'
 
 deps:
@@ -74,7 +82,7 @@ clean-sim: sim-down
 	rm -rf target/sim
 
 install:
-	$(CARGO) build --profile $(PROFILE) -p jpki-provider -p jpki-sign
+	$(CARGO) build --profile $(PROFILE) -p jpki-provider -p jpki-sign -p jpki-pkcs11
 	$(MAKE) install-files
 
 install-files:
@@ -83,3 +91,7 @@ install-files:
 	install -D -m 0755 target/$(PROFILE_DIR)/jpki-sign $(DESTDIR)$(PREFIX)/bin/jpki-sign
 	install -D -m 0644 conf/jpki.cnf $(DESTDIR)/etc/jpki/jpki.cnf
 	install -D -m 0644 conf/jpki-tls12.cnf $(DESTDIR)/etc/jpki/jpki-tls12.cnf
+	@# The PKCS#11 module: cargo names it libjpki_pkcs11.so (no hyphen in a cdylib name).
+	install -D -m 0644 target/$(PROFILE_DIR)/libjpki_pkcs11.so $(DESTDIR)$(PKCS11DIR)/libjpki-pkcs11.so
+	install -d $(DESTDIR)$(P11KIT_MODULES)
+	printf 'module: %s\ncritical: no\n' $(PKCS11DIR)/libjpki-pkcs11.so > $(DESTDIR)$(P11KIT_MODULES)/jpki.module

@@ -11,6 +11,11 @@ if [[ ! -x $SIGN ]]; then
     exit 1
 fi
 
+# The simulator's reader is virtual: jpki uses it only because it is named (JPKI_READER, set by
+# with-sim.sh), and says so once per program on stderr — the demo shows that notice.
+export JPKI_READER=${JPKI_READER:-Virtual PCD 00 00}
+unset JPKI_VIRTUAL_READER_NOTICE
+
 n=0
 step() {
     local title=$1

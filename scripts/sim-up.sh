@@ -4,6 +4,15 @@
 #   * pcscd: started (setsid pcscd --foreground) only if no pcscd is running; then its PID goes to
 #     target/sim/pcscd.pid so that sim-down stops it again. A pcscd someone else started is used
 #     and never stopped.
+#   * Nothing listens beyond loopback: vpcd listens on TCP 35963/35964 on every interface of its
+#     network namespace, so a pcscd that sim-up starts gets a namespace of its own (unshare --net)
+#     holding only a loopback interface, and reads a private reader.conf
+#     (target/sim/reader.conf.d, pcscd --config), never /etc/reader.conf.d. Programs reach it
+#     through its Unix socket as usual; the simulator runs in its namespace (nsenter), and
+#     target/sim/vpcd-netns names that namespace for tests that start a second card. Nobody
+#     outside — another host, another local user — can reach vpcd's ports.
+#     A pcscd someone else started is used as it is, with a warning: its vpcd (if any) listens
+#     wherever the machine's reader.conf says (Debian's default: every interface).
 #   * target/debug/jpki-card-sim connects to vpcd (reader "Virtual PCD 00 00") with its state,
 #     stats and test PKI under target/sim/ (PID in target/sim/sim.pid, log in sim.log).
 #   * Waits (polling, no fixed sleeps) until pcscd shows the card and target/sim/pki/auth.pem exists.
@@ -127,14 +136,42 @@ else
     if pid=$(find_pcscd); then
         echo "sim-up: using the running pcscd (pid $pid, not started by sim-up; sim-down leaves it running)"
     else
-        setsid pcscd --foreground --info >"$SIM_DIR/pcscd.log" 2>&1 </dev/null &
+        if ! unshare --net true 2>/dev/null; then
+            echo "sim-up: cannot create a network namespace (unshare --net) for pcscd, so vpcd would" \
+                "listen on every interface; run as root (or through scripts/isolate.sh)" >&2
+            exit 1
+        fi
+        # vpcd's driver as the package installed it (deps.sh may have moved its reader.conf away).
+        libpath=/usr/lib/pcsc/drivers/serial/libifdvpcd.so
+        for conf in /etc/reader.conf.d/vpcd /etc/vpcd.reader.conf.jpki-disabled; do
+            if [[ -f $conf ]]; then
+                libpath=$(sed -n 's/^LIBPATH[[:space:]]*//p' "$conf" | head -n 1)
+                break
+            fi
+        done
+        mkdir -p "$SIM_DIR/reader.conf.d"
+        printf '%s\n' 'FRIENDLYNAME "Virtual PCD"' 'DEVICENAME   /dev/null:0x8C7B' \
+            "LIBPATH      $libpath" 'CHANNELID    0x8C7B' >"$SIM_DIR/reader.conf.d/vpcd"
+        # shellcheck disable=SC2016 # $1 is expanded by the inner shell
+        setsid unshare --net sh -c 'ip link set lo up && exec pcscd --foreground --info --config "$1"' \
+            sh "$SIM_DIR/reader.conf.d" >"$SIM_DIR/pcscd.log" 2>&1 </dev/null &
         pid=$!
         echo "$pid" >"$PCSCD_PIDFILE"
         started_pcscd=now
-        echo "sim-up: started pcscd (pid $pid, log $SIM_DIR/pcscd.log)"
+        echo "sim-up: started pcscd (pid $pid, log $SIM_DIR/pcscd.log) in a network namespace" \
+            "of its own (vpcd reachable from nowhere else)"
     fi
 fi
 pcscd_pid=$pid
+netns=()
+if [[ -n $started_pcscd ]]; then
+    echo "/proc/$pcscd_pid/ns/net" >"$SIM_DIR/vpcd-netns"
+    netns=(nsenter "--net=/proc/$pcscd_pid/ns/net")
+else
+    rm -f "$SIM_DIR/vpcd-netns"
+    echo "sim-up: WARNING: using a pcscd sim-up did not start: its vpcd listens where the machine's" \
+        "reader.conf says (Debian's default: TCP 35963/35964 on every interface; see README, Security)" >&2
+fi
 
 # A card already in our reader belongs to a simulator sim-up did not start (or one that was just
 # stopped and that pcscd has not noticed yet: it polls vpcd about every 0.4 s).
@@ -158,7 +195,7 @@ if [[ -z ${given[--pki-dir]+set} ]]; then
     rm -rf "$pki_dir" # so that auth.pem below is this simulator's
 fi
 start_ms=$(now_ms)
-setsid "$SIM_BIN" "${args[@]}" >"$SIM_DIR/sim.log" 2>&1 </dev/null &
+setsid "${netns[@]}" "$SIM_BIN" "${args[@]}" >"$SIM_DIR/sim.log" 2>&1 </dev/null &
 sim_pid=$!
 echo "$sim_pid" >"$SIM_PIDFILE"
 echo "sim-up: started jpki-card-sim (pid $sim_pid, log $SIM_DIR/sim.log): ${args[*]}"

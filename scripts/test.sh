@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `make test` after deps and build: unit tests (no services), then the end-to-end tests
+# `make test` after deps and build: fmt/clippy/dependency-graph/cargo-deny checks
+# (scripts/supply-chain.sh), unit tests (no services), then the end-to-end tests
 # (crate jpki-tests) against the simulated card behind real pcscd. The simulator is stopped again
 # whatever the outcome; the exit status is the tests'.
 set -euo pipefail
@@ -10,6 +11,9 @@ if ! command -v cargo >/dev/null 2>&1 && [[ -x ${HOME:-/root}/.cargo/bin/cargo ]
     PATH=${HOME:-/root}/.cargo/bin:$PATH
 fi
 export JPKI_SIM_DIR=${JPKI_SIM_DIR:-$ROOT/target/sim}
+
+echo "==> supply chain and hygiene: scripts/supply-chain.sh (fmt, clippy, dependency graph, cargo deny)"
+scripts/supply-chain.sh
 
 echo "==> unit tests: cargo test --workspace --exclude jpki-tests"
 cargo test --workspace --exclude jpki-tests

@@ -2,6 +2,11 @@
 # Run a command against a fresh simulated card: sim-down (if anything is left over), sim-up,
 # COMMAND..., then sim-down — also when COMMAND fails or is interrupted. Exits with COMMAND's status.
 #   usage: scripts/with-sim.sh COMMAND [ARGS...]
+#
+# The simulated card sits in a virtual reader, which jpki never chooses by itself: COMMAND runs
+# with JPKI_READER="Virtual PCD 00 00" (unless already set), the explicit choice every front
+# door honours, and JPKI_VIRTUAL_READER_NOTICE=off (unless set), which silences the one-line
+# "using the virtual reader" notice so that tests can compare stderr exactly.
 set -euo pipefail
 
 SCRIPTS=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -30,6 +35,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+
+export JPKI_READER=${JPKI_READER:-Virtual PCD 00 00}
+export JPKI_VIRTUAL_READER_NOTICE=${JPKI_VIRTUAL_READER_NOTICE:-off}
 
 # 9>&-: pcscd and the simulator outlive this script's children; they must not inherit the lock.
 "$SCRIPTS/sim-up.sh" 9>&-

@@ -90,6 +90,13 @@ impl fmt::Debug for Command {
     }
 }
 
+impl Drop for Command {
+    // The data of a VERIFY or CHANGE REFERENCE DATA is a PIN: no copy outlives the command.
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.data);
+    }
+}
+
 impl Command {
     /// A command with no data and no Le (ISO case 1).
     pub fn new(cla: u8, ins: u8, p1: u8, p2: u8) -> Command {
@@ -123,14 +130,15 @@ impl Command {
     }
 
     /// Encodes the command, choosing extended lengths when the data or Le need them
-    /// (or when [`Command::extended`] asked for them).
-    pub fn to_bytes(&self) -> Result<Vec<u8>, ApduError> {
+    /// (or when [`Command::extended`] asked for them). The bytes are wiped when dropped
+    /// (a VERIFY carries a PIN); the buffer is allocated once at its final size.
+    pub fn to_bytes(&self) -> Result<zeroize::Zeroizing<Vec<u8>>, ApduError> {
         let lc = self.data.len();
         if lc > 65535 {
             return Err(ApduError::DataTooLong(lc));
         }
         let ext = self.extended || lc > 255 || self.le.is_some_and(|l| l.0 > 256);
-        let mut out = Vec::with_capacity(lc + 9);
+        let mut out = zeroize::Zeroizing::new(Vec::with_capacity(lc + 9));
         out.extend_from_slice(&[self.cla, self.ins, self.p1, self.p2]);
         if ext {
             if lc > 0 {
@@ -360,18 +368,34 @@ mod tests {
     }
 
     #[test]
+    fn an_encoded_command_is_a_wiping_buffer() {
+        // The contract callers rely on: a VERIFY's bytes (a PIN) are wiped when dropped.
+        let verify = Command::new(0, 0x20, 0, 0x81).with_data(*b"1234");
+        let bytes: zeroize::Zeroizing<Vec<u8>> = verify.to_bytes().unwrap();
+        assert_eq!(
+            bytes.as_slice(),
+            [0, 0x20, 0, 0x81, 4, b'1', b'2', b'3', b'4']
+        );
+        // Allocated once at its final size: no reallocation left a copy behind.
+        assert_eq!(bytes.capacity(), 4 + 1 + 4 + 4);
+    }
+
+    #[test]
     fn encodes_the_cases_the_card_uses() {
         let select = Command::new(0, 0xA4, 4, 0x0C).with_data(vec![0xD3, 0x92]);
         assert_eq!(
-            select.to_bytes().unwrap(),
+            select.to_bytes().unwrap().as_slice(),
             [0, 0xA4, 4, 0x0C, 2, 0xD3, 0x92]
         );
         let query = Command::new(0, 0x20, 0, 0x80);
-        assert_eq!(query.to_bytes().unwrap(), [0, 0x20, 0, 0x80]);
+        assert_eq!(query.to_bytes().unwrap().as_slice(), [0, 0x20, 0, 0x80]);
         let read = Command::new(0, 0xB0, 0, 0).with_le(Le::MAX_SHORT);
-        assert_eq!(read.to_bytes().unwrap(), [0, 0xB0, 0, 0, 0]);
+        assert_eq!(read.to_bytes().unwrap().as_slice(), [0, 0xB0, 0, 0, 0]);
         let ext = Command::new(0, 0xB0, 0x8A, 4).with_le(Le::new(0x620).unwrap());
-        assert_eq!(ext.to_bytes().unwrap(), [0, 0xB0, 0x8A, 4, 0, 6, 0x20]);
+        assert_eq!(
+            ext.to_bytes().unwrap().as_slice(),
+            [0, 0xB0, 0x8A, 4, 0, 6, 0x20]
+        );
         let sign = Command::new(0x80, 0x2A, 0, 0x80)
             .with_data(vec![1; 51])
             .with_le(Le::MAX_SHORT);

@@ -15,6 +15,8 @@
 //! PIN try: every PIN it sends is the simulator's correct one.
 #![forbid(unsafe_code)]
 
+mod pkcs11;
+
 use jpki_card_sim::Stats;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -647,6 +649,7 @@ fn main() {
     cms_overhead(&env, &keys, &libp11, &mut out);
     dgst_overhead(&env, &keys, &libp11, &mut out);
     pdf_benchmarks(&env, &mut out);
+    pkcs11::benchmarks(&env, &mut out);
 
     let target = std::env::args()
         .nth(1)

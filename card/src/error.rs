@@ -27,6 +27,14 @@ pub enum CardError {
         /// Names of the readers that exist.
         available: String,
     },
+    /// Automatic choice found no card in a real reader; the virtual (software) readers that
+    /// exist were skipped, because anyone who can reach them can put a card of their own
+    /// making there. Name one explicitly to use it.
+    #[error("no My Number card found in a real reader; the virtual (software) readers {skipped} were skipped: a card in them is whatever a program made it. To use one on purpose, name it with --reader, reader= or the environment variable JPKI_READER")]
+    OnlyVirtualReaders {
+        /// The skipped readers' names, quoted and comma-separated.
+        skipped: String,
+    },
     /// A reader is there but holds no card.
     #[error("no card in reader \"{reader}\"; insert your My Number card and try again")]
     NoCard {

@@ -12,7 +12,8 @@
 //! # let _ = sig; Ok(()) }
 //! ```
 //!
-//! * [`card`]: finding the reader and card ([`Card::open`]);
+//! * [`card`]: finding the reader and card ([`Card::open`]); virtual readers only when named
+//!   ([`ReaderChoice::from_env_or`], [`is_virtual_reader`], [`eligible_readers`]);
 //! * [`session`]: one transaction's commands (certificates, token, signing);
 //! * [`verify`]: **the PIN policy** — the only code that sends VERIFY/CHANGE;
 //! * [`pin`]: self-validating PIN types and [`Tries`];
@@ -39,7 +40,9 @@ pub mod verify;
 #[cfg(feature = "virtual")]
 mod virtual_reader;
 
-pub use card::{Card, ReaderChoice};
+pub use card::{
+    eligible_readers, is_virtual_reader, Card, ReaderChoice, READER_ENV, VIRTUAL_NOTICE_ENV,
+};
 pub use digest_info::{DigestInfo, HashAlg};
 pub use error::{CardError, Result};
 pub use pin::{AnyPin, AuthPin, LastTry, PinKind, Secret, SignPassword, TextPin, Tries};

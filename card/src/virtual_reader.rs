@@ -1,6 +1,6 @@
-//! In-process transport to a simulated card (`jpki-card-sim`), for unit tests
-//! and `--reader virtual`. It behaves like the PC/SC one: the card is reset at
-//! the end of a transaction in which a PIN was verified.
+//! In-process transport to a simulated card (`jpki-card-sim`), for tests only (feature
+//! `virtual`, off by default: nothing shipped links the simulator). It behaves like the PC/SC
+//! one: the card is reset at the end of a transaction in which a PIN was verified.
 
 use crate::error::{CardError, Result};
 use crate::transport::{Reader, Transport};

@@ -77,8 +77,10 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod changes;
 mod error;
 mod font;
+mod mdp;
 mod reader;
 mod revisions;
 mod sign;
@@ -92,8 +94,10 @@ pub mod testing;
 #[cfg(test)]
 mod tests;
 
+pub use changes::{Change, Level, Revision};
 pub use error::Error;
 pub use font::StampFont;
+pub use mdp::{Lock, Policy};
 pub use reader::{for_chunks, Source};
 pub use sign::{prepare, sign_bytes};
 pub use stamp::{load_image, Image, Stamp};

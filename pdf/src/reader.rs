@@ -837,7 +837,7 @@ mod tests {
                     let _ = r.object((n, 0));
                 }
             }
-            let _ = crate::verify::check_source("fuzz.pdf", &pdf, None, None);
+            let _ = crate::verify::check_source("fuzz.pdf", &pdf, None, None, false);
         }
     }
 }

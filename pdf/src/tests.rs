@@ -1,6 +1,7 @@
 //! Signing and verifying whole files in memory (software key): the round
 //! trip, what later revisions may change, and the attacks on the ByteRange.
 
+use crate::changes::Level;
 use crate::testing::{last_startxref, minimal_pdf, reoffset, sign_in_memory};
 use crate::update::{build, SigOptions};
 use crate::verify::{check_file, SigReport, Tail};
@@ -15,7 +16,7 @@ fn check_bytes(bytes: &[u8]) -> (Vec<SigReport>, u64, Option<Tail>) {
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("x.pdf");
     std::fs::write(&f, bytes).unwrap();
-    let r = check_file(&f, None, None).unwrap();
+    let r = check_file(&f, None, None, false).unwrap();
     (r.signatures, r.size, r.tail)
 }
 
@@ -75,7 +76,28 @@ fn a_change_inside_a_later_signed_revision_is_named() {
     let page = "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Annots [6 0 R 30 0 R] >>";
     let annot = "<< /Type /Annot /Subtype /FreeText /Rect [0 0 595 842] /Contents (Paid) >>";
     let changed = append_update(&one, &[(3, page), (30, annot)]);
-    let (rs, _, _) = check_bytes(&sign_in_memory(&changed, false));
+    let resigned = sign_in_memory(&changed, false);
+    // Allowed after an approval signature, as the standard does, and named …
+    let (rs, _, _) = check_bytes(&resigned);
+    assert_eq!(rs[0].problem, None);
+    assert_eq!(rs[0].modification_level, Level::Annotations);
+    let whats: Vec<_> = rs[0].later_revisions[0]
+        .changes
+        .iter()
+        .map(|c| &c.what)
+        .collect();
+    assert!(
+        whats
+            .iter()
+            .any(|w| w.contains("gained /FreeText (30 0 R), an annotation")),
+        "{whats:?}"
+    );
+    // … refused with --strict.
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("x.pdf");
+    std::fs::write(&f, &resigned).unwrap();
+    let r = check_file(&f, None, None, true).unwrap();
+    let rs = r.signatures;
     let p = rs[0].problem.clone().unwrap().to_string();
     assert!(p.contains("gained /FreeText"), "{p}");
     // The same stream rewritten byte for byte is no change.
@@ -88,6 +110,36 @@ fn a_change_inside_a_later_signed_revision_is_named() {
     );
     let (rs, _, _) = check_bytes(&sign_in_memory(&same, false));
     assert!(rs.iter().all(|r| r.problem.is_none()), "{rs:?}");
+}
+
+#[test]
+fn validation_data_is_a_level_of_its_own() {
+    let one = sign_in_memory(&minimal_pdf("1.7"), false);
+    let text = String::from_utf8_lossy(&one).into_owned();
+    let at = text.rfind("\n1 0 obj").unwrap() + "\n1 0 obj".len();
+    let body = text[at..at + text[at..].find("endobj").unwrap()].trim();
+    let close = body.rfind(">>").unwrap();
+    let catalog = format!("{} /DSS 31 0 R >>", &body[..close]);
+    let changed = append_update(&one, &[(1, &catalog), (31, "<< /Type /DSS /Certs [] >>")]);
+    let (rs, _, _) = check_bytes(&sign_in_memory(&changed, false));
+    assert_eq!(rs[0].problem, None);
+    let dss: Vec<_> = rs[0].later_revisions[0]
+        .changes
+        .iter()
+        .filter(|c| c.level == Level::Dss)
+        .map(|c| c.what.as_str())
+        .collect();
+    assert_eq!(dss, ["the catalog's /DSS"], "{rs:?}");
+    assert_eq!(rs[0].modification_level, Level::Signing);
+    // DocMDP P 1 allows that, and nothing of the second signature.
+    let p1 = crate::mdp::Policy {
+        docmdp: Some(1),
+        ..Default::default()
+    };
+    let all = &rs[0].later_revisions[0].changes;
+    let bad = p1.violations(all, p1.allowed(false));
+    assert!(bad.iter().all(|c| c.level == Level::Signing), "{bad:?}");
+    assert!(!bad.is_empty());
 }
 
 #[test]
@@ -132,7 +184,7 @@ fn rejects_appended_bytes() {
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("x.pdf");
     std::fs::write(&f, &s).unwrap();
-    let e = check_file(&f, None, None).err().unwrap().to_string();
+    let e = check_file(&f, None, None, false).err().unwrap().to_string();
     assert!(e.contains("removed the signatures"), "{e}");
 }
 

@@ -13,12 +13,15 @@
 //!   trusted CA certificates given.
 //!
 //! A file is valid only when no signature has a [`Problem`] and no [`Tail`]
-//! follows the last valid one; each problem says what is wrong. A shadow attack
-//! through an unsigned update is caught as bytes after the last signature;
-//! what a later *signed* revision changed is judged by the `revisions` module
-//! (only the changes that adding signatures makes are accepted). The attack
-//! corpus is `tests/tests/pdf_attacks.rs`.
+//! follows the last valid one; each problem says what is wrong. A shadow
+//! attack through an unsigned update is caught as bytes after the last
+//! signature; what a later *signed* revision changed is classified (the
+//! `revisions` and `changes` modules) and judged by what the signature allows
+//! (the `mdp` module: DocMDP, locks). The attack corpus is
+//! `tests/tests/pdf_attacks.rs` and `tests/tests/pdf_mdp.rs`.
 
+use super::changes::{level_of, Level, Revision};
+use super::mdp::{self, Policy};
 use super::reader::{self, Entry, Source};
 use super::revisions;
 use super::structure::{self, Pdf};
@@ -49,6 +52,14 @@ pub struct SigReport {
     pub trusted_ca: Option<String>,
     /// What is wrong, if anything.
     pub problem: Option<Problem>,
+    /// What the signature allows later revisions to change.
+    pub mdp: Policy,
+    /// The highest level of change it allows.
+    pub allowed: Level,
+    /// The highest level of change made after it.
+    pub modification_level: Level,
+    /// The later revisions (each covered by a later signature) and what they changed.
+    pub later_revisions: Vec<Revision>,
 }
 
 /// Why a signature is not valid.
@@ -58,10 +69,16 @@ pub enum Problem {
     /// The CMS does not verify (messageDigest, signature, chain, …).
     #[error(transparent)]
     Cms(#[from] VerifyError),
-    /// What later revisions, covered only by a later signature, changed (one
-    /// entry per object: number, kind, change).
-    #[error("a later revision, covered only by a later signature, changed what this signature covers: {}", .0.join("; "))]
-    LaterRevisionChanged(Vec<String>),
+    /// What later revisions, covered only by a later signature, changed
+    /// beyond what this signature allows (one entry per object: number,
+    /// kind, change).
+    #[error("a later revision, covered only by a later signature, changed what this signature covers: {} (this signature allows {allowed:?})", .changes.join("; "))]
+    LaterRevisionChanged {
+        /// The changes not allowed.
+        changes: Vec<String>,
+        /// The highest level of change the signature allows.
+        allowed: Level,
+    },
     /// Anything else (ByteRange, /Contents, structure), in English.
     #[error("{0}")]
     Invalid(String),
@@ -126,13 +143,14 @@ pub fn check_file(
     path: &Path,
     ca: Option<&Path>,
     tsa_ca: Option<&Path>,
+    strict: bool,
 ) -> Result<FileReport, Error> {
     let name = path.display().to_string();
     let file = std::fs::File::open(path).map_err(|source| Error::Io {
         name: name.clone(),
         source,
     })?;
-    check_source(&name, &file, ca, tsa_ca)
+    check_source(&name, &file, ca, tsa_ca, strict)
 }
 
 /// [`check_file`] on any [`Source`].
@@ -141,6 +159,7 @@ pub fn check_source(
     src: &dyn Source,
     ca: Option<&Path>,
     tsa_ca: Option<&Path>,
+    strict: bool,
 ) -> Result<FileReport, Error> {
     let rd = |e: std::io::Error| format!("cannot read {name}: {e}");
     let pdf = structure::load_any(name, src)?;
@@ -159,12 +178,14 @@ pub fn check_source(
     }
     let mut reports: Vec<SigReport> = signed
         .iter()
-        .map(|(field, _, v)| {
+        .map(|(field, field_id, v)| {
             let mut r = SigReport {
                 field: field.clone(),
                 ..Default::default()
             };
             if let Some(v) = v {
+                r.mdp = mdp::read(&pdf, *field_id, *v);
+                r.allowed = r.mdp.allowed(strict);
                 if let Err(p) = check_sig(&pdf, src, *v, (ca, tsa_ca), &mut r) {
                     r.problem = Some(p);
                 }
@@ -180,23 +201,7 @@ pub fn check_source(
         .map(|r| r.covered_to)
         .max()
         .unwrap_or(len);
-    // What the revisions between each signature and the last valid one
-    // changed (the later signer signed them; this signer did not).
-    let later_src = reader::Prefix { src, len: last };
-    let mut later = None;
-    for r in reports.iter_mut() {
-        if r.problem.is_none() && r.covered_to > 0 && r.covered_to < last {
-            let found = match later.get_or_insert_with(|| revisions::open_later(&later_src)) {
-                Ok(now) => revisions::changes(src, r.covered_to, now),
-                Err(e) => Err(e.clone()),
-            };
-            match found {
-                Ok(c) if c.is_empty() => {}
-                Ok(c) => r.problem = Some(Problem::LaterRevisionChanged(c)),
-                Err(e) => r.problem = Some(e.into()),
-            }
-        }
-    }
+    judge_later_revisions(src, &mut reports, last)?;
     let tail = if last < len {
         Some(if pdf.recovered.is_some() {
             Tail::Broken { bytes: len - last }
@@ -216,6 +221,87 @@ pub fn check_source(
         tail,
         byte_ranges: raw_sigs,
     })
+}
+
+/// What the revisions between each signature and the last valid one
+/// changed (the later signers signed them; this signer did not), judged by
+/// what each signature allows. Each step between two valid signatures is
+/// compared once.
+fn judge_later_revisions(
+    src: &dyn Source,
+    reports: &mut [SigReport],
+    last: u64,
+) -> Result<(), String> {
+    let mut ends: Vec<(u64, String, Option<String>)> = reports
+        .iter()
+        .filter(|r| r.problem.is_none() && r.covered_to > 0 && r.covered_to <= last)
+        .map(|r| (r.covered_to, r.field.clone(), r.signer.clone()))
+        .collect();
+    ends.dedup_by_key(|e| e.0);
+    let mut steps: Vec<(u64, Result<Revision, String>)> = Vec::new();
+    // Revisions are numbered by `%%EOF`s, counted once through the file.
+    let eofs = |a, b| reader::count_in(src, a, b, b"%%EOF").map_err(|e| e.to_string());
+    let mut before = match ends.first() {
+        Some(e) if ends.len() > 1 => eofs(0, e.0)?,
+        _ => 0,
+    };
+    for w in ends.windows(2) {
+        let (from, (to, field, signer)) = (w[0].0, &w[1]);
+        let rev = reader::Prefix { src, len: *to };
+        let first = before + 1;
+        before += eofs(from, *to)?;
+        let found = revisions::open_revision(&rev).and_then(|now| {
+            let changes = revisions::changes(src, from, &now)?;
+            Ok(Revision {
+                revisions: (first, before),
+                signed_in_field: field.clone(),
+                signed_by: signer.clone(),
+                level: level_of(&changes),
+                changes,
+            })
+        });
+        steps.push((from, found));
+    }
+    for r in reports.iter_mut() {
+        if r.problem.is_some() || r.covered_to == 0 || r.covered_to >= last {
+            continue;
+        }
+        for (from, step) in &steps {
+            if *from < r.covered_to {
+                continue;
+            }
+            match step {
+                Ok(rev) => r.later_revisions.push(rev.clone()),
+                Err(e) => {
+                    r.problem = Some(e.clone().into());
+                    break;
+                }
+            }
+        }
+        let all: Vec<_> = r
+            .later_revisions
+            .iter()
+            .flat_map(|v| v.changes.iter().cloned())
+            .collect();
+        r.modification_level = level_of(&all);
+        let bad = r.mdp.violations(&all, r.allowed);
+        if r.problem.is_none() && !bad.is_empty() {
+            let list: Vec<String> = bad
+                .iter()
+                .map(|c| match (&c.field, c.level <= r.allowed) {
+                    (Some(f), true) => {
+                        format!("{} (field {f} is locked by this signature)", c.what)
+                    }
+                    _ => c.what.clone(),
+                })
+                .collect();
+            r.problem = Some(Problem::LaterRevisionChanged {
+                changes: list,
+                allowed: r.allowed,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// `D:YYYYMMDDHHmmSS+hh'mm'` → `YYYY-MM-DD HH:MM:SS +hh:mm` (as given if malformed).
@@ -260,6 +346,9 @@ fn object_span(src: &dyn Source, off: u64) -> Result<Vec<u8>, String> {
     }
 }
 
+/// One signature, in the order of the signing notes §3: its dictionary,
+/// the ByteRange, the gap being exactly its /Contents, then the CMS over the
+/// covered bytes.
 fn check_sig(
     pdf: &Pdf,
     src: &dyn Source,
@@ -267,7 +356,20 @@ fn check_sig(
     (ca, tsa_ca): (Option<&Path>, Option<&Path>),
     r: &mut SigReport,
 ) -> Result<(), Problem> {
-    let len = src.size();
+    let sig = sig_dictionary(pdf, sig_id, r)?;
+    let [_, b, c, _] = byte_range(&sig, src.size(), r)?;
+    let der = contents_in_gap(pdf, src, sig_id, b, c, r.covered_to)?;
+    let digest = covered_digest(src, b, c, r.covered_to)?;
+    check_cms(&der, digest, (ca, tsa_ca), r)
+}
+
+/// The signature dictionary, its `/SubFilter` (one of the two supported)
+/// and claimed time `/M`.
+fn sig_dictionary(
+    pdf: &Pdf,
+    sig_id: ObjectId,
+    r: &mut SigReport,
+) -> Result<lopdf::Dictionary, String> {
     let sig = pdf
         .dict(sig_id)
         .ok_or("the field's /V is not a signature dictionary")?;
@@ -283,10 +385,14 @@ fn check_sig(
         return Err(format!(
             "/SubFilter {} is not supported (only adbe.pkcs7.detached and ETSI.CAdES.detached)",
             r.subfilter
-        )
-        .into());
+        ));
     }
-    // 1. ByteRange: exactly four non-negative integers, [0 b c d], inside the file.
+    Ok(sig)
+}
+
+/// The ByteRange: exactly four non-negative integers, `[0 b c d]`, inside
+/// the file; sets where the signed bytes end.
+fn byte_range(sig: &lopdf::Dictionary, len: u64, r: &mut SigReport) -> Result<[u64; 4], String> {
     let br = sig
         .get(b"ByteRange")
         .and_then(Object::as_array)
@@ -297,17 +403,30 @@ fn check_sig(
         .collect::<Option<_>>()
         .ok_or("/ByteRange holds something other than non-negative integers")?;
     let [a, b, c, d] = nums[..] else {
-        return Err(format!("/ByteRange has {} numbers, not 4", nums.len()).into());
+        return Err(format!("/ByteRange has {} numbers, not 4", nums.len()));
     };
     r.byte_range = Some([a, b, c, d]);
     let end = c.checked_add(d).ok_or("/ByteRange overflows")?;
     if a != 0 || b == 0 || c <= b || end > len {
         return Err(format!(
             "/ByteRange [{a} {b} {c} {d}] does not start at 0 or lies outside the file ({len} bytes)"
-        ).into());
+        ));
     }
     r.covered_to = end;
-    // 2. The gap must be exactly this dictionary's /Contents, found at its offset.
+    Ok([a, b, c, d])
+}
+
+/// The gap `b..c` must be exactly this dictionary's `/Contents` hex string,
+/// found at the dictionary's own offset; the dictionary must lie inside the
+/// signed bytes, which must end a revision. Returns the DER (with padding).
+fn contents_in_gap(
+    pdf: &Pdf,
+    src: &dyn Source,
+    sig_id: ObjectId,
+    b: u64,
+    c: u64,
+    end: u64,
+) -> Result<Vec<u8>, String> {
     let off = match pdf.entry(sig_id.0) {
         Some(Entry::Normal { offset, .. }) => offset,
         Some(Entry::Compressed { .. }) => {
@@ -340,18 +459,17 @@ fn check_sig(
     if c <= cs || b >= ce {
         return Err(format!(
             "the ByteRange gap {b}..{c} is not this signature's /Contents ({cs}..{ce}): the ByteRange was moved"
-        ).into());
+        ));
     }
     if b < cs || c > ce {
         return Err(format!(
             "the ByteRange leaves out bytes {b}..{c}, more than this signature's /Contents ({cs}..{ce}): unsigned bytes are hidden in the gap"
-        ).into());
+        ));
     }
     if (b, c) != (cs, ce) {
         return Err(format!(
             "the ByteRange gap {b}..{c} is not this signature's /Contents ({cs}..{ce})"
-        )
-        .into());
+        ));
     }
     if off >= b || span_end > end {
         return Err("the signature dictionary is not inside the signed bytes".into());
@@ -367,23 +485,34 @@ fn check_sig(
     if !hex.iter().all(u8::is_ascii_hexdigit) {
         return Err("/Contents holds characters other than hex digits".into());
     }
-    let der: Vec<u8> = hex
+    Ok(hex
         .chunks(2)
         .map(|p| u8::from_str_radix(std::str::from_utf8(p).unwrap_or("zz"), 16).unwrap_or(0))
-        .collect();
-    // 3. The CMS over the covered bytes.
+        .collect())
+}
+
+/// SHA-256 of the covered bytes `0..b` and `c..end`, read in chunks.
+fn covered_digest(src: &dyn Source, b: u64, c: u64, end: u64) -> Result<[u8; 32], String> {
     let mut h = Sha256::new();
-    reader::for_chunks(src, 0, b, |c| {
-        h.update(c);
-        Ok(())
-    })
-    .map_err(|e| e.to_string())?;
-    reader::for_chunks(src, c, end, |c| {
-        h.update(c);
-        Ok(())
-    })
-    .map_err(|e| e.to_string())?;
-    let v = cms_verify::verify_with_tsa(&der, Against::Detached(h.finalize().into()), ca, tsa_ca)?;
+    for (from, to) in [(0, b), (c, end)] {
+        reader::for_chunks(src, from, to, |chunk| {
+            h.update(chunk);
+            Ok(())
+        })
+        .map_err(|e| e.to_string())?;
+    }
+    Ok(h.finalize().into())
+}
+
+/// The CMS over the covered bytes: signer, times, ESS attribute for PAdES,
+/// and the chain to `ca` if given.
+fn check_cms(
+    der: &[u8],
+    digest: [u8; 32],
+    (ca, tsa_ca): (Option<&Path>, Option<&Path>),
+    r: &mut SigReport,
+) -> Result<(), Problem> {
+    let v = cms_verify::verify_with_tsa(der, Against::Detached(digest), ca, tsa_ca)?;
     r.signer = Some(v.signer.clone());
     if let Some(t) = v.signing_time {
         r.time = Some(t);

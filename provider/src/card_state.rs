@@ -414,7 +414,10 @@ fn obtain_pin(
 pub fn read_pin_source(pin: PinKind, src: &PinSource) -> Result<Zeroizing<String>> {
     let fail = |reason: String| ProvError::PinSource {
         pin,
-        source_name: src.to_string(),
+        source_name: match src {
+            PinSource::File(_) => "file, path not shown".to_string(),
+            PinSource::Env(v) => format!("env:{v}"),
+        },
         reason,
     };
     let text = match src {
@@ -425,10 +428,11 @@ pub fn read_pin_source(pin: PinKind, src: &PinSource) -> Result<Zeroizing<String
             }
             let bytes =
                 Zeroizing::new(std::fs::read(path).map_err(|e| fail(e.kind().to_string()))?);
-            Zeroizing::new(
-                String::from_utf8(bytes.to_vec())
-                    .map_err(|_| fail("the file is not text".into()))?,
-            )
+            // Checked in place: String::from_utf8 of a copy would hand the copy to its error,
+            // which is dropped without being wiped.
+            let text =
+                std::str::from_utf8(&bytes).map_err(|_| fail("the file is not text".into()))?;
+            Zeroizing::new(text.to_string())
         }
         PinSource::Env(var) => Zeroizing::new(
             std::env::var(var).map_err(|_| fail("the variable is not set or not text".into()))?,

@@ -96,8 +96,9 @@ pub enum ProvError {
     /// Nobody supplied a PIN.
     #[error("no {pin} given for {uri}: no terminal to ask on; use -passin, or pin-source=file:/path in the URI or the jpki provider section")]
     NoPin { pin: PinKind, uri: String },
-    /// A pin-source that cannot be read.
-    #[error("cannot read the {pin} from pin-source {source_name}: {reason}")]
+    /// A pin-source that cannot be read. `source_name` is `file` or `env:NAME`: a path is
+    /// never shown (a PIN written as `file:1234` would be).
+    #[error("cannot read the {pin} from the pin-source ({source_name}): {reason}")]
     PinSource {
         pin: PinKind,
         source_name: String,
@@ -144,6 +145,7 @@ impl ProvError {
                 | CardError::NoReaders
                 | CardError::NoReaderMatches { .. }
                 | CardError::NoCard { .. }
+                | CardError::OnlyVirtualReaders { .. }
                 | CardError::NotJpki { .. }
                 | CardError::UnsupportedToken { .. } => Reason::NoCard,
                 CardError::WrongPin { .. } => Reason::WrongPin,

@@ -15,7 +15,9 @@
 //!
 //! Nothing here panics across the C boundary ([`provider::guard`] at every entry point),
 //! nothing is logged that is secret, and no private key material exists in this process.
-//! `unsafe` is confined to the FFI edge; each block says why it holds.
+//! `unsafe` is confined to the FFI edge; each block says why it holds, also inside an
+//! `unsafe fn` (`unsafe_op_in_unsafe_fn` is denied: a caller's promise covers no operation).
+#![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod card_state;
 pub mod decoder;

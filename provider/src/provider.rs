@@ -244,7 +244,7 @@ impl Config {
 
     /// The reader for a URI that may name one.
     pub fn reader_for(&self, uri_reader: Option<&str>) -> ReaderChoice {
-        ReaderChoice::from_option(uri_reader.or(self.reader.as_deref()))
+        ReaderChoice::from_env_or(uri_reader.or(self.reader.as_deref()))
     }
 }
 

@@ -50,7 +50,7 @@ pub struct CompletionsArgs {
 
 /// Reads and prints the 基本4情報.
 pub fn basic4(g: &Global) -> Result<(), CliError> {
-    let mut card = Card::open(&ReaderChoice::from_option(g.reader.as_deref()))?;
+    let mut card = Card::open(&ReaderChoice::from_env_or(g.reader.as_deref()))?;
     let AnyPin::Text(pin) = ask_pin(&mut card, g, PinKind::Text)? else {
         return Err(CliError::Usage("the text PIN is needed".into()));
     };

@@ -7,7 +7,7 @@ use crate::secret::{read_new_pin, read_pin};
 use crate::{
     CertArgs, CertFormat, CertName, ChangeArgs, Cli, Command, Global, PinCommand, PinName,
 };
-use jpki_card::{Card, CertKind, PinKind, PinStatus, ReaderChoice, TokenKind};
+use jpki_card::{Card, CardError, CertKind, PinKind, PinStatus, ReaderChoice, TokenKind};
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 
@@ -33,7 +33,7 @@ pub fn run(cli: &Cli) -> Result<(), CliError> {
 }
 
 fn open(g: &Global) -> Result<Card, CliError> {
-    Ok(Card::open(&ReaderChoice::from_option(g.reader.as_deref()))?)
+    Ok(Card::open(&ReaderChoice::from_env_or(g.reader.as_deref()))?)
 }
 
 fn card_info(g: &Global) -> Result<(), CliError> {
@@ -66,26 +66,43 @@ fn token_id(t: &TokenKind) -> &'static str {
 
 fn pin_status(g: &Global) -> Result<(), CliError> {
     let mut card = open(g)?;
-    let mut pins = vec![PinKind::Auth, PinKind::Sign];
-    // Smartphone tokens have only the JPKI application.
-    if card.token() == &TokenKind::MyNumberCard {
-        pins.push(PinKind::Text);
-    }
+    // Smartphone tokens have only the JPKI application: their text-AP PIN is unavailable.
+    let has_text = card.token() == &TokenKind::MyNumberCard;
     let mut rows = Vec::new();
+    let mut first_error = None;
     {
         let mut s = card.session()?;
-        for p in pins {
-            rows.push((p, s.pin_status(p)?));
+        for p in [PinKind::Auth, PinKind::Sign, PinKind::Text] {
+            if p == PinKind::Text && !has_text {
+                rows.push((p, None));
+                continue;
+            }
+            match s.pin_status(p) {
+                Ok(st) => rows.push((p, Some(st))),
+                // A card that went away ends the command; an application that answers an
+                // error leaves the other PINs worth showing.
+                Err(e @ (CardError::Unexpected { .. } | CardError::Malformed { .. })) => {
+                    tracing::debug!(pin = p.id(), "PIN status unavailable: {e}");
+                    first_error.get_or_insert(e);
+                    rows.push((p, None));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    if let Some(e) = first_error {
+        if rows.iter().all(|(_, st)| st.is_none()) {
+            return Err(e.into());
         }
     }
     if g.json {
         let v: serde_json::Map<String, serde_json::Value> = rows
             .iter()
             .map(|(p, st)| {
-                let tries = st.tries().map(|t| t.get());
+                let tries = st.and_then(PinStatus::tries).map(|t| t.get());
                 (
                     p.id().to_string(),
-                    serde_json::json!({"tries_left": tries, "max": p.max_tries(), "blocked": tries == Some(0)}),
+                    serde_json::json!({"tries_left": tries, "max": p.max_tries(), "blocked": tries == Some(0), "available": st.is_some()}),
                 )
             })
             .collect();
@@ -94,10 +111,11 @@ fn pin_status(g: &Global) -> Result<(), CliError> {
     }
     for (p, st) in rows {
         let line = match st {
-            PinStatus::Tries(t) if t.is_blocked() => Msg::PinBlocked(p),
-            PinStatus::Tries(t) if t.is_last() => Msg::PinLastTry(p),
-            PinStatus::Tries(t) => Msg::PinTries(p, t.get()),
-            PinStatus::Verified => Msg::PinVerified(p),
+            None => Msg::PinUnavailable(p),
+            Some(PinStatus::Tries(t)) if t.is_blocked() => Msg::PinBlocked(p),
+            Some(PinStatus::Tries(t)) if t.is_last() => Msg::PinLastTry(p),
+            Some(PinStatus::Tries(t)) => Msg::PinTries(p, t.get()),
+            Some(PinStatus::Verified) => Msg::PinVerified(p),
         };
         println!("{line}");
     }

@@ -143,7 +143,7 @@ fn sign(g: &Global, a: &CmsSignArgs) -> Result<(), CliError> {
         KeyName::Sign => (KeyKind::Sign, CertKind::Sign, CertKind::SignCa),
         KeyName::Auth => (KeyKind::Auth, CertKind::Auth, CertKind::AuthCa),
     };
-    let mut card = Card::open(&ReaderChoice::from_option(g.reader.as_deref()))?;
+    let mut card = Card::open(&ReaderChoice::from_env_or(g.reader.as_deref()))?;
     let pin = ask_pin(&mut card, g, key.pin())?;
     let der = {
         let mut s = unlocked(&mut card, g, &pin)?;

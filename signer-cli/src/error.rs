@@ -74,6 +74,7 @@ fn code(e: &CliError) -> u8 {
             | CardError::NoReaders
             | CardError::NoReaderMatches { .. }
             | CardError::NoCard { .. }
+            | CardError::OnlyVirtualReaders { .. }
             | CardError::NotJpki { .. }
             | CardError::UnsupportedToken { .. }
             | CardError::ServiceLost

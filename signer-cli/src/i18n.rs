@@ -27,6 +27,8 @@
 //! message has its parameters in both languages.
 
 use jpki_card::{CardError, PinKind, TokenKind};
+use jpki_pdf::Level;
+use jpki_pdf::Lock;
 use std::fmt;
 use std::sync::OnceLock;
 
@@ -117,6 +119,9 @@ pub fn card_error_ja(e: &CardError) -> Option<String> {
         }
         CardError::NoCard { reader } => format!(
             "リーダー「{reader}」にカードがありません。マイナンバーカードを置いてもう一度実行してください"
+        ),
+        CardError::OnlyVirtualReaders { skipped } => format!(
+            "実在のリーダーにマイナンバーカードが見つかりません。仮想（ソフトウェア）リーダー {skipped} は使いません（そのカードはプログラムが作ったものかもしれません）。意図して使うときは --reader、reader= または環境変数 JPKI_READER でリーダーを指定してください"
         ),
         CardError::NotJpki { reader } => format!(
             "リーダー「{reader}」のカードはマイナンバーカードではありません（公的個人認証（JPKI）のアプリケーションがありません）"
@@ -244,6 +249,10 @@ pub enum Field {
     Certificate,
     /// The verdict.
     Result,
+    /// Something the reader should check although the signature is valid.
+    Warning,
+    /// What the signature allows later revisions to change.
+    Permissions,
 }
 
 impl Field {
@@ -259,6 +268,8 @@ impl Field {
             (Lang::En, Field::Signature) => "Signature",
             (Lang::En, Field::Certificate) => "Certificate",
             (Lang::En, Field::Result) => "Result",
+            (Lang::En, Field::Warning) => "WARNING",
+            (Lang::En, Field::Permissions) => "Allows",
             (Lang::Ja, Field::Signer) => "署名者",
             (Lang::Ja, Field::SigningTime) => "署名時刻",
             (Lang::Ja, Field::Timestamp) => "タイムスタンプ",
@@ -269,6 +280,8 @@ impl Field {
             (Lang::Ja, Field::Signature) => "署名",
             (Lang::Ja, Field::Certificate) => "証明書",
             (Lang::Ja, Field::Result) => "結果",
+            (Lang::Ja, Field::Warning) => "注意",
+            (Lang::Ja, Field::Permissions) => "許可",
         }
     }
 }
@@ -328,6 +341,8 @@ pub enum Msg<'a> {
     PinTries(PinKind, u8),
     /// `pin status`: verified in this session.
     PinVerified(PinKind),
+    /// `pin status`: a PIN this token lacks or whose application answered an error.
+    PinUnavailable(PinKind),
     /// `pin change` done.
     PinChanged(PinKind),
     /// PDF `sign`: one output written (input, output, field).
@@ -388,8 +403,19 @@ pub enum Msg<'a> {
     DigestMismatch,
     /// `verify`/`cms verify`: the chain to `--ca` failed (CA file, OpenSSL's reason).
     NotChained(&'a str, &'a str),
-    /// `verify`: what a later signed revision changed (the list, in English terms).
-    LaterRevisionChanged(&'a str),
+    /// `verify`: what a later signed revision changed beyond what the
+    /// signature allows (the list, in English terms; the level it allows).
+    LaterRevisionChanged(&'a str, Level),
+    /// `verify`: one kind of change in a later revision (level, the fields or
+    /// objects in English terms).
+    ChangeKind(Level, &'a str),
+    /// `verify`: one later revision (number, signer, field, the kinds of
+    /// change, whether this signature allows them).
+    RevisionChanges((usize, usize), &'a str, &'a str, &'a str, bool),
+    /// `verify`: annotations were added after an approval signature.
+    AnnotationsAfterSigning,
+    /// `verify`: what a signature allows (its level, certification P, lock).
+    Allows(Level, Option<u8>, Option<&'a Lock>),
     /// A file that is not a PDF.
     NotPdf(&'a str),
     /// An encrypted PDF.
@@ -422,11 +448,11 @@ impl Msg<'_> {
             (Ja, NotChanged) => "なし".into(),
             (En, Appended(n, covered)) => format!(
                 "{n} bytes were appended later{}",
-                if *covered { " (incremental updates covered by later signatures; compared object by object, they only add signatures)" } else { "" }
+                if *covered { " (incremental updates covered by later signatures, compared object by object: see each revision below)" } else { "" }
             ),
             (Ja, Appended(n, covered)) => format!(
                 "署名後に{n}バイトが追加されています{}",
-                if *covered { "（後の署名が対象とする追記。オブジェクトごとに比較し、署名の追加のみ）" } else { "" }
+                if *covered { "（後の署名が対象とする追記。オブジェクトごとに比較した結果は版ごとに下記）" } else { "" }
             ),
             (En, ContentMatches) => "matches the signed SHA-256 digest".into(),
             (Ja, ContentMatches) => "署名されたSHA-256ハッシュ値と一致".into(),
@@ -463,6 +489,8 @@ impl Msg<'_> {
             (Ja, PinTries(k, n)) => format!("{}: 残り{n}回（最大{}回）", pin(k), k.max_tries()),
             (En, PinVerified(k)) => format!("{}: verified", pin(k)),
             (Ja, PinVerified(k)) => format!("{}: 照合済み", pin(k)),
+            (En, PinUnavailable(k)) => format!("{}: unavailable (this token has no such PIN, or its application answered an error)", pin(k)),
+            (Ja, PinUnavailable(k)) => format!("{}: 利用できません（このトークンにはないか、アプリケーションがエラーを返しました）", pin(k)),
             (En, PinChanged(k)) => format!("{} changed.", pin(k)),
             (Ja, PinChanged(k)) => format!("{}を変更しました。", pin(k)),
             (En, PdfSigned(i, o, f)) => format!("Signed {i} → {o} (field {f})"),
@@ -499,8 +527,54 @@ impl Msg<'_> {
             (Ja, DigestMismatch) => "署名対象のSHA-256が署名時の値（messageDigest）と一致しません。署名後にデータが変更されています".into(),
             (En, NotChained(ca, why)) => format!("the signer certificate does not chain to a CA in {ca}: {why}"),
             (Ja, NotChained(ca, why)) => format!("署名者の証明書が{ca}のCAにつながりません: {why}"),
-            (En, LaterRevisionChanged(list)) => format!("a later revision, covered only by a later signature, changed what this signature covers: {list}"),
-            (Ja, LaterRevisionChanged(list)) => format!("後の署名だけが対象とする後の版が、この署名の対象を変更しています: {list}"),
+            (En, LaterRevisionChanged(list, allowed)) => format!("a later revision, covered only by a later signature, changed what this signature covers: {list} (this signature allows {})", level_name(*allowed, En)),
+            (Ja, LaterRevisionChanged(list, allowed)) => format!("後の署名だけが対象とする後の版が、この署名の対象を変更しています: {list}（この署名が許すのは{}）", level_name(*allowed, Ja)),
+            (En, ChangeKind(Level::None, _)) => "nothing that shows".into(),
+            (Ja, ChangeKind(Level::None, _)) => "表示に関わる変更なし".into(),
+            (En, ChangeKind(Level::Dss, _)) => "document metadata, validation data (DSS) or a document timestamp updated".into(),
+            (Ja, ChangeKind(Level::Dss, _)) => "文書情報・検証情報（DSS）・文書タイムスタンプの更新".into(),
+            (En, ChangeKind(Level::Signing, _)) => "a signature added".into(),
+            (Ja, ChangeKind(Level::Signing, _)) => "署名の追加".into(),
+            (En, ChangeKind(Level::FormFill, d)) => format!("field(s) {d} filled in"),
+            (Ja, ChangeKind(Level::FormFill, d)) => format!("フィールド {d} への入力"),
+            (En, ChangeKind(Level::Annotations, d)) => format!("annotations added, changed or deleted ({d})"),
+            (Ja, ChangeKind(Level::Annotations, d)) => format!("注釈の追加・変更・削除（{d}）"),
+            (En, ChangeKind(Level::Other, d)) => format!("other changes ({d})"),
+            (Ja, ChangeKind(Level::Other, d)) => format!("その他の変更（{d}）"),
+            (En, RevisionChanges(n, by, field, what, ok)) => format!(
+                "{} (signed by {by}, field {field}): {what} — {}",
+                match n { (a, b) if a >= b => format!("revision {b}"), (a, b) => format!("revisions {a}-{b}") },
+                if *ok { "allowed by this signature" } else { "NOT allowed by this signature" }
+            ),
+            (Ja, RevisionChanges(n, by, field, what, ok)) => format!(
+                "{}（{by} が署名、フィールド {field}）: {what} — {}",
+                match n { (a, b) if a >= b => format!("第{b}版"), (a, b) => format!("第{a}〜{b}版") },
+                if *ok { "この署名が許す変更" } else { "この署名が許さない変更" }
+            ),
+            (En, AnnotationsAfterSigning) => "annotations were added or changed after this signature (by a later signer). The PDF standard allows that after an approval signature, but an annotation can cover what the page shows: look at them (--strict refuses them)".into(),
+            (Ja, AnnotationsAfterSigning) => "この署名の後（後の署名者により）注釈が追加・変更されています。承認署名の後の注釈はPDF規格上許されますが、注釈はページの表示を覆い隠せます。内容を確認してください（--strict で不可とします）".into(),
+            (En, Allows(l, p, lock)) => format!(
+                "{}: later changes allowed: {}{}",
+                match p { Some(p) => format!("certification (DocMDP P={p})"), None => "approval".into() },
+                level_name(*l, En),
+                match lock {
+                    None => String::new(),
+                    Some(Lock::All) => "; all fields locked".into(),
+                    Some(Lock::Include(f)) => format!("; fields locked: {}", f.join(", ")),
+                    Some(Lock::Exclude(f)) => format!("; all fields locked except {}", f.join(", ")),
+                }
+            ),
+            (Ja, Allows(l, p, lock)) => format!(
+                "{}: 後の変更で許されるもの: {}{}",
+                match p { Some(p) => format!("作成者署名（DocMDP P={p}）"), None => "承認署名".into() },
+                level_name(*l, Ja),
+                match lock {
+                    None => String::new(),
+                    Some(Lock::All) => "。全フィールドをロック".into(),
+                    Some(Lock::Include(f)) => format!("。ロックされたフィールド: {}", f.join(", ")),
+                    Some(Lock::Exclude(f)) => format!("。{} 以外の全フィールドをロック", f.join(", ")),
+                }
+            ),
             (En, NotValid(f, p)) => format!("{f}: NOT valid: {p}"),
             (Ja, NotValid(f, p)) => format!("{f}: 無効です: {p}"),
             (En, ManyNotValid(n, first)) => format!("{n} files are not valid; first: {first}"),
@@ -512,6 +586,24 @@ impl Msg<'_> {
             (En, EncryptedPdf(f)) => format!("{f} is encrypted; encrypted PDFs cannot be signed (decrypt it first, e.g. `qpdf --decrypt IN OUT`)"),
             (Ja, EncryptedPdf(f)) => format!("{f}は暗号化されています。暗号化されたPDFには署名できません（先に復号してください。例: `qpdf --decrypt IN OUT`）"),
         }
+    }
+}
+
+/// What a modification level allows, in words.
+pub fn level_name(l: Level, lang: Lang) -> &'static str {
+    match (lang, l) {
+        (Lang::En, Level::None) => "no changes",
+        (Lang::En, Level::Dss) => "no changes except validation data (DSS) and document timestamps",
+        (Lang::En, Level::Signing) => "signing",
+        (Lang::En, Level::FormFill) => "form filling and signing",
+        (Lang::En, Level::Annotations) => "form filling, signing and annotations",
+        (Lang::En, Level::Other) => "any change",
+        (Lang::Ja, Level::None) => "変更なし",
+        (Lang::Ja, Level::Dss) => "検証情報（DSS）と文書タイムスタンプの追加のみ",
+        (Lang::Ja, Level::Signing) => "署名",
+        (Lang::Ja, Level::FormFill) => "フォーム入力と署名",
+        (Lang::Ja, Level::Annotations) => "フォーム入力、署名と注釈",
+        (Lang::Ja, Level::Other) => "すべての変更",
     }
 }
 
@@ -549,7 +641,9 @@ pub fn pdf_problem(p: &jpki_pdf::verify::Problem) -> String {
     use jpki_pdf::verify::Problem as P;
     match p {
         P::Cms(e) => verify_error(e),
-        P::LaterRevisionChanged(list) => Msg::LaterRevisionChanged(&list.join("; ")).to_string(),
+        P::LaterRevisionChanged { changes, allowed } => {
+            Msg::LaterRevisionChanged(&changes.join("; "), *allowed).to_string()
+        }
         other => other.to_string(),
     }
 }
@@ -625,6 +719,9 @@ mod tests {
                 available: r(),
             },
             CardError::NoCard { reader: r() },
+            CardError::OnlyVirtualReaders {
+                skipped: format!("\"{}\"", r()),
+            },
             CardError::NotJpki { reader: r() },
             CardError::UnsupportedToken {
                 reader: r(),

@@ -67,7 +67,8 @@ pub struct Cli {
 /// Options every command understands.
 #[derive(Args, Debug)]
 pub struct Global {
-    /// Use the reader whose name contains this text (default: the first reader holding a My Number card).
+    /// Use the reader whose name contains this text (default: the first real reader holding a
+    /// My Number card; virtual readers such as "Virtual PCD" only when named here or in JPKI_READER).
     #[arg(long, global = true, env = "JPKI_READER")]
     pub reader: Option<String>,
     /// Read the PIN or password from this file's first line (`-` = standard input).

@@ -27,7 +27,7 @@ pub fn read_pin(
         Some(p) => {
             let all = Zeroizing::new(
                 std::fs::read_to_string(p)
-                    .map_err(|e| io("cannot read PIN file", &p.display().to_string(), e))?,
+                    .map_err(|e| io("cannot read PIN file", PIN_FILE_UNNAMED, e))?,
             );
             Zeroizing::new(all.lines().next().unwrap_or("").to_string())
         }
@@ -66,6 +66,10 @@ pub fn read_new_pin(kind: PinKind, file: Option<&Path>) -> Result<AnyPin, CliErr
     }
     Ok(AnyPin::new(kind, &a)?)
 }
+
+/// How errors name the `--pin-file` file: never by its path, since a PIN typed where the path
+/// belonged (`--pin-file 1234`) would be echoed to the terminal and any log.
+pub const PIN_FILE_UNNAMED: &str = "(--pin-file)";
 
 fn io(what: &'static str, path: &str, source: std::io::Error) -> CliError {
     CliError::Io {

@@ -6,6 +6,10 @@
 //! Tests that spend PIN tries or need another card variant start their own
 //! simulator in the second vpcd slot ("Virtual PCD 00 01") with [`SecondSim`]
 //! and must run one at a time (`--test-threads=1`, as `make test` does).
+//!
+//! Both readers are virtual, which jpki never chooses by itself: `scripts/with-sim.sh` sets
+//! `JPKI_READER` to the main reader, and tests of the second reader or of the reader choice
+//! name their reader explicitly (`--reader`, `?reader=`).
 #![forbid(unsafe_code)]
 
 pub mod pdf;
@@ -150,8 +154,21 @@ pub struct SecondSim {
     args: Vec<String>,
 }
 
+/// `nsenter --net=…` into the network namespace of the pcscd sim-up started
+/// (`target/sim/vpcd-netns`), where vpcd's ports are; nothing if sim-up used a running pcscd.
+fn in_vpcd_netns(program: &Path) -> Command {
+    match std::fs::read_to_string(sim_dir().join("vpcd-netns")) {
+        Ok(ns) => {
+            let mut c = Command::new("nsenter");
+            c.arg(format!("--net={}", ns.trim())).arg(program);
+            c
+        }
+        Err(_) => Command::new(program),
+    }
+}
+
 fn spawn_sim(dir: &Path, args: &[String]) -> Child {
-    Command::new(bin("jpki-card-sim"))
+    in_vpcd_netns(&bin("jpki-card-sim"))
         .args(["--vpcd", "127.0.0.1:35964", "--state"])
         .arg(dir.join("state.json"))
         .arg("--stats")

@@ -373,3 +373,154 @@ fn answer(mut s: std::net::TcpStream, d: &Path) -> std::io::Result<()> {
     )?;
     s.write_all(&body)
 }
+
+/// A one-page form: catalog 1 with `/AcroForm` 6, page 3 with the widgets
+/// of two empty text fields, `Name` (object 7) and `Date` (object 8), each
+/// field and widget in one dictionary (what form designers write).
+pub fn form_pdf() -> Vec<u8> {
+    form_pdf_with("", "", &[])
+}
+
+/// [`form_pdf`] with `catalog` and `resources` added to the catalog's and
+/// the page's resource dictionaries, and `extra` objects (numbered 9, 10, …).
+pub fn form_pdf_with(catalog: &str, resources: &str, extra: &[&[u8]]) -> Vec<u8> {
+    let field = |name: &str, y: u32| {
+        format!(
+            "<< /Type /Annot /Subtype /Widget /FT /Tx /T ({name}) /Rect [72 {y} 300 {}] /P 3 0 R /F 4 /DA (/Helv 12 Tf 0 g) >>",
+            y + 20
+        )
+        .into_bytes()
+    };
+    let mut objs: Vec<Vec<u8>> = vec![
+        format!("<< /Type /Catalog /Pages 2 0 R /AcroForm 6 0 R{catalog} >>").into_bytes(),
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_vec(),
+        format!("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >>{resources} >> /Annots [7 0 R 8 0 R] >>").into_bytes(),
+        stream_object(b"BT /F1 18 Tf 72 720 Td (Application form) Tj ET"),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_vec(),
+        b"<< /Fields [7 0 R 8 0 R] /DA (/Helv 12 Tf 0 g) /DR << /Font << /Helv 5 0 R >> >> >>".to_vec(),
+        field("Name", 640),
+        field("Date", 600),
+    ];
+    objs.extend(extra.iter().map(|e| e.to_vec()));
+    let mut out = b"%PDF-1.7\n%".to_vec();
+    out.extend([0xE2, 0xE3, 0xCF, 0xD3, b'\n']);
+    let mut offs = Vec::new();
+    for (i, o) in objs.iter().enumerate() {
+        offs.push(out.len());
+        out.extend(format!("{} 0 obj\n", i + 1).as_bytes());
+        out.extend(o);
+        out.extend(b"\nendobj\n");
+    }
+    let x = out.len();
+    out.extend(format!("xref\n0 {}\n0000000000 65535 f \n", objs.len() + 1).as_bytes());
+    for o in offs {
+        out.extend(format!("{o:010} 00000 n \n").as_bytes());
+    }
+    out.extend(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R /ID [<00112233445566778899aabbccddeeff> <00112233445566778899aabbccddeeff>] >>\nstartxref\n{x}\n%%EOF\n",
+            objs.len() + 1
+        )
+        .as_bytes(),
+    );
+    out
+}
+
+fn find_in(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+fn rfind_in(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).rposition(|w| w == needle)
+}
+
+/// The first number after the last `key` in `pdf`.
+fn last_number_after(pdf: &[u8], key: &[u8]) -> usize {
+    let at = rfind_in(pdf, key).expect("the key") + key.len();
+    String::from_utf8_lossy(&pdf[at..(at + 40).min(pdf.len())])
+        .split(|c: char| !c.is_ascii_digit())
+        .find(|s| !s.is_empty())
+        .and_then(|s| s.parse().ok())
+        .expect("a number")
+}
+
+/// The body of the last definition of object `id` in `pdf` (classic
+/// sections: between `N 0 obj` and `endobj`).
+pub fn last_object_body(pdf: &[u8], id: usize) -> Vec<u8> {
+    let head = format!("\n{id} 0 obj");
+    let at = rfind_in(pdf, head.as_bytes()).expect("the object") + head.len();
+    let end = at + find_in(&pdf[at..], b"endobj").expect("endobj");
+    pdf[at..end].trim_ascii().to_vec()
+}
+
+/// `pdf` plus an unsigned incremental update (a classic cross-reference
+/// section) defining `objs`, as any PDF writer appends one.
+pub fn append_update(pdf: &[u8], objs: &[(usize, Vec<u8>)]) -> Vec<u8> {
+    let prev = last_number_after(pdf, b"startxref");
+    let size = last_number_after(pdf, b"/Size");
+    let root = last_number_after(pdf, b"/Root");
+    let mut t = pdf.to_vec();
+    if !t.ends_with(b"\n") {
+        t.push(b'\n');
+    }
+    let mut xref = b"xref\n".to_vec();
+    for (id, body) in objs {
+        xref.extend(format!("{id} 1\n{:010} 00000 n\r\n", t.len()).as_bytes());
+        t.extend(format!("{id} 0 obj\n").as_bytes());
+        t.extend(body);
+        t.extend(b"\nendobj\n");
+    }
+    let size = objs.iter().map(|o| o.0 + 1).max().unwrap_or(0).max(size);
+    let x = t.len();
+    t.extend(xref);
+    t.extend(
+        format!(
+            "trailer\n<< /Size {size} /Root {root} 0 R /Prev {prev} /ID [<00112233445566778899aabbccddeeff> <00112233445566778899aabbccddeeff>] >>\nstartxref\n{x}\n%%EOF\n"
+        )
+        .as_bytes(),
+    );
+    t
+}
+
+/// The next free object number of `pdf` (its last `/Size`).
+pub fn next_object(pdf: &[u8]) -> usize {
+    last_number_after(pdf, b"/Size")
+}
+
+/// `pdf` with the text field `field` (object number) filled in with `value`
+/// by an unsigned incremental update: its `/V`, and a new appearance stream
+/// showing the value, as a form filler writes it.
+pub fn fill_text_field(pdf: &[u8], field: usize, value: &str) -> Vec<u8> {
+    let ap = next_object(pdf);
+    let body = last_object_body(pdf, field);
+    let end = rfind_in(&body, b">>").expect("a dictionary");
+    let filled = [
+        &body[..end],
+        format!(" /V ({value}) /AP << /N {ap} 0 R >> ").as_bytes(),
+        &body[end..],
+    ]
+    .concat();
+    let text = format!("/Tx BMC BT /Helv 12 Tf 0 g 2 6 Td ({value}) Tj ET EMC");
+    let stream = [
+        format!(
+            "<< /Type /XObject /Subtype /Form /BBox [0 0 228 20] /Resources << /Font << /Helv 5 0 R >> >> /Length {} >>\nstream\n",
+            text.len()
+        )
+        .as_bytes(),
+        text.as_bytes(),
+        b"\nendstream",
+    ]
+    .concat();
+    append_update(pdf, &[(field, filled), (ap, stream)])
+}
+
+/// `pdf` with a new annotation `annot` (a dictionary) on page object `page`,
+/// by an unsigned incremental update.
+pub fn add_annotation(pdf: &[u8], page: usize, annot: &str) -> Vec<u8> {
+    let n = next_object(pdf);
+    let body = last_object_body(pdf, page);
+    let at = find_in(&body, b"/Annots").expect("the page's /Annots") + b"/Annots".len();
+    let open = at + find_in(&body[at..], b"[").expect("an /Annots array") + 1;
+    let page_body = [&body[..open], format!("{n} 0 R ").as_bytes(), &body[open..]].concat();
+    append_update(pdf, &[(page, page_body), (n, annot.as_bytes().to_vec())])
+}

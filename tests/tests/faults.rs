@@ -442,8 +442,8 @@ fn a_long_running_program_signs_again_once_the_card_is_back() {
 
 /// pcscd stopped in the middle of reading the sign certificate (after the VERIFY), then
 /// started again: a clear error, no output, no try spent, and the next run works. It runs on
-/// a private pcscd in its own mount namespace (as `environment.rs` does) with its own vpcd
-/// port, so the pcscd the other tests use is never touched.
+/// a private pcscd in its own mount and network namespaces (as `environment.rs` does) with its
+/// own vpcd port, so the pcscd the other tests use is never touched.
 #[test]
 fn pcscd_restarted_mid_operation() {
     let w = Work::new();
@@ -459,6 +459,7 @@ fn pcscd_restarted_mid_operation() {
     .expect("reader.conf");
     let script = format!(
         r#"set -u
+ip link set lo up || exit 89
 mount -t tmpfs none /run/pcscd || exit 90
 start_pcscd() {{
     pcscd --foreground --config {conf} >>{d}/pcscd.log 2>&1 &
@@ -500,7 +501,8 @@ exit 0"#,
         sign = bin("jpki-sign").display(),
         sim = bin("jpki-card-sim").display(),
     );
-    let o = run(Command::new("unshare").args(["--mount", "sh", "-c", &script]));
+    // --net: vpcd listens on every interface of its namespace; this one has only loopback.
+    let o = run(Command::new("unshare").args(["--mount", "--net", "sh", "-c", &script]));
     let read = |f: &str| std::fs::read_to_string(d.join(f)).unwrap_or_default();
     assert_eq!(
         o.status.code(),

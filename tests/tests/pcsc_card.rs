@@ -37,10 +37,29 @@ fn certificates_read_over_pcsc_equal_the_test_pki() {
     }
 }
 
+/// The simulated card sits in a virtual reader: the automatic choice skips it (and says why),
+/// the explicit one — `JPKI_READER`, set by with-sim.sh — finds it.
 #[test]
-fn auto_reader_choice_finds_the_card() {
-    let card = Card::open(&ReaderChoice::Auto).unwrap();
+fn auto_reader_choice_skips_the_virtual_reader_an_explicit_one_finds_it() {
+    let e = Card::open(&ReaderChoice::Auto).unwrap_err();
+    assert!(
+        matches!(&e, jpki_card::CardError::OnlyVirtualReaders { skipped } if skipped.contains(MAIN_READER)),
+        "{e}"
+    );
+    assert!(jpki_card::eligible_readers(&ReaderChoice::Auto)
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        std::env::var(jpki_card::READER_ENV).as_deref(),
+        Ok(MAIN_READER),
+        "scripts/with-sim.sh names the simulator's reader"
+    );
+    let card = Card::open(&ReaderChoice::from_env_or(None)).unwrap();
     assert_eq!(card.reader_name(), MAIN_READER);
+    assert_eq!(
+        jpki_card::eligible_readers(&ReaderChoice::from_env_or(None)).unwrap(),
+        vec![MAIN_READER.to_string()]
+    );
 }
 
 /// Signs `data` with `key` on the card and checks the signature with the

@@ -716,7 +716,10 @@ fn a_second_signature_by_poppler_verifies_and_keeps_ours_valid() {
     ok(&v);
     let out = stdout(&v);
     assert!(out.contains("all 2 signature(s) valid"), "{out}");
-    assert!(out.contains("they only add signatures"), "{out}");
+    assert!(
+        out.contains("a signature added — allowed by this signature"),
+        "{out}"
+    );
     assert!(out.contains("CN=poppler-test-signer"), "{out}");
     // Its chain checks against its own CA.
     let v = run(jpki_sign()

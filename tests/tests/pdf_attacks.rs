@@ -37,11 +37,16 @@ fn sign(input: &Path, output: &Path) -> Vec<u8> {
 }
 
 fn jpki_verify(pdf: &Path) -> Output {
+    jpki_verify_with(pdf, &[])
+}
+
+fn jpki_verify_with(pdf: &Path, extra: &[&str]) -> Output {
     run(jpki_sign()
         .arg("verify")
         .arg(pdf)
         .arg("--ca")
-        .arg(pki_file("sign-ca.pem")))
+        .arg(pki_file("sign-ca.pem"))
+        .args(extra))
 }
 
 /// Collects every variant's outcome, so one run reports all that slipped through.
@@ -54,8 +59,13 @@ struct Corpus<'a> {
 impl Corpus<'_> {
     /// `bytes` written as `name` must fail `verify` with exit 6 and `msg` on stderr.
     fn flags(&mut self, name: &str, bytes: &[u8], msg: &str) {
+        self.flags_with(name, bytes, msg, &[]);
+    }
+
+    /// [`Corpus::flags`] with more `verify` options (`--strict`).
+    fn flags_with(&mut self, name: &str, bytes: &[u8], msg: &str, extra: &[&str]) {
         let f = write(self.dir, name, bytes);
-        let o = jpki_verify(&f);
+        let o = jpki_verify_with(&f, extra);
         self.checked += 1;
         let e = stderr(&o);
         if o.status.code() != Some(6) || !e.contains(msg) {
@@ -457,7 +467,21 @@ fn verify_flags_every_variant_of_the_attack_corpus() {
     let f = write(d, "overlay.pdf", &overlay);
     assert_qpdf_check(&f);
     let resigned = sign(&f, &d.join("overlay-resigned.pdf"));
-    k.flags("overlay-resigned.pdf", &resigned, "gained /FreeText");
+    // After an approval signature the standard allows annotations: valid,
+    // with the overlay named and a warning; --strict refuses it.
+    let o = jpki_verify(&d.join("overlay-resigned.pdf"));
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("gained /FreeText") && out.contains("WARNING:"),
+        "{out}"
+    );
+    k.flags_with(
+        "overlay-resigned.pdf",
+        &resigned,
+        "gained /FreeText",
+        &["--strict"],
+    );
     let twice = d.join("twice.pdf");
     let o = run_with_input(
         jpki_sign_main()

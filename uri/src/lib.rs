@@ -85,16 +85,16 @@ impl PinSource {
     pub fn parse(s: &str) -> Result<PinSource, UriError> {
         if let Some(p) = s.strip_prefix("file:") {
             if p.is_empty() {
-                return Err(UriError::BadPinSource(s.to_string()));
+                return Err(UriError::BadPinSource);
             }
             Ok(PinSource::File(PathBuf::from(p)))
         } else if let Some(v) = s.strip_prefix("env:") {
             if v.is_empty() || v.contains('=') {
-                return Err(UriError::BadPinSource(s.to_string()));
+                return Err(UriError::BadPinSource);
             }
             Ok(PinSource::Env(v.to_string()))
         } else {
-            Err(UriError::BadPinSource(s.to_string()))
+            Err(UriError::BadPinSource)
         }
     }
 }
@@ -137,9 +137,10 @@ pub enum UriError {
         "jpki: URIs never carry a PIN value; use pin-source=file:/path or pin-source=env:NAME"
     )]
     PinValue,
-    /// `pin-source=` with an unknown form.
-    #[error("jpki: URI pin-source \"{0}\" is not file:/path or env:NAME")]
-    BadPinSource(String),
+    /// `pin-source=` with an unknown form. Its value is never repeated: a PIN written where
+    /// `file:`/`env:` belonged would otherwise end up in an error message or a log.
+    #[error("jpki: pin-source must be file:/path or env:NAME (the value given is not shown: it may be a PIN)")]
+    BadPinSource,
     /// `last-try=` other than allow/refuse.
     #[error("jpki: URI last-try must be \"allow\" or \"refuse\"")]
     BadLastTry,
@@ -294,8 +295,11 @@ mod tests {
         ));
         assert!(matches!(
             JpkiUri::parse("jpki:sign?pin-source=/x"),
-            Err(UriError::BadPinSource(_))
+            Err(UriError::BadPinSource)
         ));
+        let e = JpkiUri::parse("jpki:sign?pin-source=ABC123").unwrap_err();
+        assert_eq!(e, UriError::BadPinSource);
+        assert!(!e.to_string().contains("ABC123"), "{e}");
         assert_eq!(
             JpkiUri::parse("jpki:sign?last-try=yes"),
             Err(UriError::BadLastTry)

@@ -272,7 +272,7 @@ fn sign_all(
     profile: Profile,
     prepared: &mut [Prepared],
 ) -> Result<Vec<Vec<u8>>, CliError> {
-    let mut card = Card::open(&ReaderChoice::from_option(g.reader.as_deref()))?;
+    let mut card = Card::open(&ReaderChoice::from_env_or(g.reader.as_deref()))?;
     let pin = ask_pin(&mut card, g, PinKind::Sign)?;
     let mut s = unlocked(&mut card, g, &pin)?;
     let cert = s.read_cert(CertKind::Sign)?;

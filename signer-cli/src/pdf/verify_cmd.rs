@@ -11,6 +11,7 @@ use crate::i18n::{self, Field, Msg};
 use crate::Global;
 use clap::Args;
 use jpki_pdf::verify::{check_file, FileReport, SigReport};
+use jpki_pdf::{Level, Revision};
 use std::path::PathBuf;
 
 /// Examples under `jpki-sign verify --help`.
@@ -19,8 +20,11 @@ pub const AFTER_HELP: &str = "Examples:
   jpki-sign verify doc-signed.pdf --ca sign-ca.pem     and the chain to the JPKI sign CA
   jpki-sign verify *.pdf --json                        one JSON object per file
 
-A signature is only valid if its bytes are intact; the file is only valid if the last signature
-covers it to the end and what later signed revisions changed is what adding signatures changes.
+A signature is only valid if its bytes are intact and what later signed revisions changed is
+what it allows (certification DocMDP P 1: nothing; 2: form filling and signing; 3: also
+annotations; a lock dictionary: its fields stay unchanged; an approval signature: form filling,
+signing and annotations, the last listed with a warning and refused with --strict). The file is
+only valid if the last signature covers it to the end.
 Exit status: 0 all valid; 6 a signature or file not valid (or not readable as a PDF);
 1 a bad option, e.g. an unreadable --ca file.";
 
@@ -37,6 +41,10 @@ pub struct VerifyArgs {
     /// an RFC 3161 timestamp's chain is not checked.
     #[arg(long, value_name = "FILE")]
     pub tsa_ca: Option<PathBuf>,
+    /// Refuse annotations added after an approval signature that has no lock
+    /// (by default they are allowed, as the PDF standard does, and listed).
+    #[arg(long)]
+    pub strict: bool,
 }
 
 /// Runs `verify`.
@@ -47,7 +55,7 @@ pub fn run(g: &Global, a: &VerifyArgs) -> Result<(), CliError> {
     let mut failed = Vec::new();
     for f in &a.files {
         let name = f.display().to_string();
-        match check_file(f, a.ca.as_deref(), a.tsa_ca.as_deref()) {
+        match check_file(f, a.ca.as_deref(), a.tsa_ca.as_deref(), a.strict) {
             Ok(report) => {
                 note_unreferenced(&name, &report);
                 let tail_problem = report.tail.as_ref().map(i18n::pdf_tail);
@@ -177,8 +185,23 @@ fn print_reports(
             let m =
                 Msg::Appended(len - r.covered_to, later == len && r.problem.is_none()).to_string();
             line(Field::Changed, &m);
+            for rev in &r.later_revisions {
+                line(Field::Changed, &revision_line(r, rev));
+            }
         } else if r.covered_to == len {
             line(Field::Changed, &Msg::NotChanged.to_string());
+        }
+        if r.signer.is_some() {
+            line(
+                Field::Permissions,
+                &Msg::Allows(r.allowed, r.mdp.docmdp, r.mdp.lock.as_ref()).to_string(),
+            );
+        }
+        if r.problem.is_none()
+            && r.mdp.docmdp.is_none()
+            && r.modification_level == Level::Annotations
+        {
+            line(Field::Warning, &Msg::AnnotationsAfterSigning.to_string());
         }
         match (problem, &r.trusted_ca) {
             (Some(p), _) => line(Field::Result, &Msg::VerifyResultInvalid(p).to_string()),
@@ -202,4 +225,42 @@ fn print_reports(
     } else if reports.iter().all(|r| r.problem.is_none()) {
         println!("{}", Msg::VerifyAllValid(name, n));
     }
+}
+
+/// One line on what a later revision changed, and whether `r` allows it.
+fn revision_line(r: &SigReport, rev: &Revision) -> String {
+    let mut kinds = Vec::new();
+    for level in [
+        Level::Other,
+        Level::Annotations,
+        Level::FormFill,
+        Level::Signing,
+        Level::Dss,
+    ] {
+        let of_level: Vec<_> = rev.changes.iter().filter(|c| c.level == level).collect();
+        if of_level.is_empty() {
+            continue;
+        }
+        let mut names: Vec<String> = of_level
+            .iter()
+            .map(|c| match (level, &c.field) {
+                (Level::FormFill, Some(f)) => f.clone(),
+                _ => c.what.clone(),
+            })
+            .collect();
+        names.dedup();
+        kinds.push(Msg::ChangeKind(level, &names.join(", ")).to_string());
+    }
+    if kinds.is_empty() {
+        kinds.push(Msg::ChangeKind(Level::None, "").to_string());
+    }
+    let ok = r.mdp.violations(&rev.changes, r.allowed).is_empty();
+    Msg::RevisionChanges(
+        rev.revisions,
+        rev.signed_by.as_deref().unwrap_or("?"),
+        &rev.signed_in_field,
+        &kinds.join("; "),
+        ok,
+    )
+    .to_string()
 }

@@ -72,7 +72,7 @@ pub fn run(g: &Global, a: &AgentArgs) -> Result<(), CliError> {
     let source = PinSource::choose(g.pin_file.as_ref())?;
     let socket = Socket::bind(a.socket.as_deref())?;
     let agent = Arc::new(Mutex::new(Agent {
-        reader: ReaderChoice::from_option(g.reader.as_deref()),
+        reader: ReaderChoice::from_env_or(g.reader.as_deref()),
         source,
         last_try: if g.force_last_try {
             LastTry::Allow

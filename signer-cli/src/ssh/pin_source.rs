@@ -6,6 +6,7 @@
 //! terminal to ask on, or when `SSH_ASKPASS_REQUIRE` is `force` or `prefer`.
 
 use crate::error::CliError;
+use crate::secret::PIN_FILE_UNNAMED;
 use jpki_card::{AuthPin, Tries};
 use std::io::Read;
 use std::path::PathBuf;
@@ -53,7 +54,8 @@ impl PinSource {
     /// Says where the PIN comes from, for log lines (never the PIN).
     pub fn describe(&self) -> String {
         match self {
-            PinSource::File(p) => format!("the PIN file {}", p.display()),
+            // Never the path: a PIN typed where the path belonged would land in the log.
+            PinSource::File(_) => "the PIN file given with --pin-file".into(),
             PinSource::Askpass(p) => format!("SSH_ASKPASS ({})", p.display()),
             PinSource::Terminal => "the terminal".into(),
         }
@@ -68,7 +70,7 @@ impl PinSource {
             PinSource::File(p) => {
                 let all = Zeroizing::new(std::fs::read_to_string(p).map_err(|e| CliError::Io {
                     what: "cannot read PIN file",
-                    path: p.display().to_string(),
+                    path: PIN_FILE_UNNAMED.into(),
                     source: e,
                 })?);
                 Zeroizing::new(all.lines().next().unwrap_or("").to_string())

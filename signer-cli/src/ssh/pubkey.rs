@@ -48,7 +48,7 @@ pub fn run(g: &Global, a: &PubkeyArgs) -> Result<(), CliError> {
     if a.comment.contains(['\n', '\r']) {
         return Err(CliError::Usage("the comment must be a single line".into()));
     }
-    let mut card = Card::open(&ReaderChoice::from_option(g.reader.as_deref()))?;
+    let mut card = Card::open(&ReaderChoice::from_env_or(g.reader.as_deref()))?;
     let key = read_auth_key(&mut card)?;
     println!("{}", openssh_line(&key, &a.comment)?);
     Ok(())
