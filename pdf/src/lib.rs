@@ -67,7 +67,7 @@
 //! let dir = tempfile::tempdir()?;
 //! let path = dir.path().join("signed.pdf");
 //! std::fs::write(&path, &signed)?;
-//! let report = verify::check_file(&path, None, None)?;
+//! let report = verify::check_file(&path, None, None, false)?;
 //! assert_eq!(report.signatures.len(), 1);
 //! assert_eq!(report.signatures[0].field, "Signature1");
 //! assert_eq!(report.signatures[0].problem, None);
