@@ -24,6 +24,8 @@ PACKAGES=(
     time                                  # GNU time: peak memory in make bench
     python3-pip                           # pip for pyHanko (PyPI), the DocMDP tests' second signer and validator
     binutils                              # objdump: shared-library Depends of the packages (make deb)
+    chromium-driver                       # WebDriver for headless chromium: jpki-sign gui (tests/tests/gui.rs)
+    openjdk-17-jdk-headless               # keytool, jarsigner, jar: Java SunPKCS11 over the module (tests/tests/pkcs11_java.rs)
     make
 )
 

@@ -9,8 +9,9 @@
 //! | key | values | meaning |
 //! |---|---|---|
 //! | `reader` | text | reader name substring (jpki-card's `ReaderChoice`) |
+//! | `tokens` | `auth,sign` (default), `auth` or `sign` | which tokens the module shows: a browser needs only the auth token, and every token it sees it may try to log in to |
 //! | `auth.pin-source`, `sign.pin-source` | `file:PATH`, `env:VAR`, `pinentry[:PROGRAM]` | protected authentication path: `C_Login` with no PIN reads it here |
-//! | `auth.pin-at-sign`, `sign.pin-at-sign` | `yes`/`no` | token needs no `C_Login`; each signature reads the PIN from the pin-source (for consumers that never log in) |
+//! | `auth.pin-at-sign` | `yes`/`no` | token needs no `C_Login`; each signature reads the PIN from the pin-source (for consumers that never log in, like Chromium). Not offered for the sign token: its certificate can only be read after the password, so a token without login would present the password whenever a program lists it, with no signature asked for |
 //! | `auth.last-try`, `sign.last-try` | `refuse`/`allow` | whether the very last try may be spent |
 //! | `pss` | `yes`/`no` | offer `CKM_RSA_PKCS_PSS` (the card's PSS mode, spec §7.2 [O]) |
 //!
@@ -37,7 +38,7 @@ pub struct KeyConfig {
 }
 
 /// All settings.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Config {
     /// Which reader.
     pub reader: ReaderChoice,
@@ -47,6 +48,20 @@ pub struct Config {
     pub sign: KeyConfig,
     /// Whether RSA-PSS is offered.
     pub pss: bool,
+    /// The tokens shown, in slot order (never empty).
+    pub tokens: Vec<KeyKind>,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            reader: ReaderChoice::default(),
+            auth: KeyConfig::default(),
+            sign: KeyConfig::default(),
+            pss: false,
+            tokens: vec![KeyKind::Auth, KeyKind::Sign],
+        }
+    }
 }
 
 /// A setting that does not parse (its value is not repeated: it might be a secret typed in
@@ -101,6 +116,7 @@ impl Config {
         let mut config = Config {
             reader: ReaderChoice::from_option(reader.as_deref()),
             pss: flag(&get, "pss")?,
+            tokens: tokens(get("tokens").as_deref())?,
             ..Config::default()
         };
         for (prefix, slot) in [("auth", &mut config.auth), ("sign", &mut config.sign)] {
@@ -113,6 +129,15 @@ impl Config {
                 None => None,
             };
             slot.pin_at_sign = flag(&get, &format!("{prefix}.pin-at-sign"))?;
+            if slot.pin_at_sign && prefix == "sign" {
+                // Listing a login-free sign token means reading its certificate, which needs
+                // the password: a VERIFY at every start of a browser, with no signature asked.
+                return Err(ConfigError {
+                    key: format!("{prefix}.pin-at-sign"),
+                    why: "not for the sign key: its certificate needs the password, \
+                          so listing the token would present it; use sign.pin-source",
+                });
+            }
             if slot.pin_at_sign && slot.pin_source.is_none() {
                 return Err(ConfigError {
                     key: format!("{prefix}.pin-at-sign"),
@@ -141,6 +166,34 @@ impl Config {
             KeyKind::Sign => &self.sign,
         }
     }
+}
+
+/// `tokens = auth,sign | auth | sign`.
+fn tokens(value: Option<&str>) -> Result<Vec<KeyKind>, ConfigError> {
+    let bad = || ConfigError {
+        key: "tokens".into(),
+        why: "use auth,sign or auth or sign",
+    };
+    let Some(value) = value else {
+        return Ok(Config::default().tokens);
+    };
+    let mut out = Vec::new();
+    for part in value.split(',').map(str::trim) {
+        let key = match part {
+            "auth" => KeyKind::Auth,
+            "sign" => KeyKind::Sign,
+            _ => return Err(bad()),
+        };
+        if !out.contains(&key) {
+            out.push(key);
+        }
+    }
+    // Slot order stays auth, sign whatever the order written.
+    out.sort_by_key(|k| matches!(k, KeyKind::Sign));
+    if out.is_empty() {
+        return Err(bad());
+    }
+    Ok(out)
 }
 
 fn flag(get: &impl Fn(&str) -> Option<String>, key: &str) -> Result<bool, ConfigError> {
@@ -178,10 +231,36 @@ mod tests {
     }
 
     #[test]
+    fn tokens_choose_the_slots_in_slot_order() {
+        let t = |v: &str| {
+            Config::from_sources(&format!("tokens = {v}\n"), |_| None)
+                .unwrap()
+                .tokens
+        };
+        assert_eq!(
+            Config::from_sources("", |_| None).unwrap().tokens,
+            [KeyKind::Auth, KeyKind::Sign]
+        );
+        assert_eq!(t("auth"), [KeyKind::Auth]);
+        assert_eq!(t("sign"), [KeyKind::Sign]);
+        assert_eq!(t("sign, auth"), [KeyKind::Auth, KeyKind::Sign]);
+        let env = Config::from_sources("tokens = auth,sign\n", |k| {
+            (k == "JPKI_PKCS11_TOKENS").then(|| "auth".to_string())
+        });
+        assert_eq!(env.unwrap().tokens, [KeyKind::Auth]);
+    }
+
+    #[test]
     fn bad_values_are_refused_without_echoing_them() {
         let e = Config::from_sources("auth.last-try = 1234\n", |_| None).unwrap_err();
         assert!(!e.to_string().contains("1234"), "{e}");
         assert!(Config::from_sources("sign.pin-at-sign = yes\n", |_| None).is_err());
+        let e = Config::from_sources("sign.pin-source = env:P\nsign.pin-at-sign = yes\n", |_| {
+            None
+        });
+        assert!(e.unwrap_err().to_string().contains("sign.pin-at-sign"));
+        assert!(Config::from_sources("tokens = auth,pin\n", |_| None).is_err());
+        assert!(Config::from_sources("tokens = ,\n", |_| None).is_err());
         assert!(Config::from_sources("garbage\n", |_| None).is_err());
     }
 }

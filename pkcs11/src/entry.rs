@@ -194,10 +194,7 @@ pub extern "C" fn C_GetSlotList(
 pub extern "C" fn C_GetSlotInfo(slot: CK_SLOT_ID, info: *mut CK_SLOT_INFO) -> CK_RV {
     guard_rv(|| {
         let key = slot_key(slot)?;
-        let present = module::with(|m| {
-            slot_key(slot)?;
-            Ok(m.present())
-        })?;
+        let present = module::with(|m| Ok(m.slot_present(key)))?;
         // SAFETY: NULL or the caller's CK_SLOT_INFO.
         let info = unsafe { out(info) }?;
         let desc = match key {

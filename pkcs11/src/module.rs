@@ -194,12 +194,30 @@ impl Module {
         p
     }
 
+    /// `C_GetSlotInfo`'s presence: as [`Module::present`], and a card opened now has the
+    /// slot's PIN counter read in the identifying session, since every consumer seen
+    /// (pkcs11-tool, Java, NSS) asks for that slot's token info next.
+    pub fn slot_present(&mut self, key: KeyKind) -> bool {
+        let p = self.card.present_noting(Some(key.pin()));
+        self.sync_generation();
+        p
+    }
+
     /// `C_GetSlotList`.
     pub fn slot_list(&mut self, token_present: bool) -> Vec<CK_SLOT_ID> {
         if token_present && !self.present() {
             return Vec::new();
         }
-        SLOTS.iter().map(|k| slot_id(*k)).collect()
+        self.config.tokens.iter().map(|k| slot_id(*k)).collect()
+    }
+
+    /// A slot the configuration hides (`tokens`) does not exist for callers.
+    fn require_shown(&self, key: KeyKind) -> Result<()> {
+        if self.config.tokens.contains(&key) {
+            Ok(())
+        } else {
+            rv(CKR_SLOT_ID_INVALID)
+        }
     }
 
     fn require_present(&mut self) -> Result<()> {
@@ -212,7 +230,17 @@ impl Module {
 
     /// `C_GetTokenInfo`.
     pub fn token_info(&mut self, key: KeyKind) -> Result<TokenInfo> {
-        self.require_present()?;
+        self.require_shown(key)?;
+        // An open card is checked without an APDU; a card not yet opened is identified by the
+        // counter read below, in one session with it (no SELECT of its own).
+        if self.card.is_open() {
+            self.require_present()?;
+        }
+        let counted = self.card.counter(key.pin());
+        self.sync_generation();
+        if !self.card.is_open() {
+            return rv(CKR_TOKEN_NOT_PRESENT);
+        }
         let conf = self.keyconf(key).clone();
         let pin = key.pin();
         let mut flags = CKF_TOKEN_INITIALIZED | CKF_USER_PIN_INITIALIZED | CKF_WRITE_PROTECTED;
@@ -222,13 +250,9 @@ impl Module {
                 flags |= CKF_PROTECTED_AUTHENTICATION_PATH;
             }
         }
-        match self.card.counter(pin) {
-            Ok(st) => flags |= counter_flags(pin, st),
-            Err(P11Error::Card(e)) if e.is_connection_lost() => {
-                self.sync_generation();
-                return rv(CKR_TOKEN_NOT_PRESENT);
-            }
-            Err(_) => {}
+        // A counter the card would not tell leaves the flags without it.
+        if let Ok(st) = counted {
+            flags |= counter_flags(pin, st);
         }
         let serial = self
             .card
@@ -270,6 +294,7 @@ impl Module {
         if flags & CKF_SERIAL_SESSION == 0 {
             return rv(CKR_SESSION_PARALLEL_NOT_SUPPORTED);
         }
+        self.require_shown(key)?;
         self.require_present()?;
         let h = self.next_session;
         self.next_session += 1;

@@ -1,11 +1,13 @@
 //! The card behind the module's two tokens: one connection per process, the certificates read
 //! once per card insertion, the PIN counters, and the PINs the card refused.
 //!
-//! APDU economy: the session that identifies the card (SELECT, token label) also reads both
-//! PIN counters (for the token flags) and the free auth certificate, which every consumer
-//! reads next; CA certificates are read only when someone asks for their attributes. A
-//! counter is re-read when it is older than [`COUNTER_TTL`], and always (by jpki-card) right
-//! before a VERIFY.
+//! APDU economy: the session that identifies the card (SELECT, token label) also reads the
+//! free auth certificate, which every consumer reads next, and whatever the call that opened
+//! the card needs (for `C_GetTokenInfo`, that token's PIN counter, at no SELECT of its own).
+//! A PIN counter is read only for the token whose flags or login need it: a consumer of one
+//! token never pays for the other's. CA certificates are read only when someone asks for
+//! their attributes. A counter is re-read when it is older than [`COUNTER_TTL`], and always
+//! (by jpki-card) right before a VERIFY.
 //!
 //! When the card goes away (removed, reset, pcscd gone), the connection and everything learnt
 //! through it is dropped: the next card may be another person's. After `fork()` the parent's
@@ -76,12 +78,9 @@ pub fn ca_of(key: KeyKind) -> CertKind {
     }
 }
 
-/// Reads what every consumer asks for first, in the session that identified the card.
+/// Reads what every consumer asks for first, in the session that identified the card. PIN
+/// counters are not among it: each is read when its own token needs it.
 fn prefetch(s: &mut Session<'_>, learnt: &mut Learnt) -> Result<()> {
-    for pin in [PinKind::Auth, PinKind::Sign] {
-        let status = s.pin_status(pin)?;
-        learnt.note_counter(pin, status);
-    }
     if s.cert_needs_pin(CertKind::Auth).is_none() {
         let c = Cert::parse(s.read_cert(CertKind::Auth)?)?;
         learnt.certs.insert(CertKind::Auth, c);
@@ -151,7 +150,24 @@ impl CardAccess {
     /// Whether a card is there, without an APDU when the connection is open (a transaction
     /// that begins proves it); opening a new card costs the identifying session.
     pub fn present(&mut self) -> bool {
-        self.session(|_, _| Ok(())).is_ok()
+        self.present_noting(None)
+    }
+
+    /// [`CardAccess::present`]; a card opened now also has `pin`'s counter read in its
+    /// identifying session (one APDU, where a session of its own later costs a SELECT too),
+    /// for the token flags the caller asks for next. A counter the card would not tell is
+    /// left unread: presence is the question here.
+    pub fn present_noting(&mut self, pin: Option<PinKind>) -> bool {
+        let opening = self.card.is_none();
+        self.session(|s, learnt| {
+            if let (true, Some(pin)) = (opening, pin) {
+                if let Ok(st) = s.pin_status(pin) {
+                    learnt.note_counter(pin, st);
+                }
+            }
+            Ok(())
+        })
+        .is_ok()
     }
 
     /// Whether a connection is open (no card access).

@@ -27,6 +27,7 @@ pub fn run(cli: &Cli) -> Result<(), CliError> {
         Command::Cms(c) => crate::cms_cmd::run(&cli.global, c),
         Command::Sign(a) => crate::pdf::sign::run(&cli.global, a),
         Command::Verify(a) => crate::pdf::verify_cmd::run(&cli.global, a),
+        Command::Gui(a) => crate::gui::run(&cli.global, a),
         Command::Completions(a) => crate::basic4_and_docs::completions(a),
         Command::Man => crate::basic4_and_docs::man(),
     }

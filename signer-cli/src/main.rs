@@ -14,6 +14,7 @@ mod basic4_and_docs;
 mod cmd;
 mod cms_cmd;
 mod error;
+mod gui;
 mod i18n;
 mod pdf;
 mod pin_session;
@@ -52,7 +53,8 @@ Examples:
   jpki-sign cert auth --pem           the authentication certificate
   jpki-sign cert sign -o sign.pem     the signature certificate (asks for the password)
   jpki-sign ssh pubkey                the auth key as an OpenSSH public key (no PIN)
-  jpki-sign ssh agent -a SOCKET       an ssh-agent signing with the auth key";
+  jpki-sign ssh agent -a SOCKET       an ssh-agent signing with the auth key
+  jpki-sign gui                       sign and verify PDFs in a local web page";
 
 /// Sign documents with the Japanese My Number card (JPKI).
 #[derive(Parser, Debug)]
@@ -109,6 +111,8 @@ pub enum Command {
     /// Verify every signature of PDF files (exit 6 if any is not valid).
     #[command(after_help = pdf::verify_cmd::AFTER_HELP)]
     Verify(pdf::verify_cmd::VerifyArgs),
+    /// A local web page to sign and verify PDFs without a terminal (opens the browser).
+    Gui(gui::GuiArgs),
     /// Print a shell completion script.
     Completions(basic4_and_docs::CompletionsArgs),
     /// Print the man page (roff).

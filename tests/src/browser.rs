@@ -328,22 +328,6 @@ impl NssDb {
             .arg(lib)
             .envs(env.iter().copied())));
     }
-
-    /// Disables one slot of a module (`modutil -disable`): NSS then never looks at it. A browser
-    /// looks at every slot for client certificates and stops at one that needs a login.
-    pub fn disable_slot(&self, module: &str, slot: &str, env: &[(&str, &str)]) {
-        ok(&run(Command::new("modutil")
-            .args([
-                "-dbdir",
-                &self.sql(),
-                "-force",
-                "-disable",
-                module,
-                "-slot",
-                slot,
-            ])
-            .envs(env.iter().copied())));
-    }
 }
 
 /// How a bounded browser run ended.

@@ -14,6 +14,7 @@
 
 pub mod browser;
 pub mod pdf;
+pub mod webdriver;
 
 use jpki_card_sim::{CardState, PinId, Stats};
 use std::path::{Path, PathBuf};

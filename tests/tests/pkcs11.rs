@@ -725,7 +725,45 @@ fn pin_at_sign_needs_no_login_and_spends_one_verify_per_signature() {
         after.verifies_of(PinId::Auth) - before.verifies_of(PinId::Auth),
         1
     );
-    // Identification 2, counters 2, certificate 4, signature session 4 (SELECT, counter,
-    // VERIFY, SIGN).
-    assert_eq!(after.apdus - before.apdus, 12);
+    // Identification 2, the auth counter 1 (in the identifying session), certificate 4,
+    // signature session 4 (SELECT, counter, VERIFY, SIGN).
+    assert_eq!(after.apdus - before.apdus, 11);
+}
+
+#[test]
+fn fresh_pkcs11_tool_signatures_read_only_their_own_token_counter() {
+    let sim = SecondSim::start(&[]);
+    let s = Scratch::new();
+    for (slot, id, pin, max_apdus) in [("0", "01", "1234", 14), ("1", "02", "ABC123", 19)] {
+        let before = sim.stats();
+        let o = sign(SECOND_READER, slot, id, &["--pin", pin], &s);
+        assert!(o.status.success(), "{}", all(&o));
+        let after = sim.stats();
+        let (mine, other) = if slot == "0" {
+            (PinId::Auth, PinId::Sign)
+        } else {
+            (PinId::Sign, PinId::Auth)
+        };
+        let queries =
+            |st: &jpki_card_sim::Stats, p: PinId| st.queries.get(&p).copied().unwrap_or(0);
+        // The PIN law: C_Login's VERIFY and the signature's, each after a counter read
+        // (plus the one for the token flags), the card reset after each.
+        assert_eq!(after.verifies_of(mine) - before.verifies_of(mine), 2);
+        assert!(queries(&after, mine) - queries(&before, mine) >= 3);
+        assert!(after.resets - before.resets >= 2);
+        assert_eq!(after.signatures - before.signatures, 1);
+        // The other token's counter is nobody's business here.
+        assert_eq!(
+            queries(&after, other),
+            queries(&before, other),
+            "slot {slot}"
+        );
+        assert_eq!(after.verifies_of(other), before.verifies_of(other));
+        // Identification 2 + this counter 1 + auth certificate 4 + C_Login 3 (SELECT, counter,
+        // VERIFY) + C_Sign 4 (SELECT, counter, VERIFY, SIGN); the sign key adds its
+        // certificate, read after the password. (At most: a counter older than 2 s is read
+        // again.)
+        let apdus = after.apdus - before.apdus;
+        assert!(apdus <= max_apdus, "slot {slot}: {apdus} APDUs");
+    }
 }
