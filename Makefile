@@ -78,7 +78,7 @@ bench: deps
 
 fuzz: build
 	PROPTEST_CASES=$${PROPTEST_CASES:-20000} $(CARGO) test -p jpki-apdu -p jpki-uri -p jpki-card --test hostile
-	PROPTEST_CASES=$${PROPTEST_CASES:-20000} $(CARGO) test -p jpki-sign never_panic
+	PROPTEST_CASES=$${PROPTEST_CASES:-20000} $(CARGO) test -p jpki-pdf -p jpki-cms never_panic
 
 stress: deps build
 	scripts/with-sim.sh cargo test -p jpki-tests --test faults -- --ignored --test-threads=1

@@ -13,6 +13,7 @@
 //! Run by `make bench` (which builds, starts the simulator, runs this, stops it). Needs
 //! `openssl`, OpenSC (`pkcs11-tool`) and the built `jpki-sign`, `libjpki.so`. It never spends a
 //! PIN try: every PIN it sends is the simulator's correct one.
+#![forbid(unsafe_code)]
 
 mod browser;
 mod pkcs11;
@@ -945,7 +946,7 @@ fn pdf_benchmarks(env: &Env, out: &mut String) {
             out,
             "\nPeak RSS of jpki-sign: {} MiB at {a} MiB, {} MiB at {b} MiB. It reads the cross-reference \
              data and the few objects a signature touches by positioned reads, and hashes and copies the file \
-             1 MiB at a time, so memory does not grow with the file (`signer-cli/src/pdf/reader.rs`).",
+             1 MiB at a time, so memory does not grow with the file (`pdf/src/reader.rs`).",
             mib(ra),
             mib(rb)
         );

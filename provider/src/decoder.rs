@@ -15,12 +15,12 @@
 //! Any other input is answered "not mine, carry on" (return 1 with no object), so ordinary key
 //! files keep working with the provider active. Only private keys are produced.
 
+use crate::card_state::Prompt;
 use crate::error::ProvError;
 use crate::ffi::{self, dispatch, Callback, Dispatch, PassphraseCallback, DISPATCH_END};
 use crate::params::Builder;
 use crate::provider::{guard, Provider};
 use crate::store::{emit_key, load_key};
-use crate::token::Prompt;
 use jpki_card::KeyKind;
 use jpki_uri::pem_uri::{self, PemUriError};
 use jpki_uri::Object;

@@ -5,9 +5,9 @@
 //! store/decoder that created them. A reference handed to OpenSSL ([`Key::reference`]) is only
 //! meaningful inside this process, while the object that made it is alive.
 
+use crate::card_state::{cert_of, Access, SignInput};
 use crate::error::{ProvError, Result};
 use crate::provider::Provider;
-use crate::token::{cert_of, Access, SignInput};
 use der::Decode;
 use jpki_card::{CertificateDer, KeyKind, LastTry, ReaderChoice};
 use jpki_uri::PinSource;

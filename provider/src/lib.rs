@@ -9,7 +9,7 @@
 //! * [`keymgmt`]: RSA key objects whose private half stays on the card;
 //! * [`signature`]: PKCS#1 v1.5 signatures, DigestInfo built here, padding on the card;
 //! * [`decoder`]: PEM files that contain a `jpki:` URI (for programs that want a key file);
-//! * [`token`]: card connection, PIN prompting and caching — the provider's PIN policy;
+//! * [`card_state`]: card connection, PIN prompting and caching — the provider's PIN policy;
 //! * [`provider`]: `OSSL_provider_init`, config, upcalls, algorithm tables;
 //! * [`ffi`], [`params`]: the hand-written slice of the 3.0 provider ABI.
 //!
@@ -19,6 +19,7 @@
 //! `unsafe fn` (`unsafe_op_in_unsafe_fn` is denied: a caller's promise covers no operation).
 #![deny(unsafe_op_in_unsafe_fn)]
 
+pub mod card_state;
 pub mod decoder;
 pub mod error;
 pub mod ffi;
@@ -28,7 +29,6 @@ pub mod params;
 pub mod provider;
 pub mod signature;
 pub mod store;
-pub mod token;
 
 use std::ffi::{c_int, c_void};
 

@@ -2,13 +2,13 @@
 //! from its openssl.cnf section, and the algorithm tables it answers queries with.
 //!
 //! One [`Provider`] per `OSSL_LIB_CTX` that loads the module; everything mutable lives under
-//! it (the card connection and PIN cache in [`crate::token::Token`]), nothing in statics except
+//! it (the card connection and PIN cache in [`crate::card_state::Token`]), nothing in statics except
 //! immutable tables.
 
+use crate::card_state::Token;
 use crate::error::{ProvError, Reason, REASON_STRINGS};
 use crate::ffi::{self, dispatch, Algorithm, Dispatch, Param, DISPATCH_END};
 use crate::params::locate;
-use crate::token::Token;
 use jpki_card::ReaderChoice;
 use jpki_uri::PinSource;
 use std::ffi::{c_char, c_int, c_void, CStr, CString};

@@ -8,12 +8,12 @@
 //! handed over as references (never exported), so OpenSSL keeps them in this provider.
 //! Refuses unknown URI attributes and PIN values in URIs (see `jpki_uri`).
 
+use crate::card_state::{cert_of, Access, Prompt};
 use crate::error::{ProvError, Result};
 use crate::ffi::{self, dispatch, Callback, Dispatch, Param, PassphraseCallback, DISPATCH_END};
 use crate::key::{CardKey, Key, RsaPublic};
 use crate::params::{locate_const, Builder};
 use crate::provider::{guard, Provider};
-use crate::token::{cert_of, Access, Prompt};
 use jpki_card::{CertKind, KeyKind, LastTry, ReaderChoice};
 use jpki_uri::{JpkiUri, Object, PinSource};
 use std::collections::VecDeque;

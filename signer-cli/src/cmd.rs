@@ -1,9 +1,9 @@
 //! The sub-commands.
 
-use crate::exit::CliError;
+use crate::error::CliError;
 use crate::i18n::Msg;
+use crate::pin_session::last_try;
 use crate::secret::{read_new_pin, read_pin};
-use crate::unlock::last_try;
 use crate::{
     CertArgs, CertFormat, CertName, ChangeArgs, Cli, Command, Global, PinCommand, PinName,
 };
@@ -15,7 +15,9 @@ pub fn run(cli: &Cli) -> Result<(), CliError> {
     match &cli.command {
         Command::Card(a) => match a.what {
             None => card_info(&cli.global),
-            Some(crate::extra_cmd::CardCommand::Basic4) => crate::extra_cmd::basic4(&cli.global),
+            Some(crate::basic4_and_docs::CardCommand::Basic4) => {
+                crate::basic4_and_docs::basic4(&cli.global)
+            }
         },
         Command::Pin(PinCommand::Status) => pin_status(&cli.global),
         Command::Pin(PinCommand::Change(a)) => pin_change(&cli.global, a),
@@ -24,10 +26,10 @@ pub fn run(cli: &Cli) -> Result<(), CliError> {
         Command::Ssh(c) => crate::ssh::run(&cli.global, c),
         Command::Cms(c) => crate::cms_cmd::run(&cli.global, c),
         Command::Sign(a) => crate::pdf::sign::run(&cli.global, a),
-        Command::Verify(a) => crate::pdf::verify::run(&cli.global, a),
+        Command::Verify(a) => crate::pdf::verify_cmd::run(&cli.global, a),
         Command::Gui(a) => crate::gui::run(&cli.global, a),
-        Command::Completions(a) => crate::extra_cmd::completions(a),
-        Command::Man => crate::extra_cmd::man(),
+        Command::Completions(a) => crate::basic4_and_docs::completions(a),
+        Command::Man => crate::basic4_and_docs::man(),
     }
 }
 
@@ -173,8 +175,8 @@ fn cert(g: &Global, a: &CertArgs) -> Result<(), CliError> {
         // right before the VERIFY (the policy), so nothing is assumed.
         let mut s = match need_pin {
             Some(p) => {
-                let pin = crate::unlock::ask_pin(&mut card, g, p)?;
-                crate::unlock::unlocked(&mut card, g, &pin)?
+                let pin = crate::pin_session::ask_pin(&mut card, g, p)?;
+                crate::pin_session::unlocked(&mut card, g, &pin)?
             }
             None => card.session()?,
         };

@@ -2,14 +2,13 @@
 //! `openssl cms -verify -binary` accepts. Detached content is hashed while
 //! streaming, so its size does not matter; attached content is held in memory.
 
-use crate::cms_sign::{self, Content, Profile};
-use crate::cms_verify::{self, Against, Chain};
-use crate::exit::CliError;
+use crate::error::CliError;
 use crate::i18n::{Field, Msg};
-use crate::unlock::{ask_pin, unlocked, CardKeySigner};
+use crate::pin_session::{ask_pin, unlocked, CardKeySigner};
 use crate::Global;
 use clap::{Args, Subcommand, ValueEnum};
 use jpki_card::{Card, CertKind, KeyKind, ReaderChoice};
+use jpki_cms::{Against, Chain, Content, Profile};
 use sha2::{Digest, Sha256};
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -154,7 +153,7 @@ fn sign(g: &Global, a: &CmsSignArgs) -> Result<(), CliError> {
             session: &mut s,
             key,
         };
-        cms_sign::sign(
+        jpki_cms::sign(
             &mut signer,
             cert.as_bytes(),
             &[ca.into_bytes()],
@@ -163,10 +162,7 @@ fn sign(g: &Global, a: &CmsSignArgs) -> Result<(), CliError> {
         )?
     };
     let der = match &a.tsa {
-        Some(url) => {
-            let token = crate::tsa::timestamp(url, &crate::tsa::signature_value(&der)?)?;
-            crate::tsa::add_token(&der, &token)?
-        }
+        Some(url) => jpki_cms::add_timestamp(&der, url)?,
         None => der,
     };
     let bytes = if a.pem {
@@ -209,16 +205,17 @@ pub fn der_or_pem(bytes: Vec<u8>) -> Result<Vec<u8>, CliError> {
 
 fn verify(g: &Global, a: &CmsVerifyArgs) -> Result<(), CliError> {
     for ca in a.ca.iter().chain(&a.tsa_ca) {
-        cms_verify::check_ca_file(ca)?;
+        check_ca_file(ca)?;
     }
     let cms = der_or_pem(read(&a.signature)?)?;
     let against = match &a.content {
         Some(c) => Against::Detached(hash_file(c)?),
         None => Against::Attached,
     };
-    let v = cms_verify::verify_with_tsa(&cms, against, a.ca.as_deref(), a.tsa_ca.as_deref())
+    let v = jpki_cms::verify_with_tsa(&cms, against, a.ca.as_deref(), a.tsa_ca.as_deref())
         .map_err(|e| {
-            CliError::NotValid(Msg::NotValid(&a.signature.display().to_string(), &e).to_string())
+            let why = crate::i18n::verify_error(&e);
+            CliError::NotValid(Msg::NotValid(&a.signature.display().to_string(), &why).to_string())
         })?;
     let chain = match &v.chain {
         Chain::Trusted(ca) => Msg::VerifyChainTrusted(ca).to_string(),
@@ -252,4 +249,21 @@ fn verify(g: &Global, a: &CmsVerifyArgs) -> Result<(), CliError> {
     println!("{}", Msg::Line(Field::Certificate, &chain));
     println!("{}", Msg::CmsValid(&a.signature.display().to_string()));
     Ok(())
+}
+
+/// Checks before any verification that `--ca FILE` holds PEM certificates, so
+/// a mistyped path is a usage error (exit 1), not an invalid signature.
+pub fn check_ca_file(ca: &Path) -> Result<(), CliError> {
+    let pem = std::fs::read(ca).map_err(|e| CliError::Io {
+        what: "cannot read the CA file",
+        path: ca.display().to_string(),
+        source: e,
+    })?;
+    match openssl::x509::X509::stack_from_pem(&pem) {
+        Ok(v) if !v.is_empty() => Ok(()),
+        _ => Err(CliError::Usage(format!(
+            "{} holds no PEM certificate (--ca wants the trusted CA certificates as PEM)",
+            ca.display()
+        ))),
+    }
 }

@@ -6,7 +6,7 @@
 //! English otherwise, also for `C`, `POSIX` or nothing set.
 //!
 //! What is translated: everything a card owner reads in normal use — the
-//! one-line error of [`crate::exit::report`] (every [`CardError`] variant, file
+//! one-line error of [`crate::error::report`] (every [`CardError`] variant, file
 //! errors, the common usage errors), the PIN prompts, and the result lines of
 //! `card`, `pin status`, `pin change`, `sign`, `verify`, `cms sign` and
 //! `cms verify`. Every message is a variant of [`Msg`] with both languages side
@@ -26,9 +26,9 @@
 //! runtime loader, and a Rust `match` makes the compiler check that every
 //! message has its parameters in both languages.
 
-use crate::pdf::changes::Level;
-use crate::pdf::mdp::Lock;
 use jpki_card::{CardError, PinKind, TokenKind};
+use jpki_pdf::Level;
+use jpki_pdf::Lock;
 use std::fmt;
 use std::sync::OnceLock;
 
@@ -610,6 +610,51 @@ pub fn level_name(l: Level, lang: Lang) -> &'static str {
 impl fmt::Display for Msg<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.text(lang()))
+    }
+}
+
+/// A jpki-pdf error in the run's language (the library's texts are English).
+pub fn pdf_error(e: &jpki_pdf::Error) -> String {
+    use jpki_pdf::Error as E;
+    match e {
+        E::NotPdf { name } => Msg::NotPdf(name).to_string(),
+        E::Encrypted { name } => Msg::EncryptedPdf(name).to_string(),
+        E::NoSignatures { name } => Msg::NoSignatures(name).to_string(),
+        E::SignaturesRemoved { name, count } => Msg::SignaturesRemoved(name, *count).to_string(),
+        E::Io { name, source } => io_error("cannot read", name, source, lang()),
+        other => other.to_string(),
+    }
+}
+
+/// Why a CMS signature is not valid, in the run's language.
+pub fn verify_error(e: &jpki_cms::VerifyError) -> String {
+    use jpki_cms::VerifyError as E;
+    match e {
+        E::DigestMismatch => Msg::DigestMismatch.to_string(),
+        E::NotChained { ca, reason } => Msg::NotChained(ca, reason).to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// Why a PDF signature is not valid, in the run's language.
+pub fn pdf_problem(p: &jpki_pdf::verify::Problem) -> String {
+    use jpki_pdf::verify::Problem as P;
+    match p {
+        P::Cms(e) => verify_error(e),
+        P::LaterRevisionChanged { changes, allowed } => {
+            Msg::LaterRevisionChanged(&changes.join("; "), *allowed).to_string()
+        }
+        other => other.to_string(),
+    }
+}
+
+/// What follows the last valid signature of a PDF, in the run's language.
+pub fn pdf_tail(t: &jpki_pdf::verify::Tail) -> String {
+    use jpki_pdf::verify::Tail as T;
+    match t {
+        T::Appended { bytes, updates } => Msg::TailAppended(*bytes, *updates).to_string(),
+        T::Broken { bytes } => Msg::TailBroken(*bytes).to_string(),
+        other => other.to_string(),
     }
 }
 

@@ -1,26 +1,25 @@
 //! `jpki-sign`: the card owner's command line.
 //!
-//! Card information, PIN status without spending a try, the four
-//! certificates, PDF signing and verification ([`pdf`]), CMS signatures
-//! ([`cms_cmd`], built by [`cms_sign`], checked by [`cms_verify`]), RFC 3161
-//! timestamps ([`tsa`]). Every PIN goes through [`unlock`]. Errors are
-//! converted once, in [`exit::report`], to one line on stderr and a
-//! documented exit code.
+//! A thin layer over the libraries: argument parsing, prompts, output in
+//! Japanese or English. Card information, PIN status without spending a try,
+//! the four certificates, PDF signing and verification ([`pdf`], over
+//! `jpki-pdf`), CMS signatures and RFC 3161 timestamps ([`cms_cmd`], over
+//! `jpki-cms`), SSH ([`ssh`]). Every PIN goes through [`pin_session`], the one
+//! place where the libraries' signer meets the card. Errors are converted
+//! once, in [`error::report`], to one line on stderr and a documented exit
+//! code.
 #![forbid(unsafe_code)]
 
+mod basic4_and_docs;
 mod cmd;
 mod cms_cmd;
-mod cms_sign;
-mod cms_verify;
-mod exit;
-mod extra_cmd;
+mod error;
 mod gui;
 mod i18n;
 mod pdf;
+mod pin_session;
 mod secret;
 mod ssh;
-mod tsa;
-mod unlock;
 mod urikey;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -91,7 +90,7 @@ pub struct Global {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Show the reader and what kind of card is in it (`card basic4`: 基本4情報).
-    Card(extra_cmd::CardArgs),
+    Card(basic4_and_docs::CardArgs),
     /// PIN status and management.
     #[command(subcommand)]
     Pin(PinCommand),
@@ -110,12 +109,12 @@ pub enum Command {
     #[command(after_help = pdf::sign::AFTER_HELP)]
     Sign(pdf::sign::SignArgs),
     /// Verify every signature of PDF files (exit 6 if any is not valid).
-    #[command(after_help = pdf::verify::AFTER_HELP)]
-    Verify(pdf::verify::VerifyArgs),
+    #[command(after_help = pdf::verify_cmd::AFTER_HELP)]
+    Verify(pdf::verify_cmd::VerifyArgs),
     /// A local web page to sign and verify PDFs without a terminal (opens the browser).
     Gui(gui::GuiArgs),
     /// Print a shell completion script.
-    Completions(extra_cmd::CompletionsArgs),
+    Completions(basic4_and_docs::CompletionsArgs),
     /// Print the man page (roff).
     Man,
 }
@@ -203,6 +202,6 @@ fn main() -> ExitCode {
     i18n::init(cli.global.lang);
     match cmd::run(&cli) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => exit::report(&e),
+        Err(e) => error::report(&e),
     }
 }

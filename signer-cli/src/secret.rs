@@ -1,7 +1,7 @@
 //! Getting a PIN from the user: a terminal prompt that shows the tries left, or
 //! `--pin-file`. Never from an argument (it would sit in shell history and `ps`).
 
-use crate::exit::CliError;
+use crate::error::CliError;
 use crate::i18n::Msg;
 use jpki_card::{AnyPin, PinKind, Tries};
 use std::io::{BufRead, IsTerminal};

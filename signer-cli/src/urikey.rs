@@ -5,7 +5,7 @@
 //! file holds no secret and no key material; it does not touch the card.
 
 use crate::cmd::{check_output, write_output};
-use crate::exit::CliError;
+use crate::error::CliError;
 use clap::Args;
 use jpki_uri::pem_uri;
 use jpki_uri::JpkiUri;

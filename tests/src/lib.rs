@@ -10,6 +10,7 @@
 //! Both readers are virtual, which jpki never chooses by itself: `scripts/with-sim.sh` sets
 //! `JPKI_READER` to the main reader, and tests of the second reader or of the reader choice
 //! name their reader explicitly (`--reader`, `?reader=`).
+#![forbid(unsafe_code)]
 
 pub mod browser;
 pub mod pdf;

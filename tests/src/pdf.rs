@@ -6,6 +6,10 @@ use crate::{run, stderr, stdout};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+// The PDFs themselves are written by jpki-pdf's test support, the one place
+// that builds test PDFs (its unit tests use the same writer).
+pub use jpki_pdf::testing::stream_object;
+
 /// A one-page PDF with a classic cross-reference table, written byte by byte.
 pub fn minimal_pdf(version: &str) -> Vec<u8> {
     minimal_pdf_with(version, &[])
@@ -13,47 +17,7 @@ pub fn minimal_pdf(version: &str) -> Vec<u8> {
 
 /// [`minimal_pdf`] plus `extra` objects (numbered 6, 7, …) that nothing refers to.
 pub fn minimal_pdf_with(version: &str, extra: &[&[u8]]) -> Vec<u8> {
-    let content = b"BT /F1 24 Tf 72 720 Td (Hello, signed world) Tj ET";
-    let mut objs: Vec<Vec<u8>> = vec![
-        b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_vec(),
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>".to_vec(),
-        stream_object(content),
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_vec(),
-    ];
-    objs.extend(extra.iter().map(|e| e.to_vec()));
-    let mut out = format!("%PDF-{version}\n%").into_bytes();
-    out.extend([0xE2, 0xE3, 0xCF, 0xD3, b'\n']);
-    let mut offs = Vec::new();
-    for (i, o) in objs.iter().enumerate() {
-        offs.push(out.len());
-        out.extend(format!("{} 0 obj\n", i + 1).as_bytes());
-        out.extend(o);
-        out.extend(b"\nendobj\n");
-    }
-    let x = out.len();
-    out.extend(format!("xref\n0 {}\n0000000000 65535 f \n", objs.len() + 1).as_bytes());
-    for o in offs {
-        out.extend(format!("{o:010} 00000 n \n").as_bytes());
-    }
-    out.extend(
-        format!(
-            "trailer\n<< /Size {} /Root 1 0 R /ID [<00112233445566778899aabbccddeeff> <00112233445566778899aabbccddeeff>] >>\nstartxref\n{x}\n%%EOF\n",
-            objs.len() + 1
-        )
-        .as_bytes(),
-    );
-    out
-}
-
-/// A stream object's body (dictionary with /Length, then the data).
-pub fn stream_object(content: &[u8]) -> Vec<u8> {
-    [
-        format!("<< /Length {} >>\nstream\n", content.len()).as_bytes(),
-        content,
-        b"\nendstream",
-    ]
-    .concat()
+    jpki_pdf::testing::sample_pdf(version, extra)
 }
 
 /// Runs qpdf with `args` on `input`, writing `output`; panics on failure.

@@ -34,8 +34,6 @@ const RUN: Duration = Duration::from_secs(25);
 /// How long a browser is given to prove it is stuck at a dialog.
 const STUCK: Duration = Duration::from_secs(12);
 
-/// Slot description of the sign key in our module (the slot a browser must not look at).
-
 /// The module cargo built (`make install` names it `libjpki-pkcs11.so`).
 fn module() -> PathBuf {
     bin("libjpki_pkcs11.so")

@@ -2,6 +2,7 @@
 //!
 //! Connects to vpcd (pcscd's vsmartcard driver) and answers APDUs as the card
 //! would, so every PC/SC client — ours, OpenSC, pcsc_scan — sees a card.
+#![forbid(unsafe_code)]
 
 use clap::{Parser, ValueEnum};
 use jpki_card_sim::card::SimOptions;

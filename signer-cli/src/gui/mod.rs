@@ -21,7 +21,7 @@ mod security;
 mod server;
 mod text;
 
-use crate::exit::CliError;
+use crate::error::CliError;
 use crate::Global;
 use clap::Args;
 use std::path::PathBuf;
@@ -58,7 +58,7 @@ pub struct GuiArgs {
 /// Runs `gui` until the page is closed or idle.
 pub fn run(g: &Global, a: &GuiArgs) -> Result<(), CliError> {
     for ca in a.ca.iter().chain(&a.tsa_ca) {
-        crate::cms_verify::check_ca_file(ca)?;
+        crate::cms_cmd::check_ca_file(ca)?;
     }
     server::serve(g, a)
 }

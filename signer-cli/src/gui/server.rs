@@ -10,7 +10,7 @@ use super::backend::Settings;
 use super::security::{self, Guard, Token, Verdict};
 use super::text::Text;
 use super::GuiArgs;
-use crate::exit::CliError;
+use crate::error::CliError;
 use crate::Global;
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -8,23 +8,21 @@
 //! in the same pass; the ByteRange does not depend on the signature, so the
 //! update is hashed before the card signs and written once after.
 
-use super::reader::{self, Source};
-use super::structure;
-use super::update::{self, SigOptions, Update};
-use crate::cms_sign::{self, Content, Profile};
-use crate::exit::CliError;
+use crate::error::CliError;
 use crate::i18n::Msg;
-use crate::unlock::{ask_pin, unlocked, CardKeySigner};
+use crate::pin_session::{ask_pin, unlocked, CardKeySigner};
 use crate::Global;
 use clap::Args;
 use jpki_card::{Card, CertKind, KeyKind, PinKind, ReaderChoice};
+use jpki_cms::{Content, Profile};
+use jpki_pdf::{SigOptions, Source, Stamp, StampFont, Update};
 use sha2::{Digest, Sha256};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 /// Bytes reserved for the CMS in `/Contents`: a JPKI sign certificate (≈1.6 KB
 /// with name and address), its CA and the signer info need ≈4 KB.
-pub const CONTENTS_LEN: usize = 16384;
+pub const CONTENTS_LEN: usize = SigOptions::DEFAULT_CONTENTS_LEN;
 
 /// Examples under `jpki-sign sign --help`.
 pub const AFTER_HELP: &str = "Examples:
@@ -103,38 +101,14 @@ struct Prepared {
 }
 
 impl Prepared {
-    fn digest_of(original: &Sha256, update: &Update) -> [u8; 32] {
-        let mut h = original.clone();
-        h.update(&update.bytes[..update.contents_start]);
-        h.update(&update.bytes[update.contents_end..]);
-        h.finalize().into()
-    }
-
     /// Makes the update again with other options, from the copy of the
     /// original in the temporary output.
     fn rebuild(&mut self, opts: &SigOptions) -> Result<(), CliError> {
         let name = self.input.display().to_string();
-        self.update = build_update(&name, self.tmp.as_file(), &self.out, opts)?;
-        self.digest = Self::digest_of(&self.original, &self.update);
+        self.update = jpki_pdf::prepare(&name, self.tmp.as_file(), opts)?;
+        self.digest = self.update.digest_after(&self.original);
         Ok(())
     }
-}
-
-/// The update that signs the PDF in `file` (`name` for messages, `path` for
-/// read errors).
-fn build_update(
-    name: &str,
-    file: &std::fs::File,
-    path: &Path,
-    opts: &SigOptions,
-) -> Result<Update, CliError> {
-    let size = file.size();
-    let pdf = structure::load(name, file).map_err(CliError::Document)?;
-    let last =
-        reader::read_vec(file, size.saturating_sub(1), 1).map_err(io("cannot read", path))?;
-    let ends_with_eol = matches!(last.first(), Some(b'\n' | b'\r'));
-    update::build(&pdf, size, ends_with_eol, opts)
-        .map_err(|e| CliError::Document(format!("cannot sign {name}: {e}")))
 }
 
 fn io<'p>(what: &'static str, path: &'p Path) -> impl FnOnce(std::io::Error) -> CliError + 'p {
@@ -174,6 +148,52 @@ fn pdf_date() -> Result<(String, der::DateTime), CliError> {
 
 /// Runs `sign`.
 pub fn run(g: &Global, a: &SignArgs) -> Result<(), CliError> {
+    let outs = outputs(a)?;
+    let (date, now) = pdf_date()?;
+    let opts = SigOptions {
+        subfilter: if a.pades {
+            "ETSI.CAdES.detached"
+        } else {
+            "adbe.pkcs7.detached"
+        },
+        date,
+        reason: a.reason.clone(),
+        location: a.location.clone(),
+        contents_len: CONTENTS_LEN,
+        stamp: if a.stamp { Some(stamp(a, &now)?) } else { None },
+    };
+    let profile = if a.pades {
+        Profile::PADES
+    } else {
+        Profile::CMS
+    };
+
+    // 1. Every file parsed, copied and hashed before the card is asked anything.
+    let mut prepared = Vec::new();
+    for (input, out) in a.files.iter().zip(outs) {
+        prepared.push(prepare(input, out, &opts)?);
+    }
+
+    // 2. One password, one session, all signatures.
+    let mut signed = sign_all(g, &opts, profile, &mut prepared)?;
+
+    // 3. Timestamps (after the card session: the TSA may be slow).
+    if let Some(url) = &a.tsa {
+        for cms in &mut signed {
+            *cms = jpki_cms::add_timestamp(cms, url)?;
+        }
+    }
+
+    // 4. Finish and rename each output.
+    for (p, cms) in prepared.into_iter().zip(signed) {
+        finish(g, a.force, p, &cms)?;
+    }
+    Ok(())
+}
+
+/// The output of each input (checked not to exist unless `--force`, and
+/// not to be written twice or over an input).
+fn outputs(a: &SignArgs) -> Result<Vec<PathBuf>, CliError> {
     if a.output.is_some() && a.files.len() > 1 {
         return Err(CliError::Usage(
             "-o/--output works with one input file; with several, each gets NAME-signed.pdf".into(),
@@ -193,168 +213,160 @@ pub fn run(g: &Global, a: &SignArgs) -> Result<(), CliError> {
             )));
         }
     }
-    let (date, now) = pdf_date()?;
-    let stamp = if a.stamp {
-        let rect = a
-            .stamp_rect
-            .as_deref()
-            .map(super::stamp::parse_rect)
-            .transpose()
-            .map_err(CliError::Usage)?;
-        // In the language of the run, like the messages: a Japanese
-        // filing gets a Japanese stamp.
-        let when = crate::cms_verify::format_time(&now);
-        let mut lines = match crate::i18n::lang() {
-            crate::i18n::Lang::Ja => vec![
-                "マイナンバーカードによる電子署名".to_string(),
-                format!("日時: {when}"),
-            ],
-            crate::i18n::Lang::En => vec![
-                "Digitally signed with a My Number card".to_string(),
-                format!("Date: {when}"),
-            ],
-        };
-        lines.extend(a.reason.as_ref().map(|r| match crate::i18n::lang() {
-            crate::i18n::Lang::Ja => format!("理由: {r}"),
-            crate::i18n::Lang::En => format!("Reason: {r}"),
-        }));
-        lines.extend(a.stamp_text.clone());
-        let image = a
-            .stamp_image
-            .as_deref()
-            .map(super::stamp::load_image)
-            .transpose()
-            .map_err(CliError::Usage)?;
-        let font = match &a.stamp_font {
-            Some(f) => Some(super::font::StampFont::load(f).map_err(CliError::Usage)?),
-            None => super::font::StampFont::find_system(),
-        };
-        Some(super::stamp::Stamp {
-            font,
-            page: a.stamp_page,
-            rect,
-            lines,
-            with_name: !a.stamp_no_name,
-            signer: None,
-            image,
-        })
-    } else {
-        None
-    };
-    let opts = SigOptions {
-        subfilter: if a.pades {
-            "ETSI.CAdES.detached"
-        } else {
-            "adbe.pkcs7.detached"
-        },
-        date,
-        reason: a.reason.clone(),
-        location: a.location.clone(),
-        contents_len: CONTENTS_LEN,
-        stamp,
-    };
-    let profile = if a.pades {
-        Profile::PADES
-    } else {
-        Profile::CMS
-    };
+    Ok(outs)
+}
 
-    // 1. Every file parsed, copied and hashed before the card is asked anything.
-    let mut prepared = Vec::new();
-    for (input, out) in a.files.iter().zip(outs) {
-        prepared.push(prepare(input, out, &opts)?);
-    }
+/// The visible signature of `--stamp`, without the signer's name yet (the
+/// card gives the certificate out only after the password).
+fn stamp(a: &SignArgs, now: &der::DateTime) -> Result<Stamp, CliError> {
+    let rect = a
+        .stamp_rect
+        .as_deref()
+        .map(parse_rect)
+        .transpose()
+        .map_err(CliError::Usage)?;
+    // In the language of the run, like the messages: a Japanese
+    // filing gets a Japanese stamp.
+    let when = jpki_cms::format_time(now);
+    let mut lines = match crate::i18n::lang() {
+        crate::i18n::Lang::Ja => vec![
+            "マイナンバーカードによる電子署名".to_string(),
+            format!("日時: {when}"),
+        ],
+        crate::i18n::Lang::En => vec![
+            "Digitally signed with a My Number card".to_string(),
+            format!("Date: {when}"),
+        ],
+    };
+    lines.extend(a.reason.as_ref().map(|r| match crate::i18n::lang() {
+        crate::i18n::Lang::Ja => format!("理由: {r}"),
+        crate::i18n::Lang::En => format!("Reason: {r}"),
+    }));
+    lines.extend(a.stamp_text.clone());
+    let image = a
+        .stamp_image
+        .as_deref()
+        .map(jpki_pdf::load_image)
+        .transpose()
+        .map_err(|e| CliError::Usage(e.to_string()))?;
+    let font = match &a.stamp_font {
+        Some(f) => Some(StampFont::load(f).map_err(|e| CliError::Usage(e.to_string()))?),
+        None => StampFont::find_system(),
+    };
+    Ok(Stamp {
+        font,
+        page: a.stamp_page,
+        rect,
+        lines,
+        with_name: !a.stamp_no_name,
+        signer: None,
+        image,
+    })
+}
 
-    // 2. One password, one session, all signatures.
+/// Asks the password once and signs every prepared file in one card
+/// session; the DER CMS of each.
+fn sign_all(
+    g: &Global,
+    opts: &SigOptions,
+    profile: Profile,
+    prepared: &mut [Prepared],
+) -> Result<Vec<Vec<u8>>, CliError> {
     let mut card = Card::open(&ReaderChoice::from_env_or(g.reader.as_deref()))?;
     let pin = ask_pin(&mut card, g, PinKind::Sign)?;
-    let mut signed = Vec::new();
-    {
-        let mut s = unlocked(&mut card, g, &pin)?;
-        let cert = s.read_cert(CertKind::Sign)?;
-        let ca = s.read_cert(CertKind::SignCa)?.into_bytes();
-        // The visible signature shows the name in the certificate, which
-        // the card only gives out after the password: the updates are made
-        // again with it (from the copies, which hold the bytes checked).
-        if let Some(stamp) = opts.stamp.as_ref().filter(|s| s.with_name) {
-            let mut with_name = stamp.clone();
-            with_name.signer = super::stamp::signer_name(cert.as_bytes());
-            let opts = SigOptions {
-                stamp: Some(with_name),
-                ..opts.clone()
-            };
-            for p in &mut prepared {
-                p.rebuild(&opts)?;
-            }
-        }
-        for p in &prepared {
-            let mut signer = CardKeySigner {
-                session: &mut s,
-                key: KeyKind::Sign,
-            };
-            let cms = cms_sign::sign(
-                &mut signer,
-                cert.as_bytes(),
-                std::slice::from_ref(&ca),
-                Content::Detached(p.digest),
-                profile,
-            )?;
-            signed.push(cms);
-        }
-    }
-
-    // 3. Timestamps (after the card session: the TSA may be slow).
-    if let Some(url) = &a.tsa {
-        for cms in &mut signed {
-            let sig = crate::tsa::signature_value(cms)?;
-            let token = crate::tsa::timestamp(url, &sig)?;
-            *cms = crate::tsa::add_token(cms, &token)?;
-        }
-    }
-
-    // 4. Finish and rename each output.
-    for (mut p, cms) in prepared.into_iter().zip(signed) {
-        p.update
-            .fill(&cms)
-            .map_err(|e| CliError::Document(format!("{}: {e}", p.input.display())))?;
-        let f = p.tmp.as_file_mut();
-        f.write_all(&p.update.bytes)
-            .and_then(|_| f.sync_all())
-            .map_err(io("cannot write", &p.out))?;
-        let persisted = if a.force {
-            p.tmp.persist(&p.out).map(|_| ())
-        } else {
-            p.tmp.persist_noclobber(&p.out).map(|_| ())
+    let mut s = unlocked(&mut card, g, &pin)?;
+    let cert = s.read_cert(CertKind::Sign)?;
+    let ca = s.read_cert(CertKind::SignCa)?.into_bytes();
+    // The visible signature shows the name in the certificate, which
+    // the card only gives out after the password: the updates are made
+    // again with it (from the copies, which hold the bytes checked).
+    if let Some(stamp) = opts.stamp.as_ref().filter(|s| s.with_name) {
+        let mut with_name = stamp.clone();
+        with_name.signer = jpki_cms::signer_name(cert.as_bytes());
+        let opts = SigOptions {
+            stamp: Some(with_name),
+            ..opts.clone()
         };
-        persisted.map_err(|e| CliError::Io {
-            what: "cannot write",
-            path: p.out.display().to_string(),
-            source: e.error,
-        })?;
-        if g.json {
-            println!(
-                "{}",
-                serde_json::json!({"input": p.input.display().to_string(), "output": p.out.display().to_string(), "field": p.update.field_name})
-            );
-        } else {
-            println!(
-                "{}",
-                Msg::PdfSigned(
-                    &p.input.display().to_string(),
-                    &p.out.display().to_string(),
-                    &p.update.field_name
-                )
-            );
+        for p in prepared.iter_mut() {
+            p.rebuild(&opts)?;
         }
+    }
+    let mut signed = Vec::new();
+    for p in prepared.iter() {
+        let mut signer = CardKeySigner {
+            session: &mut s,
+            key: KeyKind::Sign,
+        };
+        let cms = jpki_cms::sign(
+            &mut signer,
+            cert.as_bytes(),
+            std::slice::from_ref(&ca),
+            Content::Detached(p.digest),
+            profile,
+        )?;
+        signed.push(cms);
+    }
+    Ok(signed)
+}
+
+/// Fills the CMS in, writes the update after the copied original and renames
+/// the temporary file into place; prints what was signed.
+fn finish(g: &Global, force: bool, mut p: Prepared, cms: &[u8]) -> Result<(), CliError> {
+    p.update
+        .fill(cms)
+        .map_err(|e| CliError::Document(format!("{}: {e}", p.input.display())))?;
+    let f = p.tmp.as_file_mut();
+    f.write_all(&p.update.bytes)
+        .and_then(|_| f.sync_all())
+        .map_err(io("cannot write", &p.out))?;
+    let persisted = if force {
+        p.tmp.persist(&p.out).map(|_| ())
+    } else {
+        p.tmp.persist_noclobber(&p.out).map(|_| ())
+    };
+    persisted.map_err(|e| CliError::Io {
+        what: "cannot write",
+        path: p.out.display().to_string(),
+        source: e.error,
+    })?;
+    if g.json {
+        println!(
+            "{}",
+            serde_json::json!({"input": p.input.display().to_string(), "output": p.out.display().to_string(), "field": p.update.field_name})
+        );
+    } else {
+        println!(
+            "{}",
+            Msg::PdfSigned(
+                &p.input.display().to_string(),
+                &p.out.display().to_string(),
+                &p.update.field_name
+            )
+        );
     }
     Ok(())
+}
+
+/// Parses `X,Y,W,H`.
+fn parse_rect(s: &str) -> Result<[f64; 4], String> {
+    let v: Vec<f64> = s
+        .split(',')
+        .map(|p| p.trim().parse::<f64>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| format!("--stamp-rect {s:?}: expected X,Y,W,H in points"))?;
+    match v[..] {
+        [x, y, w, h] if w > 0.0 && h > 0.0 && x >= 0.0 && y >= 0.0 => Ok([x, y, w, h]),
+        _ => Err(format!(
+            "--stamp-rect {s:?}: expected four numbers X,Y,W,H with W and H > 0"
+        )),
+    }
 }
 
 fn prepare(input: &Path, out: PathBuf, opts: &SigOptions) -> Result<Prepared, CliError> {
     let name = input.display().to_string();
     let file = std::fs::File::open(input).map_err(io("cannot read", input))?;
     let size = file.size();
-    let update = build_update(&name, &file, input, opts)?;
+    let update = jpki_pdf::prepare(&name, &file, opts)?;
     let dir = out
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
@@ -374,7 +386,7 @@ fn prepare(input: &Path, out: PathBuf, opts: &SigOptions) -> Result<Prepared, Cl
     };
     let mut h = Sha256::new();
     let mut write_error = None;
-    reader::for_chunks(&file, 0, size, |chunk| {
+    jpki_pdf::for_chunks(&file, 0, size, |chunk| {
         h.update(chunk);
         bar.inc(chunk.len() as u64);
         tmp.write_all(chunk).inspect_err(|_| write_error = Some(()))
@@ -387,7 +399,7 @@ fn prepare(input: &Path, out: PathBuf, opts: &SigOptions) -> Result<Prepared, Cl
     tmp.as_file()
         .sync_data()
         .map_err(io("cannot write", &out))?;
-    let digest = Prepared::digest_of(&h, &update);
+    let digest = update.digest_after(&h);
     Ok(Prepared {
         input: input.to_path_buf(),
         out,
@@ -396,4 +408,19 @@ fn prepare(input: &Path, out: PathBuf, opts: &SigOptions) -> Result<Prepared, Cl
         original: h,
         digest,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_rect;
+
+    #[test]
+    fn stamp_rect() {
+        assert_eq!(
+            parse_rect("10,20,100,40").unwrap(),
+            [10.0, 20.0, 100.0, 40.0]
+        );
+        assert!(parse_rect("10,20,0,40").is_err());
+        assert!(parse_rect("a,b").is_err());
+    }
 }

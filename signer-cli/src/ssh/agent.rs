@@ -22,7 +22,7 @@
 use super::pin_source::PinSource;
 use super::pubkey::read_auth_key;
 use super::AgentArgs;
-use crate::exit::CliError;
+use crate::error::CliError;
 use crate::Global;
 use jpki_card::{
     AuthPin, Card, CardError, DigestInfo, HashAlg, KeyKind, LastTry, PinKind, ReaderChoice, Secret,

@@ -13,7 +13,7 @@ pub mod agent;
 pub mod pin_source;
 pub mod pubkey;
 
-use crate::exit::CliError;
+use crate::error::CliError;
 use crate::Global;
 use clap::{Args, Subcommand};
 use std::path::PathBuf;

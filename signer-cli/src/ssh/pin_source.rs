@@ -5,7 +5,7 @@
 //! `SSH_ASKPASS` is used as OpenSSH uses it: when it is set and there is no
 //! terminal to ask on, or when `SSH_ASKPASS_REQUIRE` is `force` or `prefer`.
 
-use crate::exit::CliError;
+use crate::error::CliError;
 use crate::secret::PIN_FILE_UNNAMED;
 use jpki_card::{AuthPin, Tries};
 use std::io::Read;

@@ -1,7 +1,7 @@
 //! The auth key as an OpenSSH public key (RFC 4253 §6.6 `ssh-rsa` blob).
 
 use super::PubkeyArgs;
-use crate::exit::CliError;
+use crate::error::CliError;
 use crate::Global;
 use jpki_card::{Card, CertKind, CertificateDer, ReaderChoice};
 use ssh_key::public::{KeyData, RsaPublicKey};

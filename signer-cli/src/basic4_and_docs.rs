@@ -3,8 +3,8 @@
 //! that, never logged), shell completions and the man page generated from the
 //! clap definitions (so they cannot drift from `--help`).
 
-use crate::exit::CliError;
-use crate::unlock::{ask_pin, last_try};
+use crate::error::CliError;
+use crate::pin_session::{ask_pin, last_try};
 use crate::Global;
 use clap::{Args, Subcommand, ValueEnum};
 use jpki_card::{AnyPin, Card, PinKind, ReaderChoice};

@@ -45,7 +45,11 @@ impl std::fmt::Debug for StampFont {
 
 impl StampFont {
     /// Reads and checks a TrueType font file.
-    pub fn load(path: &Path) -> Result<StampFont, String> {
+    pub fn load(path: &Path) -> Result<StampFont, crate::Error> {
+        Self::from_file(path).map_err(crate::Error::Invalid)
+    }
+
+    fn from_file(path: &Path) -> Result<StampFont, String> {
         let shown = path.display();
         let data = std::fs::read(path).map_err(|e| format!("cannot read {shown}: {e}"))?;
         let face = ttf_parser::Face::parse(&data, 0)
@@ -75,7 +79,8 @@ impl StampFont {
         })
     }
 
-    /// The first usable Japanese font of [`SYSTEM_FONTS`], if any.
+    /// The first usable Japanese font where Debian installs them
+    /// (`fonts-ipaexfont-gothic`, `fonts-ipafont-gothic`), if any.
     pub fn find_system() -> Option<StampFont> {
         SYSTEM_FONTS
             .iter()
@@ -83,7 +88,7 @@ impl StampFont {
     }
 
     /// Starts collecting the glyphs of one appearance.
-    pub fn subset(&self) -> Subset<'_> {
+    pub(crate) fn subset(&self) -> Subset<'_> {
         Subset {
             font: self,
             remapper: subsetter::GlyphRemapper::new(),
@@ -149,7 +154,7 @@ impl Subset<'_> {
         let mut fd = Dictionary::new();
         fd.set("Length1", Object::Integer(file.len() as i64));
         fd.set("Filter", name("FlateDecode"));
-        let file_obj = super::stamp::stream(fd, &super::stamp::deflate(&file));
+        let file_obj = crate::stamp::stream(fd, &crate::stamp::deflate(&file));
 
         let bbox = face.global_bounding_box();
         let desc_id = alloc();
@@ -178,7 +183,7 @@ impl Subset<'_> {
 
         let cmap_id = alloc();
         let cmap = to_unicode(&self.used);
-        let cmap_obj = super::stamp::stream(Dictionary::new(), cmap.as_bytes());
+        let cmap_obj = crate::stamp::stream(Dictionary::new(), cmap.as_bytes());
 
         let mut info = Dictionary::new();
         info.set("Registry", Object::string_literal("Adobe"));
@@ -297,6 +302,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("x.ttf");
         std::fs::write(&p, b"not a font").unwrap();
-        assert!(StampFont::load(&p).unwrap_err().contains("not a font"));
+        assert!(StampFont::load(&p)
+            .unwrap_err()
+            .to_string()
+            .contains("not a font"));
     }
 }

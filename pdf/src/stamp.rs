@@ -5,7 +5,7 @@
 //!
 //! Fonts: ASCII lines use the standard Helvetica; lines with other
 //! characters (a kanji name) use a Japanese TrueType font embedded as a
-//! subset ([`super::font`]: IPAexGothic from Debian's fonts-ipaexfont-gothic,
+//! subset ([`crate::font`]: IPAexGothic from Debian's fonts-ipaexfont-gothic,
 //! or `--stamp-font`). Without such a font file they fall back to
 //! `HeiseiKakuGo-W5` with the `UniJIS-UTF16-H` CMap, a standard Japanese font
 //! of Adobe-Japan1 that viewers supply themselves (not embedded).
@@ -36,7 +36,7 @@ pub struct Stamp {
     pub image: Option<Image>,
     /// A Japanese TrueType font to embed (subset) for non-ASCII lines; without
     /// one, the standard HeiseiKakuGo-W5 is named and not embedded.
-    pub font: Option<super::font::StampFont>,
+    pub font: Option<crate::font::StampFont>,
 }
 
 /// An image ready to be written as an Image XObject.
@@ -57,21 +57,6 @@ const DEFAULT_H: f64 = 54.0;
 /// The largest image accepted, in pixels.
 const MAX_PIXELS: u64 = 25_000_000;
 
-/// Parses `X,Y,W,H`.
-pub fn parse_rect(s: &str) -> Result<[f64; 4], String> {
-    let v: Vec<f64> = s
-        .split(',')
-        .map(|p| p.trim().parse::<f64>())
-        .collect::<Result<_, _>>()
-        .map_err(|_| format!("--stamp-rect {s:?}: expected X,Y,W,H in points"))?;
-    match v[..] {
-        [x, y, w, h] if w > 0.0 && h > 0.0 && x >= 0.0 && y >= 0.0 => Ok([x, y, w, h]),
-        _ => Err(format!(
-            "--stamp-rect {s:?}: expected four numbers X,Y,W,H with W and H > 0"
-        )),
-    }
-}
-
 /// The widget rectangle on a page whose `/MediaBox` is `media` (`[x0 y0 x1 y1]`).
 pub fn rect_on(stamp: &Stamp, media: [f64; 4]) -> [f64; 4] {
     match stamp.rect {
@@ -89,55 +74,6 @@ pub fn rect_on(stamp: &Stamp, media: [f64; 4]) -> [f64; 4] {
     }
 }
 
-/// The name to show for a JPKI sign certificate: the name otherName of its
-/// subjectAltName (1.2.392.200149.8.5.5.1, the 基本4情報 name), else the
-/// subject's common name.
-pub fn signer_name(cert_der: &[u8]) -> Option<String> {
-    use der::Decode;
-    use x509_cert::ext::pkix::name::GeneralName;
-    use x509_cert::ext::pkix::SubjectAltName;
-    let cert = x509_cert::Certificate::from_der(cert_der).ok()?;
-    let name_oid = const_oid::ObjectIdentifier::new_unwrap("1.2.392.200149.8.5.5.1");
-    let san_oid = const_oid::ObjectIdentifier::new_unwrap("2.5.29.17");
-    let from_san = cert
-        .tbs_certificate
-        .extensions
-        .iter()
-        .flatten()
-        .filter(|e| e.extn_id == san_oid)
-        .find_map(|e| {
-            let san = SubjectAltName::from_der(e.extn_value.as_bytes()).ok()?;
-            san.0.into_iter().find_map(|g| match g {
-                GeneralName::OtherName(o) if o.type_id == name_oid => o
-                    .value
-                    .decode_as::<der::asn1::Utf8StringRef>()
-                    .ok()
-                    .map(|s| s.as_str().to_string()),
-                _ => None,
-            })
-        });
-    from_san.or_else(|| {
-        let cn = const_oid::db::rfc4519::CN;
-        cert.tbs_certificate
-            .subject
-            .0
-            .iter()
-            .flat_map(|rdn| rdn.0.iter())
-            .find(|a| a.oid == cn)
-            .and_then(|a| {
-                a.value
-                    .decode_as::<der::asn1::Utf8StringRef>()
-                    .map(|s| s.as_str().to_string())
-                    .or_else(|_| {
-                        a.value
-                            .decode_as::<der::asn1::PrintableStringRef>()
-                            .map(|s| s.as_str().to_string())
-                    })
-                    .ok()
-            })
-    })
-}
-
 pub(crate) fn deflate(data: &[u8]) -> Vec<u8> {
     let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
     // Writing into a Vec cannot fail.
@@ -145,8 +81,12 @@ pub(crate) fn deflate(data: &[u8]) -> Vec<u8> {
     z.finish().unwrap_or_default()
 }
 
-/// Reads a PNG or JPEG for `--stamp-image`.
-pub fn load_image(path: &Path) -> Result<Image, String> {
+/// Reads a PNG or JPEG (a seal, 印影) for the stamp.
+pub fn load_image(path: &Path) -> Result<Image, crate::Error> {
+    image_file(path).map_err(crate::Error::Invalid)
+}
+
+fn image_file(path: &Path) -> Result<Image, String> {
     let shown = path.display();
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read {shown}: {e}"))?;
     if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
@@ -317,124 +257,171 @@ fn japanese_font() -> Dictionary {
     f
 }
 
+/// Numbered object bodies of the appearance.
+type Objects = Vec<(ObjectId, Vec<u8>)>;
+
 /// The objects of the appearance of a `w` × `h` box: the Form XObject first
 /// (the widget's `/AP /N`), then the image and its mask if there is one.
 /// `alloc` hands out object numbers.
-pub fn objects(
+pub(crate) fn objects(
     stamp: &Stamp,
     w: f64,
     h: f64,
     alloc: &mut dyn FnMut() -> ObjectId,
-) -> Vec<(ObjectId, Vec<u8>)> {
+) -> Objects {
     let form_id = alloc();
     let mut out = Vec::new();
     let mut xobjects = Dictionary::new();
-    let mut c = format!(
+    let mut content = format!(
         "q 0.2 0.2 0.6 RG 1 w 0.5 0.5 {:.2} {:.2} re S Q\n",
         w - 1.0,
         h - 1.0
     );
     let mut text_x = 5.0;
     if let Some(img) = &stamp.image {
-        let ih = (h - 8.0).max(1.0);
-        let mut iw = ih * f64::from(img.width) / f64::from(img.height.max(1));
-        let mut ih2 = ih;
-        if iw > w * 0.4 {
-            iw = w * 0.4;
-            ih2 = iw * f64::from(img.height) / f64::from(img.width.max(1));
-        }
-        c.push_str(&format!(
-            "q {iw:.2} 0 0 {ih2:.2} 4 {:.2} cm /Im1 Do Q\n",
-            (h - ih2) / 2.0
-        ));
-        text_x = 4.0 + iw + 5.0;
-        let img_id = alloc();
-        let image_dict = |color_space: &str, filter: &str| {
-            let mut d = Dictionary::new();
-            d.set("Type", name("XObject"));
-            d.set("Subtype", name("Image"));
-            d.set("Width", Object::Integer(i64::from(img.width)));
-            d.set("Height", Object::Integer(i64::from(img.height)));
-            d.set("ColorSpace", name(color_space));
-            d.set("BitsPerComponent", Object::Integer(8));
-            d.set("Filter", name(filter));
-            d
-        };
-        let mut d = image_dict(img.color_space, img.filter);
-        if let Some(alpha) = &img.alpha {
-            let mask_id = alloc();
-            let m = image_dict("DeviceGray", "FlateDecode");
-            d.set("SMask", Object::Reference(mask_id));
-            out.push((mask_id, stream(m, alpha)));
-        }
-        out.push((img_id, stream(d, &img.data)));
+        text_x = draw_image(&mut content, img, w, h);
+        let img_id = image_objects(img, alloc, &mut out);
         xobjects.set("Im1", Object::Reference(img_id));
     }
-    let lines: Vec<String> = stamp
+    let lines = text_lines(stamp);
+    let size = font_size(&lines, w, h, text_x);
+    let (embedded, japanese_hex) = encode_non_ascii(stamp.font.as_ref(), &lines, alloc);
+    let japanese = draw_text(&mut content, &lines, &japanese_hex, size, text_x, h);
+    let fonts = font_resources(japanese, embedded, alloc, &mut out);
+    out.insert(0, (form_id, form_xobject(w, h, fonts, xobjects, &content)));
+    out
+}
+
+/// Draws `img` at the left of the box, at most 40% of its width; where the text starts.
+fn draw_image(content: &mut String, img: &Image, w: f64, h: f64) -> f64 {
+    let ih = (h - 8.0).max(1.0);
+    let mut iw = ih * f64::from(img.width) / f64::from(img.height.max(1));
+    let mut ih2 = ih;
+    if iw > w * 0.4 {
+        iw = w * 0.4;
+        ih2 = iw * f64::from(img.height) / f64::from(img.width.max(1));
+    }
+    content.push_str(&format!(
+        "q {iw:.2} 0 0 {ih2:.2} 4 {:.2} cm /Im1 Do Q\n",
+        (h - ih2) / 2.0
+    ));
+    4.0 + iw + 5.0
+}
+
+/// The Image XObject (and its soft mask, pushed first) into `out`; the image's id.
+fn image_objects(img: &Image, alloc: &mut dyn FnMut() -> ObjectId, out: &mut Objects) -> ObjectId {
+    let img_id = alloc();
+    let image_dict = |color_space: &str, filter: &str| {
+        let mut d = Dictionary::new();
+        d.set("Type", name("XObject"));
+        d.set("Subtype", name("Image"));
+        d.set("Width", Object::Integer(i64::from(img.width)));
+        d.set("Height", Object::Integer(i64::from(img.height)));
+        d.set("ColorSpace", name(color_space));
+        d.set("BitsPerComponent", Object::Integer(8));
+        d.set("Filter", name(filter));
+        d
+    };
+    let mut d = image_dict(img.color_space, img.filter);
+    if let Some(alpha) = &img.alpha {
+        let mask_id = alloc();
+        let m = image_dict("DeviceGray", "FlateDecode");
+        d.set("SMask", Object::Reference(mask_id));
+        out.push((mask_id, stream(m, alpha)));
+    }
+    out.push((img_id, stream(d, &img.data)));
+    img_id
+}
+
+/// The signer's name (if shown) and the other lines, empty ones left out.
+fn text_lines(stamp: &Stamp) -> Vec<String> {
+    stamp
         .signer
         .iter()
         .filter(|_| stamp.with_name)
         .cloned()
         .chain(stamp.lines.iter().cloned())
         .filter(|l| !l.is_empty())
-        .collect();
+        .collect()
+}
+
+/// The largest font size (3–11 pt) at which every line fits the box.
+fn font_size(lines: &[String], w: f64, h: f64, text_x: f64) -> f64 {
     let n = lines.len().max(1) as f64;
     let avail = (w - text_x - 4.0).max(1.0);
     let widest = lines.iter().map(|l| width_units(l)).fold(1.0, f64::max);
-    let size = ((h - 8.0) / n / 1.25)
+    ((h - 8.0) / n / 1.25)
         .min(11.0)
         .min(avail / widest)
-        .max(3.0);
-    // Non-ASCII lines: glyph ids of the embedded subset, or UTF-16 for the
-    // standard (not embedded) Japanese font when no font file is at hand or
-    // it cannot be subset.
-    let mut embedded: Option<(Dictionary, super::font::Objects)> = None;
-    let mut japanese_hex: Vec<String> = Vec::new();
-    if let Some(font) = stamp
-        .font
-        .as_ref()
-        .filter(|_| !lines.iter().all(|l| ascii(l)))
-    {
+        .max(3.0)
+}
+
+/// Non-ASCII lines as hex strings: glyph ids of the embedded subset of
+/// `font` (with the subset font), or UTF-16 for the standard (not embedded)
+/// Japanese font when no font file is at hand or it cannot be subset.
+fn encode_non_ascii(
+    font: Option<&crate::font::StampFont>,
+    lines: &[String],
+    alloc: &mut dyn FnMut() -> ObjectId,
+) -> (Option<(Dictionary, crate::font::Objects)>, Vec<String>) {
+    if let Some(font) = font.filter(|_| !lines.iter().all(|l| ascii(l))) {
         let mut subset = font.subset();
         let hex: Vec<String> = lines.iter().map(|l| subset.encode(l)).collect();
         match subset.finish(alloc) {
-            Ok(f) => {
-                embedded = Some(f);
-                japanese_hex = hex;
-            }
+            Ok(f) => return (Some(f), hex),
             Err(e) => tracing::warn!(%e, "drawing the stamp with the standard Japanese font"),
         }
     }
-    if embedded.is_none() {
-        japanese_hex = lines.iter().map(|l| utf16_hex(l)).collect();
-    }
+    (None, lines.iter().map(|l| utf16_hex(l)).collect())
+}
+
+/// The text object: ASCII lines in Helvetica (/F1), others in the Japanese
+/// font (/F2); whether /F2 is used.
+fn draw_text(
+    content: &mut String,
+    lines: &[String],
+    japanese_hex: &[String],
+    size: f64,
+    text_x: f64,
+    h: f64,
+) -> bool {
     let mut y = h - 4.0 - size;
     let mut japanese = false;
-    c.push_str("BT 0.1 0.1 0.4 rg\n");
-    for (line, hex) in lines.iter().zip(&japanese_hex) {
+    content.push_str("BT 0.1 0.1 0.4 rg\n");
+    for (line, hex) in lines.iter().zip(japanese_hex) {
         if ascii(line) {
-            c.push_str(&format!(
+            content.push_str(&format!(
                 "/F1 {size:.2} Tf 1 0 0 1 {text_x:.2} {y:.2} Tm ({}) Tj\n",
                 literal(line)
             ));
         } else {
             japanese = true;
-            c.push_str(&format!(
+            content.push_str(&format!(
                 "/F2 {size:.2} Tf 1 0 0 1 {text_x:.2} {y:.2} Tm <{hex}> Tj\n"
             ));
         }
         y -= size * 1.25;
     }
-    c.push_str("ET\n");
+    content.push_str("ET\n");
+    japanese
+}
+
+/// The `/Font` resources: Helvetica, and the Japanese font if `japanese`
+/// (embedded subset, else the standard one), each an object of its own
+/// (poppler's pdffonts trips over direct ones in an appearance stream).
+fn font_resources(
+    japanese: bool,
+    embedded: Option<(Dictionary, crate::font::Objects)>,
+    alloc: &mut dyn FnMut() -> ObjectId,
+    out: &mut Objects,
+) -> Dictionary {
     let mut helvetica = Dictionary::new();
     helvetica.set("Type", name("Font"));
     helvetica.set("Subtype", name("Type1"));
     helvetica.set("BaseFont", name("Helvetica"));
     helvetica.set("Encoding", name("WinAnsiEncoding"));
-    // Font dictionaries as objects of their own, as producers write them:
-    // poppler's pdffonts trips over direct ones in an appearance stream.
     let mut fonts = Dictionary::new();
-    let mut font_object = |key: &str, d: Dictionary, out: &mut Vec<(ObjectId, Vec<u8>)>| {
+    let mut font_object = |key: &str, d: Dictionary, out: &mut Objects| {
         let id = alloc();
         let mut bytes = Vec::new();
         // Writing into a Vec cannot fail.
@@ -442,16 +429,21 @@ pub fn objects(
         out.push((id, bytes));
         fonts.set(key, Object::Reference(id));
     };
-    font_object("F1", helvetica, &mut out);
+    font_object("F1", helvetica, out);
     if japanese {
         match embedded {
             Some((font, objects)) => {
                 out.extend(objects);
-                font_object("F2", font, &mut out);
+                font_object("F2", font, out);
             }
-            None => font_object("F2", japanese_font(), &mut out),
+            None => font_object("F2", japanese_font(), out),
         }
     }
+    fonts
+}
+
+/// The appearance stream itself (a Form XObject of the box's size).
+fn form_xobject(w: f64, h: f64, fonts: Dictionary, xobjects: Dictionary, content: &str) -> Vec<u8> {
     let mut res = Dictionary::new();
     res.set("Font", Object::Dictionary(fonts));
     if !xobjects.is_empty() {
@@ -470,8 +462,7 @@ pub fn objects(
         ]),
     );
     d.set("Resources", Object::Dictionary(res));
-    out.insert(0, (form_id, stream(d, c.as_bytes())));
-    out
+    stream(d, content.as_bytes())
 }
 
 #[cfg(test)]
@@ -488,12 +479,6 @@ mod tests {
 
     #[test]
     fn rect_and_text() {
-        assert_eq!(
-            parse_rect("10,20,100,40").unwrap(),
-            [10.0, 20.0, 100.0, 40.0]
-        );
-        assert!(parse_rect("10,20,0,40").is_err());
-        assert!(parse_rect("a,b").is_err());
         let s = Stamp {
             page: 1,
             rect: None,
@@ -549,6 +534,7 @@ mod tests {
         std::fs::write(&p, b"GIF89a").unwrap();
         assert!(load_image(&p)
             .unwrap_err()
+            .to_string()
             .contains("neither a PNG nor a JPEG"));
     }
 }

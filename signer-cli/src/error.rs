@@ -34,6 +34,39 @@ pub enum CliError {
     NotValid(String),
 }
 
+/// A signature could not be built: the card's own error comes back as
+/// itself (its exit code and message), the rest as a document problem.
+impl From<jpki_cms::Error> for CliError {
+    fn from(e: jpki_cms::Error) -> Self {
+        match e {
+            jpki_cms::Error::Certificate(m) => CliError::Cert(m),
+            jpki_cms::Error::Signer(inner) => match inner.downcast::<CardError>() {
+                Ok(card) => CliError::Card(*card),
+                Err(other) => CliError::Document(other.to_string()),
+            },
+            jpki_cms::Error::WrongKey => CliError::Document(
+                "the card's signature does not verify with the signer certificate's key; nothing was written".into(),
+            ),
+            other => CliError::Document(other.to_string()),
+        }
+    }
+}
+
+/// A PDF that cannot be signed: in the run's language where the CLI has the words.
+impl From<jpki_pdf::Error> for CliError {
+    fn from(e: jpki_pdf::Error) -> Self {
+        match e {
+            jpki_pdf::Error::Io { name, source } => CliError::Io {
+                what: "cannot read",
+                path: name,
+                source,
+            },
+            jpki_pdf::Error::Cms(e) => CliError::from(e),
+            other => CliError::Document(i18n::pdf_error(&other)),
+        }
+    }
+}
+
 fn code(e: &CliError) -> u8 {
     match e {
         CliError::Card(c) => match c {

@@ -655,7 +655,7 @@ impl<'a> Tokens<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pdf::tests::minimal_pdf;
+    use crate::testing::minimal_pdf;
     use std::io::Write;
 
     fn dict(o: Object) -> Dictionary {
@@ -783,7 +783,7 @@ mod tests {
             "<< /Type /Catalog /Pages 2 0 R >>",
             "<< /Type /Catalog /Pages 2 0 R /Lang (endobj stream trailer) >>",
         );
-        let pdf = crate::pdf::tests::reoffset(pdf.as_bytes());
+        let pdf = crate::testing::reoffset(pdf.as_bytes());
         let r = Reader::open(&pdf).unwrap();
         let cat = dict(r.object((1, 0)).unwrap());
         assert_eq!(
@@ -796,7 +796,7 @@ mod tests {
     fn refuses_what_it_cannot_follow() {
         let good = minimal_pdf("1.4");
         let text = String::from_utf8_lossy(&good).into_owned();
-        let x = crate::pdf::tests::last_startxref(&good);
+        let x = crate::testing::last_startxref(&good);
         // startxref pointing into the middle of an object.
         let bad = text.replace(&format!("startxref\n{x}"), "startxref\n20");
         assert!(Reader::open(&bad.into_bytes()).is_err());
@@ -830,14 +830,14 @@ mod tests {
             edits in proptest::collection::vec((0usize..4000, proptest::num::u8::ANY, 0u8..3), 1..8),
             cut in proptest::option::of(0usize..4000),
         ) {
-            let mut pdf = crate::pdf::tests::signed_sample();
-            crate::pdf::tests::damage(&mut pdf, &edits, cut);
+            let mut pdf = crate::testing::signed_sample();
+            crate::testing::damage(&mut pdf, &edits, cut);
             if let Ok(r) = Reader::open(&pdf) {
                 for n in 0..=r.max_id().min(64) {
                     let _ = r.object((n, 0));
                 }
             }
-            let _ = crate::pdf::verify::check_source("fuzz.pdf", &pdf, None, None, false);
+            let _ = crate::verify::check_source("fuzz.pdf", &pdf, None, None, false);
         }
     }
 }

@@ -7,10 +7,10 @@
 //! (HTTPS through native-tls, i.e. the system OpenSSL). The response is
 //! checked before use: status granted, a token present, its messageImprint
 //! is SHA-256 of our signature and its nonce is ours. The token's own
-//! signature is checked by [`crate::cms_verify`] when verifying.
+//! signature is checked by [`crate::verify_with_tsa`] when verifying.
 
-use crate::cms_sign::sha256_alg;
-use crate::exit::CliError;
+use crate::sign::sha256_alg;
+use crate::Error;
 use cms::content_info::ContentInfo;
 use cms::signed_data::{SignedData, SignerInfo, SignerInfos, UnsignedAttributes};
 use der::asn1::{Int, OctetString, SetOfVec};
@@ -28,8 +28,11 @@ pub const ID_AA_SIGNATURE_TIME_STAMP_TOKEN: const_oid::ObjectIdentifier =
 pub const ID_CT_TST_INFO: const_oid::ObjectIdentifier =
     const_oid::ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.1.4");
 
-fn err(url: &str, what: impl std::fmt::Display) -> CliError {
-    CliError::Document(format!("timestamp from {url}: {what}"))
+fn err(url: &str, what: impl std::fmt::Display) -> Error {
+    Error::Timestamp {
+        url: url.to_string(),
+        reason: what.to_string(),
+    }
 }
 
 /// The TSTInfo inside a timestamp token.
@@ -52,7 +55,7 @@ pub fn tst_info(token: &ContentInfo) -> Result<TstInfo, String> {
 }
 
 /// Asks `url` for a timestamp over SHA-256(`signature`); returns the token.
-pub fn timestamp(url: &str, signature: &[u8]) -> Result<ContentInfo, CliError> {
+pub fn timestamp(url: &str, signature: &[u8]) -> Result<ContentInfo, Error> {
     let imprint: [u8; 32] = Sha256::digest(signature).into();
     let mut nonce = [0u8; 8];
     openssl::rand::rand_bytes(&mut nonce).map_err(|e| err(url, e))?;
@@ -117,28 +120,35 @@ pub fn timestamp(url: &str, signature: &[u8]) -> Result<ContentInfo, CliError> {
 }
 
 /// The first SignerInfo's signature value of a DER `ContentInfo(SignedData)`.
-pub fn signature_value(cms: &[u8]) -> Result<Vec<u8>, CliError> {
+pub fn signature_value(cms: &[u8]) -> Result<Vec<u8>, Error> {
     let (_, sis) = signer_infos(cms)?;
     sis.first()
         .map(|s| s.signature.as_bytes().to_vec())
-        .ok_or_else(|| CliError::Document("the CMS has no signer".into()))
+        .ok_or_else(|| Error::Structure("the CMS has no signer".into()))
 }
 
-fn signer_infos(cms: &[u8]) -> Result<(SignedData, Vec<SignerInfo>), CliError> {
-    let bad = |e: der::Error| CliError::Document(format!("the CMS structure: {e}"));
+fn signer_infos(cms: &[u8]) -> Result<(SignedData, Vec<SignerInfo>), Error> {
+    let bad = |e: der::Error| Error::Structure(format!("the CMS structure: {e}"));
     let ci = ContentInfo::from_der(cms).map_err(bad)?;
     let sd: SignedData = ci.content.decode_as().map_err(bad)?;
     let sis = sd.signer_infos.0.clone().into_vec();
     Ok((sd, sis))
 }
 
+/// Asks `url` for a timestamp over the (only) signature of `cms` and adds it
+/// as signatureTimeStampToken (CAdES-T, PAdES B-T).
+pub fn add_timestamp(cms: &[u8], url: &str) -> Result<Vec<u8>, Error> {
+    let token = timestamp(url, &signature_value(cms)?)?;
+    add_token(cms, &token)
+}
+
 /// Adds `token` to the (only) SignerInfo of `cms` as signatureTimeStampToken.
-pub fn add_token(cms: &[u8], token: &ContentInfo) -> Result<Vec<u8>, CliError> {
-    let bad = |e: der::Error| CliError::Document(format!("adding the timestamp: {e}"));
+pub fn add_token(cms: &[u8], token: &ContentInfo) -> Result<Vec<u8>, Error> {
+    let bad = |e: der::Error| Error::Structure(format!("adding the timestamp: {e}"));
     let (mut sd, mut sis) = signer_infos(cms)?;
     let si = sis
         .first_mut()
-        .ok_or_else(|| CliError::Document("the CMS has no signer".into()))?;
+        .ok_or_else(|| Error::Structure("the CMS has no signer".into()))?;
     let mut values = SetOfVec::new();
     values
         .insert(Any::encode_from(token).map_err(bad)?)

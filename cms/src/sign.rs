@@ -18,7 +18,7 @@
 //! not verify with the certificate's public key (a wrong key slot would
 //! otherwise give a file that fails only at the recipient).
 
-use crate::exit::CliError;
+use crate::Error;
 use cms::builder::{create_signing_time_attribute, SignedDataBuilder, SignerInfoBuilder};
 use cms::cert::{CertificateChoices, IssuerAndSerialNumber};
 use cms::content_info::ContentInfo;
@@ -26,7 +26,6 @@ use cms::signed_data::{EncapsulatedContentInfo, SignerIdentifier};
 use const_oid::db::rfc5911::{ID_DATA, ID_SIGNED_DATA};
 use der::asn1::{OctetString, SetOfVec};
 use der::{Any, Decode, Encode, Sequence};
-use jpki_card::{DigestInfo, HashAlg};
 use rsa::pkcs1v15::{Signature, VerifyingKey};
 use rsa::pkcs8::DecodePublicKey;
 use rsa::RsaPublicKey;
@@ -39,11 +38,50 @@ use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::serial_number::SerialNumber;
 use x509_cert::Certificate;
 
+/// The error a [`DigestInfoSigner`] reports; [`crate::Error::Signer`] hands it
+/// back unchanged, so the caller can downcast it to its own type.
+pub type SignerError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
 /// Something that signs a SHA-256 `DigestInfo` with an RSA key (PKCS#1 v1.5):
-/// the card session, or a software key in unit tests.
+/// a smart card session, an HSM, or a software key in tests. This crate never
+/// sees the key; it checks the signature it gets against the certificate.
 pub trait DigestInfoSigner {
     /// Returns the raw RSA signature (256 bytes for RSA-2048).
-    fn sign_digest_info(&mut self, di: &DigestInfo) -> Result<Vec<u8>, CliError>;
+    fn sign_digest_info(&mut self, di: &DigestInfo) -> Result<Vec<u8>, SignerError>;
+}
+
+/// A DER `DigestInfo` (RFC 8017 §9.2) over a SHA-256 hash: what an RSA
+/// PKCS#1 v1.5 signer (e.g. a card's SIGN command) signs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DigestInfo {
+    hash: [u8; 32],
+    der: Vec<u8>,
+}
+
+impl DigestInfo {
+    /// The DigestInfo prefix of SHA-256 (RFC 8017 §9.2, note 1).
+    const SHA256_PREFIX: [u8; 19] = [
+        0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01,
+        0x05, 0x00, 0x04, 0x20,
+    ];
+
+    /// The DigestInfo of a SHA-256 `hash`.
+    pub fn sha256(hash: [u8; 32]) -> DigestInfo {
+        DigestInfo {
+            hash,
+            der: [&Self::SHA256_PREFIX[..], &hash].concat(),
+        }
+    }
+
+    /// The SHA-256 hash inside.
+    pub fn hash(&self) -> &[u8; 32] {
+        &self.hash
+    }
+
+    /// The whole DER encoding (51 bytes).
+    pub fn as_der(&self) -> &[u8] {
+        &self.der
+    }
 }
 
 /// Which signed attributes to add besides contentType and messageDigest.
@@ -92,8 +130,8 @@ pub fn sign(
     chain: &[Vec<u8>],
     content: Content<'_>,
     profile: Profile,
-) -> Result<Vec<u8>, CliError> {
-    let bad_cert = |e: der::Error| CliError::Cert(format!("signer certificate: {e}"));
+) -> Result<Vec<u8>, Error> {
+    let bad_cert = |e: der::Error| Error::Certificate(format!("signer certificate: {e}"));
     let cert = Certificate::from_der(signer_cert).map_err(bad_cert)?;
     let public = public_key(&cert)?;
     let card = CardKey {
@@ -158,19 +196,19 @@ pub fn sign(
     ci.to_der().map_err(cms_err)
 }
 
-fn cms_err(e: impl std::fmt::Display) -> CliError {
-    CliError::Document(format!("cannot build the CMS structure: {e}"))
+fn cms_err(e: impl std::fmt::Display) -> Error {
+    Error::Build(e.to_string())
 }
 
 /// The RSA public key of a certificate.
-pub fn public_key(cert: &Certificate) -> Result<RsaPublicKey, CliError> {
+pub(crate) fn public_key(cert: &Certificate) -> Result<RsaPublicKey, Error> {
     let spki = cert
         .tbs_certificate
         .subject_public_key_info
         .to_der()
-        .map_err(|e| CliError::Cert(e.to_string()))?;
+        .map_err(|e| Error::Certificate(e.to_string()))?;
     RsaPublicKey::from_public_key_der(&spki)
-        .map_err(|e| CliError::Cert(format!("the certificate's key is not RSA: {e}")))
+        .map_err(|e| Error::Certificate(format!("the certificate's key is not RSA: {e}")))
 }
 
 /// Adapts a [`DigestInfoSigner`] to the `signature` traits the `cms` builder
@@ -178,7 +216,7 @@ pub fn public_key(cert: &Certificate) -> Result<RsaPublicKey, CliError> {
 struct CardKey<'a> {
     inner: RefCell<&'a mut dyn DigestInfoSigner>,
     public: RsaPublicKey,
-    error: RefCell<Option<CliError>>,
+    error: RefCell<Option<Error>>,
 }
 
 impl signature::Keypair for CardKey<'_> {
@@ -202,13 +240,13 @@ impl spki::DynSignatureAlgorithmIdentifier for CardKey<'_> {
 impl signature::Signer<Signature> for CardKey<'_> {
     fn try_sign(&self, signed_attrs: &[u8]) -> Result<Signature, signature::Error> {
         let hash = Sha256::digest(signed_attrs);
-        let di = DigestInfo::new(HashAlg::Sha256, &hash).map_err(signature::Error::from_source)?;
+        let di = DigestInfo::sha256(hash.into());
         let raw = {
             let mut inner = self.inner.borrow_mut();
             match inner.sign_digest_info(&di) {
                 Ok(s) => s,
                 Err(e) => {
-                    *self.error.borrow_mut() = Some(e);
+                    *self.error.borrow_mut() = Some(Error::Signer(e));
                     return Err(signature::Error::new());
                 }
             }
@@ -218,9 +256,7 @@ impl signature::Signer<Signature> for CardKey<'_> {
             .verify(signed_attrs, &sig)
             .is_err()
         {
-            *self.error.borrow_mut() = Some(CliError::Document(
-                "the card's signature does not verify with the signer certificate's key; nothing was written".into(),
-            ));
+            *self.error.borrow_mut() = Some(Error::WrongKey);
             return Err(signature::Error::new());
         }
         Ok(sig)
@@ -279,7 +315,7 @@ pub struct IssuerSerial {
     pub serial_number: SerialNumber,
 }
 
-fn signing_certificate_v2(cert: &Certificate, der: &[u8]) -> Result<Attribute, CliError> {
+fn signing_certificate_v2(cert: &Certificate, der: &[u8]) -> Result<Attribute, Error> {
     let v = SigningCertificateV2 {
         certs: vec![EssCertIdV2 {
             hash_algorithm: None,
@@ -302,60 +338,10 @@ fn signing_certificate_v2(cert: &Certificate, der: &[u8]) -> Result<Attribute, C
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
-    use crate::cms_verify::{self, Against, Chain};
-    use openssl::asn1::Asn1Time;
-    use openssl::bn::BigNum;
-    use openssl::hash::MessageDigest;
-    use openssl::pkey::PKey;
-    use openssl::x509::extension::KeyUsage;
-    use openssl::x509::{X509Builder, X509NameBuilder};
-    use rsa::pkcs8::DecodePrivateKey;
-
-    /// A software RSA key standing in for the card in unit tests.
-    pub struct SoftKey(pub rsa::RsaPrivateKey);
-
-    impl DigestInfoSigner for SoftKey {
-        fn sign_digest_info(&mut self, di: &DigestInfo) -> Result<Vec<u8>, CliError> {
-            self.0
-                .sign(rsa::Pkcs1v15Sign::new_unprefixed(), di.as_der())
-                .map_err(|e| CliError::Document(e.to_string()))
-        }
-    }
-
-    /// A key and a self-signed certificate for it (KU nonRepudiation), also as PEM.
-    pub fn soft_signer() -> (SoftKey, Vec<u8>, Vec<u8>) {
-        let rsa = openssl::rsa::Rsa::generate(2048).unwrap();
-        let pkey = PKey::from_rsa(rsa).unwrap();
-        let mut name = X509NameBuilder::new().unwrap();
-        name.append_entry_by_text("CN", "Unit Test Signer").unwrap();
-        let name = name.build();
-        let mut b = X509Builder::new().unwrap();
-        b.set_version(2).unwrap();
-        b.set_serial_number(&BigNum::from_u32(7).unwrap().to_asn1_integer().unwrap())
-            .unwrap();
-        b.set_subject_name(&name).unwrap();
-        b.set_issuer_name(&name).unwrap();
-        b.set_pubkey(&pkey).unwrap();
-        b.set_not_before(&Asn1Time::days_from_now(0).unwrap())
-            .unwrap();
-        b.set_not_after(&Asn1Time::days_from_now(30).unwrap())
-            .unwrap();
-        b.append_extension(
-            KeyUsage::new()
-                .non_repudiation()
-                .key_cert_sign()
-                .build()
-                .unwrap(),
-        )
-        .unwrap();
-        b.sign(&pkey, MessageDigest::sha256()).unwrap();
-        let cert = b.build();
-        let key =
-            rsa::RsaPrivateKey::from_pkcs8_der(&pkey.private_key_to_pkcs8().unwrap()).unwrap();
-        (SoftKey(key), cert.to_der().unwrap(), cert.to_pem().unwrap())
-    }
+    use crate::testing::soft_signer;
+    use crate::verify::{self as cms_verify, Against, Chain};
 
     #[test]
     fn detached_and_attached_round_trip() {
@@ -377,7 +363,9 @@ pub(crate) mod tests {
         assert!(v.signing_time.is_some());
         assert!(matches!(v.chain, Chain::Trusted(_)));
         let other: [u8; 32] = Sha256::digest(b"contenT").into();
-        let e = cms_verify::verify(&der, Against::Detached(other), None).unwrap_err();
+        let e = cms_verify::verify(&der, Against::Detached(other), None)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("messageDigest"), "{e}");
         // Trailing zero padding (as in a PDF /Contents) is ignored.
         let mut padded = der.clone();
@@ -393,7 +381,9 @@ pub(crate) mod tests {
         )
         .unwrap();
         cms_verify::verify(&der, Against::Attached, None).unwrap();
-        let e = cms_verify::verify(&der, Against::Detached(digest), None).unwrap_err();
+        let e = cms_verify::verify(&der, Against::Detached(digest), None)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("embeds"), "{e}");
     }
 

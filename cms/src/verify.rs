@@ -9,7 +9,8 @@
 //! digests other than SHA-256, missing signed attributes, a sid that matches no
 //! embedded certificate, a signature algorithm other than RSA PKCS#1 v1.5.
 
-use crate::cms_sign::{public_key, SigningCertificateV2, ID_AA_SIGNING_CERTIFICATE_V2};
+use crate::sign::{public_key, SigningCertificateV2, ID_AA_SIGNING_CERTIFICATE_V2};
+use crate::VerifyError;
 use cms::content_info::ContentInfo;
 use cms::signed_data::{SignedData, SignerIdentifier, SignerInfo};
 use const_oid::db::rfc5911::{ID_CONTENT_TYPE, ID_MESSAGE_DIGEST, ID_SIGNED_DATA, ID_SIGNING_TIME};
@@ -57,7 +58,7 @@ pub enum Against {
 }
 
 /// Cuts a DER object off trailing bytes (PDF `/Contents` is zero-padded).
-pub fn der_object(bytes: &[u8]) -> Result<&[u8], String> {
+pub(crate) fn der_object(bytes: &[u8]) -> Result<&[u8], String> {
     let mut r = SliceReader::new(bytes).map_err(|e| format!("not DER: {e}"))?;
     let header = der::Header::decode(&mut r).map_err(|e| format!("not DER: {e}"))?;
     let total = (r.position() + header.length).map_err(|e| format!("not DER: {e}"))?;
@@ -79,7 +80,7 @@ fn ber_to_der(bytes: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// Parses a `ContentInfo(SignedData)` (DER, or BER that OpenSSL can read).
-pub fn parse(bytes: &[u8]) -> Result<SignedData, String> {
+pub(crate) fn parse(bytes: &[u8]) -> Result<SignedData, String> {
     let converted;
     let der = match der_object(bytes) {
         Ok(d) => d,
@@ -138,7 +139,7 @@ fn without_duplicate_certificates(signed_data: &der::Any) -> Option<der::Any> {
     der::Any::new(der::Tag::Sequence, joined(&fields)?).ok()
 }
 
-fn attr(si: &SignerInfo, oid: ObjectIdentifier) -> Result<Option<&der::Any>, String> {
+fn attr(si: &SignerInfo, oid: ObjectIdentifier) -> Result<Option<&der::Any>, VerifyError> {
     let Some(attrs) = &si.signed_attrs else {
         return Ok(None);
     };
@@ -147,13 +148,15 @@ fn attr(si: &SignerInfo, oid: ObjectIdentifier) -> Result<Option<&der::Any>, Str
         return Ok(None);
     };
     if found.next().is_some() || a.values.len() != 1 {
-        return Err(format!("signed attribute {oid} occurs more than once"));
+        return Err(VerifyError::Invalid(format!(
+            "signed attribute {oid} occurs more than once"
+        )));
     }
     Ok(a.values.iter().next())
 }
 
 /// Checks everything about `cms` (DER) except what lies outside it.
-pub fn verify(cms: &[u8], against: Against, ca: Option<&Path>) -> Result<Verified, String> {
+pub fn verify(cms: &[u8], against: Against, ca: Option<&Path>) -> Result<Verified, VerifyError> {
     verify_with_tsa(cms, against, ca, None)
 }
 
@@ -164,39 +167,76 @@ pub fn verify_with_tsa(
     against: Against,
     ca: Option<&Path>,
     tsa_ca: Option<&Path>,
-) -> Result<Verified, String> {
+) -> Result<Verified, VerifyError> {
     let sd = parse(cms)?;
+    let si = the_only_signer(&sd)?;
+    let digest = content_digest(against, &sd)?;
+    check_content_attributes(si, &sd, &digest)?;
+    let certs = embedded_certificates(&sd);
+    let cert = signer_certificate(si, &certs)?;
+    check_signature(si, cert)?;
+    let signing_certificate_v2 = check_ess_certificate(si, cert)?;
+    let signing_time = attr(si, ID_SIGNING_TIME)?.map(time_text).transpose()?;
+    check_key_usage(cert)?;
+    let timestamp = timestamp_of(si, tsa_ca)?;
+    let chain = match ca {
+        None => Chain::NotChecked,
+        Some(ca) => check_chain(cert, &certs, ca)?,
+    };
+    Ok(Verified {
+        signer: cert.tbs_certificate.subject.to_string(),
+        signing_time,
+        signing_certificate_v2,
+        timestamp,
+        chain,
+    })
+}
+
+/// Exactly one SignerInfo, hashing with SHA-256.
+fn the_only_signer(sd: &SignedData) -> Result<&SignerInfo, VerifyError> {
     let [si] = sd.signer_infos.0.as_slice() else {
-        return Err(format!(
+        return Err(VerifyError::Invalid(format!(
             "the CMS has {} signers; exactly one is supported",
             sd.signer_infos.0.len()
-        ));
+        )));
     };
     if si.digest_alg.oid != ID_SHA_256 {
-        return Err(format!(
+        return Err(VerifyError::Invalid(format!(
             "digest algorithm {} is not SHA-256 (refused)",
             si.digest_alg.oid
-        ));
+        )));
     }
-    let digest: [u8; 32] = match (against, &sd.encap_content_info.econtent) {
-        (Against::Detached(d), None) => d,
+    Ok(si)
+}
+
+/// The SHA-256 of the signed content: given (detached) or of the eContent.
+fn content_digest(against: Against, sd: &SignedData) -> Result<[u8; 32], VerifyError> {
+    match (against, &sd.encap_content_info.econtent) {
+        (Against::Detached(d), None) => Ok(d),
         (Against::Detached(_), Some(_)) => {
-            return Err("the CMS embeds its content, but detached content was given".into())
+            Err("the CMS embeds its content, but detached content was given".into())
         }
         (Against::Attached, Some(any)) => {
             let os: OctetString = any
                 .decode_as()
                 .map_err(|e| format!("eContent is not an OCTET STRING: {e}"))?;
-            Sha256::digest(os.as_bytes()).into()
+            Ok(Sha256::digest(os.as_bytes()).into())
         }
         (Against::Attached, None) => {
-            return Err("the CMS is detached: give the signed file with --content FILE".into())
+            Err("the CMS is detached: give the signed file with --content FILE".into())
         }
-    };
-    let Some(attrs) = &si.signed_attrs else {
+    }
+}
+
+/// contentType must match eContentType (RFC 5652 §11.1), messageDigest the content.
+fn check_content_attributes(
+    si: &SignerInfo,
+    sd: &SignedData,
+    digest: &[u8; 32],
+) -> Result<(), VerifyError> {
+    if si.signed_attrs.is_none() {
         return Err("the signer has no signed attributes (refused)".into());
-    };
-    // contentType must match eContentType (RFC 5652 §11.1).
+    }
     let ct: ObjectIdentifier = attr(si, ID_CONTENT_TYPE)?
         .ok_or("the contentType signed attribute is missing")?
         .decode_as()
@@ -209,96 +249,104 @@ pub fn verify_with_tsa(
         .decode_as()
         .map_err(|e| format!("messageDigest: {e}"))?;
     if md.as_bytes() != digest {
-        return Err(crate::i18n::Msg::DigestMismatch.to_string());
+        return Err(VerifyError::DigestMismatch);
     }
-    // The signer certificate, by issuerAndSerialNumber.
-    let certs: Vec<&Certificate> = sd
-        .certificates
+    Ok(())
+}
+
+/// The certificates embedded in the SignedData.
+fn embedded_certificates(sd: &SignedData) -> Vec<&Certificate> {
+    sd.certificates
         .iter()
         .flat_map(|s| s.0.iter())
         .filter_map(|c| match c {
             cms::cert::CertificateChoices::Certificate(c) => Some(c),
             _ => None,
         })
-        .collect();
+        .collect()
+}
+
+/// The signer certificate, by issuerAndSerialNumber.
+fn signer_certificate<'c>(
+    si: &SignerInfo,
+    certs: &[&'c Certificate],
+) -> Result<&'c Certificate, VerifyError> {
     let SignerIdentifier::IssuerAndSerialNumber(ias) = &si.sid else {
         return Err("the signer is identified by key identifier; only issuer and serial number is supported".into());
     };
-    let cert = certs
+    certs
         .iter()
         .find(|c| {
             c.tbs_certificate.issuer == ias.issuer
                 && c.tbs_certificate.serial_number == ias.serial_number
         })
-        .ok_or("the signer's certificate is not in the CMS")?;
+        .copied()
+        .ok_or_else(|| "the signer's certificate is not in the CMS".into())
+}
+
+/// The RSA PKCS#1 v1.5 signature over the DER signed attributes.
+fn check_signature(si: &SignerInfo, cert: &Certificate) -> Result<(), VerifyError> {
     let sig_oid = si.signature_algorithm.oid;
     if sig_oid != RSA_ENCRYPTION && sig_oid != SHA_256_WITH_RSA_ENCRYPTION {
-        return Err(format!(
+        return Err(VerifyError::Invalid(format!(
             "signature algorithm {sig_oid} is not RSA PKCS#1 v1.5"
-        ));
+        )));
     }
+    let Some(attrs) = &si.signed_attrs else {
+        return Err("the signer has no signed attributes (refused)".into());
+    };
     let key = public_key(cert).map_err(|e| e.to_string())?;
     let signed = attrs.to_der().map_err(|e| e.to_string())?; // SET OF, tag 0x31 (RFC 5652 §5.4)
     let sig = Signature::try_from(si.signature.as_bytes())
         .map_err(|_| "the signature value is malformed".to_string())?;
     VerifyingKey::<Sha256>::new(key)
         .verify(&signed, &sig)
-        .map_err(|_| {
-            "the RSA signature does not verify with the signer's certificate".to_string()
-        })?;
-    // ESS signingCertificateV2, if present, must name this certificate.
-    let ess = match attr(si, ID_AA_SIGNING_CERTIFICATE_V2)? {
-        None => false,
-        Some(v) => {
-            let scv2: SigningCertificateV2 = v
-                .decode_as()
-                .map_err(|e| format!("signingCertificateV2: {e}"))?;
-            let der = cert.to_der().map_err(|e| e.to_string())?;
-            let first = scv2
-                .certs
-                .first()
-                .ok_or("signingCertificateV2 names no certificate")?;
-            if let Some(alg) = &first.hash_algorithm {
-                if alg.oid != ID_SHA_256 {
-                    return Err(format!(
-                        "signingCertificateV2 hashes the certificate with {} (only SHA-256 is checked)",
-                        alg.oid
-                    ));
-                }
-            }
-            if first.cert_hash.as_bytes() != Sha256::digest(&der).as_slice() {
-                return Err(
-                    "signingCertificateV2 names another certificate than the signer's".into(),
-                );
-            }
-            true
-        }
+        .map_err(|_| "the RSA signature does not verify with the signer's certificate".into())
+}
+
+/// ESS signingCertificateV2, if present, must name this certificate; whether it is present.
+fn check_ess_certificate(si: &SignerInfo, cert: &Certificate) -> Result<bool, VerifyError> {
+    let Some(v) = attr(si, ID_AA_SIGNING_CERTIFICATE_V2)? else {
+        return Ok(false);
     };
-    let signing_time = attr(si, ID_SIGNING_TIME)?.map(time_text).transpose()?;
+    let scv2: SigningCertificateV2 = v
+        .decode_as()
+        .map_err(|e| format!("signingCertificateV2: {e}"))?;
+    let der = cert.to_der().map_err(|e| e.to_string())?;
+    let first = scv2
+        .certs
+        .first()
+        .ok_or("signingCertificateV2 names no certificate")?;
+    if let Some(alg) = &first.hash_algorithm {
+        if alg.oid != ID_SHA_256 {
+            return Err(VerifyError::Invalid(format!(
+                "signingCertificateV2 hashes the certificate with {} (only SHA-256 is checked)",
+                alg.oid
+            )));
+        }
+    }
+    if first.cert_hash.as_bytes() != Sha256::digest(&der).as_slice() {
+        return Err("signingCertificateV2 names another certificate than the signer's".into());
+    }
+    Ok(true)
+}
+
+/// The signer certificate's key usage, if present, must allow signing.
+fn check_key_usage(cert: &Certificate) -> Result<(), VerifyError> {
     match cert.tbs_certificate.get::<KeyUsage>() {
-        Ok(Some((_, ku))) if !(ku.digital_signature() || ku.non_repudiation()) => return Err(
+        Ok(Some((_, ku))) if !(ku.digital_signature() || ku.non_repudiation()) => Err(
             "the signer certificate's key usage allows neither digitalSignature nor nonRepudiation"
                 .into(),
         ),
-        Err(e) => return Err(format!("the signer certificate's key usage: {e}")),
-        _ => {}
+        Err(e) => Err(VerifyError::Invalid(format!(
+            "the signer certificate's key usage: {e}"
+        ))),
+        _ => Ok(()),
     }
-    let timestamp = timestamp_of(si, tsa_ca)?;
-    let chain = match ca {
-        None => Chain::NotChecked,
-        Some(ca) => check_chain(cert, &certs, ca)?,
-    };
-    Ok(Verified {
-        signer: cert.tbs_certificate.subject.to_string(),
-        signing_time,
-        signing_certificate_v2: ess,
-        timestamp,
-        chain,
-    })
 }
 
 /// Checks the signatureTimeStampToken unsigned attribute, if any.
-fn timestamp_of(si: &SignerInfo, tsa_ca: Option<&Path>) -> Result<Option<String>, String> {
+fn timestamp_of(si: &SignerInfo, tsa_ca: Option<&Path>) -> Result<Option<String>, VerifyError> {
     let Some(attrs) = &si.unsigned_attrs else {
         return Ok(None);
     };
@@ -333,7 +381,7 @@ fn timestamp_of(si: &SignerInfo, tsa_ca: Option<&Path>) -> Result<Option<String>
     )))
 }
 
-fn time_text(v: &der::Any) -> Result<String, String> {
+fn time_text(v: &der::Any) -> Result<String, VerifyError> {
     let dt = match v.tag() {
         der::Tag::UtcTime => v.decode_as::<UtcTime>().map(|t| t.to_date_time()),
         _ => v.decode_as::<GeneralizedTime>().map(|t| t.to_date_time()),
@@ -355,26 +403,9 @@ pub fn format_time(dt: &der::DateTime) -> String {
     )
 }
 
-/// Checks before any verification that `--ca FILE` holds PEM certificates, so
-/// a mistyped path is a usage error (exit 1), not an invalid signature.
-pub fn check_ca_file(ca: &Path) -> Result<(), crate::exit::CliError> {
-    let pem = std::fs::read(ca).map_err(|e| crate::exit::CliError::Io {
-        what: "cannot read the CA file",
-        path: ca.display().to_string(),
-        source: e,
-    })?;
-    match openssl::x509::X509::stack_from_pem(&pem) {
-        Ok(v) if !v.is_empty() => Ok(()),
-        _ => Err(crate::exit::CliError::Usage(format!(
-            "{} holds no PEM certificate (--ca wants the trusted CA certificates as PEM)",
-            ca.display()
-        ))),
-    }
-}
-
 /// Verifies `cert` up to a certificate of the PEM file `ca`, with the other
 /// embedded certificates as untrusted intermediates, at the current time.
-fn check_chain(cert: &Certificate, all: &[&Certificate], ca: &Path) -> Result<Chain, String> {
+fn check_chain(cert: &Certificate, all: &[&Certificate], ca: &Path) -> Result<Chain, VerifyError> {
     use openssl::stack::Stack;
     use openssl::x509::store::X509StoreBuilder;
     use openssl::x509::{X509StoreContext, X509};
@@ -382,7 +413,10 @@ fn check_chain(cert: &Certificate, all: &[&Certificate], ca: &Path) -> Result<Ch
     let pem = std::fs::read(ca).map_err(|e| format!("cannot read {}: {e}", ca.display()))?;
     let anchors = X509::stack_from_pem(&pem).map_err(ossl)?;
     if anchors.is_empty() {
-        return Err(format!("{} holds no PEM certificate", ca.display()));
+        return Err(VerifyError::Invalid(format!(
+            "{} holds no PEM certificate",
+            ca.display()
+        )));
     }
     let mut store = X509StoreBuilder::new().map_err(ossl)?;
     for a in anchors {
@@ -410,7 +444,10 @@ fn check_chain(cert: &Certificate, all: &[&Certificate], ca: &Path) -> Result<Ch
     if ok {
         Ok(Chain::Trusted(top.unwrap_or_default()))
     } else {
-        Err(crate::i18n::Msg::NotChained(&ca.display().to_string(), err.error_string()).to_string())
+        Err(VerifyError::NotChained {
+            ca: ca.display().to_string(),
+            reason: err.error_string().to_string(),
+        })
     }
 }
 
@@ -428,7 +465,8 @@ fn subject_text(n: &openssl::x509::X509NameRef) -> String {
 #[cfg(test)]
 mod hostile {
     use super::*;
-    use crate::cms_sign::{sign, tests::soft_signer, Content, Profile};
+    use crate::testing::{damage, soft_signer};
+    use crate::{sign, Content, Profile};
     use std::sync::OnceLock;
 
     /// A PAdES-profile CMS and its signer certificate, made once per run
@@ -461,13 +499,13 @@ mod hostile {
         ) {
             let (der, cert, digest) = sample();
             let mut b = if which == 0 { der.clone() } else { cert.clone() };
-            crate::pdf::tests::damage(&mut b, &edits, cut);
+            damage(&mut b, &edits, cut);
             if which == 0 {
                 let _ = verify(&b, Against::Detached(*digest), None);
                 let _ = verify(&b, Against::Attached, None);
                 let _ = crate::tsa::signature_value(&b);
             } else {
-                let _ = crate::pdf::stamp::signer_name(&b);
+                let _ = crate::signer_name(&b);
             }
         }
     }
@@ -477,7 +515,7 @@ mod hostile {
         let (der, cert, digest) = sample();
         assert!(verify(der, Against::Detached(*digest), None).is_ok());
         assert_eq!(
-            crate::pdf::stamp::signer_name(cert).as_deref(),
+            crate::signer_name(cert).as_deref(),
             Some("Unit Test Signer")
         );
     }

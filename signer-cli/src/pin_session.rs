@@ -4,11 +4,11 @@
 //! with `--force-last-try`). `cert sign`, `cms sign` and PDF signing all go
 //! through here; nothing else in the CLI sends a PIN.
 
-use crate::cms_sign::DigestInfoSigner;
-use crate::exit::CliError;
+use crate::error::CliError;
 use crate::secret::read_pin;
 use crate::Global;
-use jpki_card::{AnyPin, Card, DigestInfo, KeyKind, LastTry, PinKind, Session};
+use jpki_card::{AnyPin, Card, DigestInfo, HashAlg, KeyKind, LastTry, PinKind, Session};
+use jpki_cms::{DigestInfoSigner, SignerError};
 
 /// `--force-last-try` as the card crate's policy value.
 pub fn last_try(g: &Global) -> LastTry {
@@ -34,7 +34,9 @@ pub fn unlocked<'c>(card: &'c mut Card, g: &Global, pin: &AnyPin) -> Result<Sess
     Ok(s)
 }
 
-/// A verified session's key as a [`DigestInfoSigner`].
+/// A verified session's key as a [`DigestInfoSigner`]: the one place where
+/// the CMS and PDF libraries meet the card. A card error comes back through
+/// `jpki_cms::Error::Signer` and is turned into [`CliError::Card`] again.
 pub struct CardKeySigner<'s, 'c> {
     /// The session the key's PIN was verified in.
     pub session: &'s mut Session<'c>,
@@ -43,7 +45,8 @@ pub struct CardKeySigner<'s, 'c> {
 }
 
 impl DigestInfoSigner for CardKeySigner<'_, '_> {
-    fn sign_digest_info(&mut self, di: &DigestInfo) -> Result<Vec<u8>, CliError> {
-        Ok(self.session.sign(self.key, di)?.into_bytes())
+    fn sign_digest_info(&mut self, di: &jpki_cms::DigestInfo) -> Result<Vec<u8>, SignerError> {
+        let di = DigestInfo::new(HashAlg::Sha256, di.hash())?;
+        Ok(self.session.sign(self.key, &di)?.into_bytes())
     }
 }

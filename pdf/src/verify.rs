@@ -1,5 +1,5 @@
-//! `jpki-sign verify doc.pdf [--ca FILE]`: every signature of a PDF, checked
-//! so that the known attacks on PDF signatures fail (signing notes §3):
+//! Every signature of a PDF, checked so that the known attacks on PDF
+//! signatures fail (signing notes §3):
 //!
 //! * the ByteRange is `[0 b c d]`, four integers, inside the file, and its
 //!   gap is exactly this signature dictionary's own `/Contents` hex string
@@ -9,14 +9,15 @@
 //!   file is only valid if its last signature covers it to the end (incremental
 //!   saving attack);
 //! * the CMS: one signer, SHA-256, messageDigest equals the hash of the covered
-//!   bytes, RSA signature, ESS certificate hash, key usage, chain to `--ca`.
+//!   bytes, RSA signature, ESS certificate hash, key usage, chain to the
+//!   trusted CA certificates given.
 //!
-//! Exit status 6 when any signature is not valid or bytes follow the last
-//! signature; every problem is printed with what is wrong. A shadow attack
-//! through an unsigned update is caught as bytes after the last signature;
-//! what a later *signed* revision changed is classified by
-//! [`super::revisions`] and judged by what the signature allows
-//! ([`super::mdp`]: DocMDP, locks). The attack corpus is
+//! A file is valid only when no signature has a [`Problem`] and no [`Tail`]
+//! follows the last valid one; each problem says what is wrong. A shadow
+//! attack through an unsigned update is caught as bytes after the last
+//! signature; what a later *signed* revision changed is classified (the
+//! `revisions` and `changes` modules) and judged by what the signature allows
+//! (the `mdp` module: DocMDP, locks). The attack corpus is
 //! `tests/tests/pdf_attacks.rs` and `tests/tests/pdf_mdp.rs`.
 
 use super::changes::{level_of, Level, Revision};
@@ -24,47 +25,11 @@ use super::mdp::{self, Policy};
 use super::reader::{self, Entry, Source};
 use super::revisions;
 use super::structure::{self, Pdf};
-use crate::cms_verify::{self, Against, Chain};
-use crate::exit::CliError;
-use crate::i18n::{Field, Msg};
-use crate::Global;
-use clap::Args;
+use crate::Error;
+use jpki_cms::{self as cms_verify, Against, Chain, VerifyError};
 use lopdf::{Object, ObjectId};
 use sha2::{Digest, Sha256};
-use std::path::{Path, PathBuf};
-
-/// Examples under `jpki-sign verify --help`.
-pub const AFTER_HELP: &str = "Examples:
-  jpki-sign verify doc-signed.pdf                      every signature, chain not checked
-  jpki-sign verify doc-signed.pdf --ca sign-ca.pem     and the chain to the JPKI sign CA
-  jpki-sign verify *.pdf --json                        one JSON object per file
-
-A signature is only valid if its bytes are intact and what later signed revisions changed is
-what it allows (certification DocMDP P 1: nothing; 2: form filling and signing; 3: also
-annotations; a lock dictionary: its fields stay unchanged; an approval signature: form filling,
-signing and annotations, the last listed with a warning and refused with --strict). The file is
-only valid if the last signature covers it to the end.
-Exit status: 0 all valid; 6 a signature or file not valid (or not readable as a PDF);
-1 a bad option, e.g. an unreadable --ca file.";
-
-/// `jpki-sign verify`.
-#[derive(Args, Debug)]
-pub struct VerifyArgs {
-    /// The PDF files.
-    #[arg(required = true, value_name = "PDF")]
-    pub files: Vec<PathBuf>,
-    /// Trusted CA certificates (PEM); without it the chain is not checked.
-    #[arg(long, value_name = "FILE")]
-    pub ca: Option<PathBuf>,
-    /// Trusted CA certificates (PEM) of time-stamping authorities; without it
-    /// an RFC 3161 timestamp's chain is not checked.
-    #[arg(long, value_name = "FILE")]
-    pub tsa_ca: Option<PathBuf>,
-    /// Refuse annotations added after an approval signature that has no lock
-    /// (by default they are allowed, as the PDF standard does, and listed).
-    #[arg(long)]
-    pub strict: bool,
-}
+use std::path::Path;
 
 /// One signature's findings.
 #[derive(Debug, Default, serde::Serialize)]
@@ -86,7 +51,7 @@ pub struct SigReport {
     /// The trusted CA the chain ends at, if checked.
     pub trusted_ca: Option<String>,
     /// What is wrong, if anything.
-    pub problem: Option<String>,
+    pub problem: Option<Problem>,
     /// What the signature allows later revisions to change.
     pub mdp: Policy,
     /// The highest level of change it allows.
@@ -97,191 +62,81 @@ pub struct SigReport {
     pub later_revisions: Vec<Revision>,
 }
 
-/// Runs `verify`.
-pub fn run(g: &Global, a: &VerifyArgs) -> Result<(), CliError> {
-    for ca in a.ca.iter().chain(&a.tsa_ca) {
-        crate::cms_verify::check_ca_file(ca)?;
-    }
-    let mut failed = Vec::new();
-    for f in &a.files {
-        let name = f.display().to_string();
-        match check_file(f, a.ca.as_deref(), a.tsa_ca.as_deref(), a.strict) {
-            Ok((reports, len, tail_problem)) => {
-                print_reports(
-                    g,
-                    &name,
-                    &reports,
-                    len,
-                    tail_problem.as_deref(),
-                    a.ca.is_some(),
-                );
-                let bad = reports.iter().filter(|r| r.problem.is_some()).count();
-                if bad > 0 || tail_problem.is_some() {
-                    let first = reports
-                        .iter()
-                        .find_map(|r| r.problem.clone())
-                        .or(tail_problem)
-                        .unwrap_or_default();
-                    failed.push(Msg::NotValid(&name, &first).to_string());
-                }
-            }
-            Err(e) => {
-                if g.json {
-                    println!(
-                        "{}",
-                        serde_json::json!({"file": name, "valid": false, "error": e})
-                    );
-                }
-                failed.push(Msg::NotValid(&name, &e).to_string());
-            }
-        }
-    }
-    match failed.len() {
-        0 => Ok(()),
-        1 => Err(CliError::NotValid(failed.remove(0))),
-        n => Err(CliError::NotValid(
-            Msg::ManyNotValid(n, &failed[0]).to_string(),
-        )),
+/// Why a signature is not valid.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Problem {
+    /// The CMS does not verify (messageDigest, signature, chain, …).
+    #[error(transparent)]
+    Cms(#[from] VerifyError),
+    /// What later revisions, covered only by a later signature, changed
+    /// beyond what this signature allows (one entry per object: number,
+    /// kind, change).
+    #[error("a later revision, covered only by a later signature, changed what this signature covers: {} (this signature allows {allowed:?})", .changes.join("; "))]
+    LaterRevisionChanged {
+        /// The changes not allowed.
+        changes: Vec<String>,
+        /// The highest level of change the signature allows.
+        allowed: Level,
+    },
+    /// Anything else (ByteRange, /Contents, structure), in English.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl From<String> for Problem {
+    fn from(s: String) -> Self {
+        Problem::Invalid(s)
     }
 }
 
-fn print_reports(
-    g: &Global,
-    name: &str,
-    reports: &[SigReport],
-    len: u64,
-    tail_problem: Option<&str>,
-    ca: bool,
-) {
-    if g.json {
-        println!(
-            "{}",
-            serde_json::json!({
-                "file": name,
-                "valid": tail_problem.is_none() && reports.iter().all(|r| r.problem.is_none()),
-                "size": len,
-                "signatures": reports,
-                "problem": tail_problem,
-            })
-        );
-        return;
-    }
-    let n = reports.len();
-    let line = |f: Field, v: &str| println!("  {}", Msg::Line(f, v));
-    for (i, r) in reports.iter().enumerate() {
-        println!("{}", Msg::VerifySigHeading(name, i + 1, n, &r.field));
-        if let Some(s) = &r.signer {
-            line(Field::Signer, s);
-        }
-        if let Some(t) = &r.time {
-            line(Field::SigningTime, &Msg::ClaimedTime(t).to_string());
-        }
-        if let Some(t) = &r.timestamp {
-            line(Field::Timestamp, t);
-        }
-        line(Field::Type, &r.subfilter);
-        if let Some([a, b, c, d]) = r.byte_range {
-            let what = if r.problem.is_some() && r.signer.is_none() {
-                Msg::SeeBelow
-            } else if r.covered_to == len {
-                Msg::CoversWholeFile
-            } else {
-                Msg::CoversRevision
-            };
-            line(Field::ByteRange, &format!("[{a} {b} {c} {d}]: {what}"));
-        }
-        if r.covered_to > 0 && r.covered_to < len {
-            let later = reports
-                .iter()
-                .skip(i + 1)
-                .filter(|l| l.problem.is_none())
-                .map(|l| l.covered_to)
-                .max()
-                .unwrap_or(r.covered_to);
-            let m =
-                Msg::Appended(len - r.covered_to, later == len && r.problem.is_none()).to_string();
-            line(Field::Changed, &m);
-            for rev in &r.later_revisions {
-                line(Field::Changed, &revision_line(r, rev));
-            }
-        } else if r.covered_to == len {
-            line(Field::Changed, &Msg::NotChanged.to_string());
-        }
-        if r.signer.is_some() {
-            line(
-                Field::Permissions,
-                &Msg::Allows(r.allowed, r.mdp.docmdp, r.mdp.lock.as_ref()).to_string(),
-            );
-        }
-        if r.problem.is_none()
-            && r.mdp.docmdp.is_none()
-            && r.modification_level == Level::Annotations
-        {
-            line(Field::Warning, &Msg::AnnotationsAfterSigning.to_string());
-        }
-        match (&r.problem, &r.trusted_ca) {
-            (Some(p), _) => line(Field::Result, &Msg::VerifyResultInvalid(p).to_string()),
-            (None, Some(ca)) => {
-                line(Field::Signature, &Msg::VerifySignatureValid.to_string());
-                line(Field::Certificate, &Msg::VerifyChainTrusted(ca).to_string());
-                line(Field::Result, &Msg::VerifyResultValid.to_string());
-            }
-            (None, None) => {
-                line(Field::Signature, &Msg::VerifySignatureValid.to_string());
-                line(
-                    Field::Certificate,
-                    &Msg::VerifyChainNotChecked(ca).to_string(),
-                );
-                line(Field::Result, &Msg::VerifyResultValidNoChain.to_string());
-            }
-        }
-    }
-    if let Some(t) = tail_problem {
-        println!("{name}: {}", Msg::VerifyResultInvalid(t));
-    } else if reports.iter().all(|r| r.problem.is_none()) {
-        println!("{}", Msg::VerifyAllValid(name, n));
+impl From<&str> for Problem {
+    fn from(s: &str) -> Self {
+        Problem::Invalid(s.to_string())
     }
 }
 
-/// One line on what a later revision changed, and whether `r` allows it.
-fn revision_line(r: &SigReport, rev: &Revision) -> String {
-    let mut kinds = Vec::new();
-    for level in [
-        Level::Other,
-        Level::Annotations,
-        Level::FormFill,
-        Level::Signing,
-        Level::Dss,
-    ] {
-        let of_level: Vec<_> = rev.changes.iter().filter(|c| c.level == level).collect();
-        if of_level.is_empty() {
-            continue;
-        }
-        let mut names: Vec<String> = of_level
-            .iter()
-            .map(|c| match (level, &c.field) {
-                (Level::FormFill, Some(f)) => f.clone(),
-                _ => c.what.clone(),
-            })
-            .collect();
-        names.dedup();
-        kinds.push(Msg::ChangeKind(level, &names.join(", ")).to_string());
+/// As its English text (front ends that translate replace it).
+impl serde::Serialize for Problem {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
     }
-    if kinds.is_empty() {
-        kinds.push(Msg::ChangeKind(Level::None, "").to_string());
-    }
-    let ok = r.mdp.violations(&rev.changes, r.allowed).is_empty();
-    Msg::RevisionChanges(
-        rev.revisions,
-        rev.signed_by.as_deref().unwrap_or("?"),
-        &rev.signed_in_field,
-        &kinds.join("; "),
-        ok,
-    )
-    .to_string()
 }
 
-type FileResult = (Vec<SigReport>, u64, Option<String>);
+/// Bytes after the last valid signature: the file is not valid as signed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Tail {
+    /// Incremental updates (or other bytes) were appended.
+    #[error("{bytes} bytes ({updates} incremental update(s)) were appended after the last valid signature: the document was changed after it was signed")]
+    Appended {
+        /// How many bytes.
+        bytes: u64,
+        /// How many `%%EOF` markers they hold.
+        updates: usize,
+    },
+    /// Bytes were appended and the cross-reference data is broken.
+    #[error("{bytes} bytes were appended after the last valid signature, and the file's cross-reference data is broken: the document was changed after it was signed")]
+    Broken {
+        /// How many bytes.
+        bytes: u64,
+    },
+}
+
+/// Every signature of one file, checked.
+#[derive(Debug)]
+pub struct FileReport {
+    /// One report per signed field, in the order their bytes end.
+    pub signatures: Vec<SigReport>,
+    /// The file's size.
+    pub size: u64,
+    /// Bytes after the last valid signature, if any.
+    pub tail: Option<Tail>,
+    /// How many `/ByteRange` entries the file holds: more than
+    /// `signatures.len()` means signature dictionaries that no field of
+    /// the current revision refers to (not checked).
+    pub byte_ranges: usize,
+}
 
 /// Checks every signature of one file; `Err` when the file cannot be read at all.
 pub fn check_file(
@@ -289,10 +144,12 @@ pub fn check_file(
     ca: Option<&Path>,
     tsa_ca: Option<&Path>,
     strict: bool,
-) -> Result<FileResult, String> {
+) -> Result<FileReport, Error> {
     let name = path.display().to_string();
-    let file = std::fs::File::open(path)
-        .map_err(|e| crate::i18n::io_error("cannot read", &name, &e, crate::i18n::lang()))?;
+    let file = std::fs::File::open(path).map_err(|source| Error::Io {
+        name: name.clone(),
+        source,
+    })?;
     check_source(&name, &file, ca, tsa_ca, strict)
 }
 
@@ -303,7 +160,7 @@ pub fn check_source(
     ca: Option<&Path>,
     tsa_ca: Option<&Path>,
     strict: bool,
-) -> Result<FileResult, String> {
+) -> Result<FileReport, Error> {
     let rd = |e: std::io::Error| format!("cannot read {name}: {e}");
     let pdf = structure::load_any(name, src)?;
     let sigs: Vec<(String, ObjectId, Option<ObjectId>)> = pdf.signature_fields();
@@ -311,10 +168,13 @@ pub fn check_source(
     let len = src.size();
     let raw_sigs = reader::count_in(src, 0, len, b"/ByteRange").map_err(rd)?;
     if signed.is_empty() && raw_sigs > 0 {
-        return Err(Msg::SignaturesRemoved(name, raw_sigs).to_string());
+        return Err(Error::SignaturesRemoved {
+            name: name.into(),
+            count: raw_sigs,
+        });
     }
     if signed.is_empty() {
-        return Err(Msg::NoSignatures(name).to_string());
+        return Err(Error::NoSignatures { name: name.into() });
     }
     let mut reports: Vec<SigReport> = signed
         .iter()
@@ -334,12 +194,6 @@ pub fn check_source(
         })
         .collect();
     reports.sort_by_key(|r| r.covered_to);
-    if raw_sigs > reports.len() {
-        eprintln!(
-            "jpki-sign: note: {name} contains {raw_sigs} /ByteRange entries but {} signature field(s) refer to signatures: the others belong to no field of the current revision and were not checked",
-            reports.len()
-        );
-    }
     // The last valid signature must reach the end of the file.
     let last = reports
         .iter()
@@ -350,15 +204,23 @@ pub fn check_source(
     judge_later_revisions(src, &mut reports, last)?;
     let tail = if last < len {
         Some(if pdf.recovered.is_some() {
-            Msg::TailBroken(len - last).to_string()
+            Tail::Broken { bytes: len - last }
         } else {
             let eofs = reader::count_in(src, last, len, b"%%EOF").map_err(rd)?;
-            Msg::TailAppended(len - last, eofs).to_string()
+            Tail::Appended {
+                bytes: len - last,
+                updates: eofs,
+            }
         })
     } else {
         None
     };
-    Ok((reports, len, tail))
+    Ok(FileReport {
+        signatures: reports,
+        size: len,
+        tail,
+        byte_ranges: raw_sigs,
+    })
 }
 
 /// What the revisions between each signature and the last valid one
@@ -411,7 +273,7 @@ fn judge_later_revisions(
             match step {
                 Ok(rev) => r.later_revisions.push(rev.clone()),
                 Err(e) => {
-                    r.problem = Some(e.clone());
+                    r.problem = Some(e.clone().into());
                     break;
                 }
             }
@@ -433,7 +295,10 @@ fn judge_later_revisions(
                     _ => c.what.clone(),
                 })
                 .collect();
-            r.problem = Some(Msg::LaterRevisionChanged(&list.join("; "), r.allowed).to_string());
+            r.problem = Some(Problem::LaterRevisionChanged {
+                changes: list,
+                allowed: r.allowed,
+            });
         }
     }
     Ok(())
@@ -490,7 +355,7 @@ fn check_sig(
     sig_id: ObjectId,
     (ca, tsa_ca): (Option<&Path>, Option<&Path>),
     r: &mut SigReport,
-) -> Result<(), String> {
+) -> Result<(), Problem> {
     let sig = sig_dictionary(pdf, sig_id, r)?;
     let [_, b, c, _] = byte_range(&sig, src.size(), r)?;
     let der = contents_in_gap(pdf, src, sig_id, b, c, r.covered_to)?;
@@ -646,7 +511,7 @@ fn check_cms(
     digest: [u8; 32],
     (ca, tsa_ca): (Option<&Path>, Option<&Path>),
     r: &mut SigReport,
-) -> Result<(), String> {
+) -> Result<(), Problem> {
     let v = cms_verify::verify_with_tsa(der, Against::Detached(digest), ca, tsa_ca)?;
     r.signer = Some(v.signer.clone());
     if let Some(t) = v.signing_time {

@@ -12,7 +12,8 @@
 //! signature's /Contents must never be), and files that do not start with
 //! `%PDF-` at byte 0 (their offsets are relative to a header elsewhere).
 
-use super::reader::{self, Entry, Reader, Source};
+use crate::reader::{self, Entry, Reader, Source};
+use crate::Error;
 use lopdf::{Dictionary, Document, LoadOptions, Object, ObjectId};
 
 /// Where the objects come from.
@@ -52,22 +53,22 @@ fn drop_stream_data(id: ObjectId, obj: &mut Object) -> Option<(ObjectId, Object)
 }
 
 /// Opens `src` for signing; `name` is for messages.
-pub fn load<'s>(name: &str, src: &'s dyn Source) -> Result<Pdf<'s>, String> {
+pub fn load<'s>(name: &str, src: &'s dyn Source) -> Result<Pdf<'s>, Error> {
     let pdf = load_any(name, src)?;
     if let Some(r) = &pdf.recovered {
-        return Err(format!(
+        return Err(Error::Invalid(format!(
             "{name} has damaged cross-reference data ({r}); repair it first, e.g. `qpdf IN OUT`"
-        ));
+        )));
     }
     Ok(pdf)
 }
 
 /// Opens `src` also when its cross-reference data has to be rebuilt
 /// (verification reports that instead of refusing).
-pub fn load_any<'s>(name: &str, src: &'s dyn Source) -> Result<Pdf<'s>, String> {
+pub fn load_any<'s>(name: &str, src: &'s dyn Source) -> Result<Pdf<'s>, Error> {
     let head = reader::read_vec(src, 0, 5).map_err(|e| format!("cannot read {name}: {e}"))?;
     if head != b"%PDF-" {
-        return Err(crate::i18n::Msg::NotPdf(name).to_string());
+        return Err(Error::NotPdf { name: name.into() });
     }
     let pdf = match Reader::open(src) {
         Ok(r) => Pdf {
@@ -83,21 +84,23 @@ pub fn load_any<'s>(name: &str, src: &'s dyn Source) -> Result<Pdf<'s>, String> 
         }
     };
     if pdf.trailer.has(b"Encrypt") {
-        return Err(crate::i18n::Msg::EncryptedPdf(name).to_string());
+        return Err(Error::Encrypted { name: name.into() });
     }
     Ok(pdf)
 }
 
-fn whole<'s>(name: &str, src: &dyn Source) -> Result<Pdf<'s>, String> {
+fn whole<'s>(name: &str, src: &dyn Source) -> Result<Pdf<'s>, Error> {
     let len = usize::try_from(src.size()).map_err(|_| format!("{name} is too large"))?;
     let bytes = reader::read_vec(src, 0, len).map_err(|e| format!("cannot read {name}: {e}"))?;
     let doc = Document::load_mem_with_options(&bytes, LoadOptions::with_filter(drop_stream_data))
         .map_err(|e| format!("cannot read {name} as a PDF: {e}"))?;
     if doc.encryption_state.is_some() || doc.trailer.has(b"Encrypt") {
-        return Err(crate::i18n::Msg::EncryptedPdf(name).to_string());
+        return Err(Error::Encrypted { name: name.into() });
     }
     if doc.xref_recovery.is_none() && doc.xref_start == 0 || doc.xref_start >= bytes.len() {
-        return Err(format!("{name}: cannot locate its cross-reference data"));
+        return Err(Error::Invalid(format!(
+            "{name}: cannot locate its cross-reference data"
+        )));
     }
     Ok(Pdf {
         trailer: doc.trailer.clone(),
