@@ -402,28 +402,12 @@ pub fn form_pdf_with(catalog: &str, resources: &str, extra: &[&[u8]]) -> Vec<u8>
         field("Date", 600),
     ];
     objs.extend(extra.iter().map(|e| e.to_vec()));
-    let mut out = b"%PDF-1.7\n%".to_vec();
-    out.extend([0xE2, 0xE3, 0xCF, 0xD3, b'\n']);
-    let mut offs = Vec::new();
-    for (i, o) in objs.iter().enumerate() {
-        offs.push(out.len());
-        out.extend(format!("{} 0 obj\n", i + 1).as_bytes());
-        out.extend(o);
-        out.extend(b"\nendobj\n");
-    }
-    let x = out.len();
-    out.extend(format!("xref\n0 {}\n0000000000 65535 f \n", objs.len() + 1).as_bytes());
-    for o in offs {
-        out.extend(format!("{o:010} 00000 n \n").as_bytes());
-    }
-    out.extend(
-        format!(
-            "trailer\n<< /Size {} /Root 1 0 R /ID [<00112233445566778899aabbccddeeff> <00112233445566778899aabbccddeeff>] >>\nstartxref\n{x}\n%%EOF\n",
-            objs.len() + 1
-        )
-        .as_bytes(),
-    );
-    out
+    jpki_pdf::testing::classic_pdf(
+        "1.7",
+        &[0xE2, 0xE3, 0xCF, 0xD3],
+        &objs,
+        " /ID [<00112233445566778899aabbccddeeff> <00112233445566778899aabbccddeeff>]",
+    )
 }
 
 fn find_in(hay: &[u8], needle: &[u8]) -> Option<usize> {

@@ -329,27 +329,6 @@ fn nss_modutil_adds_the_module_and_certutil_lists_the_card_certificates() {
 
 const SSHD: &str = "/usr/sbin/sshd";
 
-fn run_timeout(cmd: &mut Command, secs: u64) -> Output {
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    let start = Instant::now();
-    loop {
-        if child.try_wait().expect("wait").is_some() {
-            return child.wait_with_output().expect("output");
-        }
-        if start.elapsed() > Duration::from_secs(secs) {
-            let _ = child.kill();
-            let o = child.wait_with_output().expect("output");
-            panic!("{cmd:?} did not finish within {secs} s: {}", all(&o));
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 /// A `sshd -D -e` on a free loopback port accepting one key.
 struct Sshd {
     child: Child,
