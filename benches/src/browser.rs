@@ -60,8 +60,7 @@ pub fn benchmarks(bin: &Path, sim: &Path, out: &mut String) {
         "## 6. A browser TLS handshake with client authentication\n\n\
          One headless page load (browser start to exit; Chromium `--dump-dom`, Firefox \
          `--screenshot`) against nginx with `ssl_verify_client on`; median of {RUNS} runs. \
-         `libjpki-pkcs11.so` with `auth.pin-at-sign = yes` and the sign slot disabled in the \
-         NSS database (see README); APDUs, VERIFYs and signatures of the whole browser run. \
+         `libjpki-pkcs11.so` with `auth.pin-at-sign = yes` and `tokens = auth` (see README); APDUs, VERIFYs and signatures of the whole browser run. \
          The wall time is mostly the browser's own start-up: compare with the software key.\n"
     );
     let _ = writeln!(

@@ -1016,8 +1016,8 @@ fn main() {
     let libp11 = apdu_table(&env, &mut out);
     provider_overhead(&env, &mut out, &libp11);
     pdf_benchmarks(&env, &mut out);
+    batch(&env, &mut out);
     pkcs11::benchmarks(&env, &mut out);
     browser::benchmarks(&env.bin, &env.sim, &mut out);
-    batch(&env, &mut out);
     write_results(&out);
 }

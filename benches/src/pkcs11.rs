@@ -149,8 +149,8 @@ pub fn benchmarks(env: &Env, out: &mut String) {
     };
     let _ = writeln!(
         out,
-        "\nThe module's auth-key signature: identification 2 (SELECT, token label), both PIN \
-         counters 2 (token flags), the auth certificate 4 (read once per card), `C_Login` 3 \
+        "\nThe module's auth-key signature: identification 2 (SELECT, token label), this \
+         token's PIN counter 1 (token flags; the other token's is not read), the auth certificate 4 (read once per card), `C_Login` 3 \
          (SELECT, counter, VERIFY, then a card reset), `C_Sign` 4 (SELECT, counter, VERIFY, \
          SIGN, reset). The sign key adds the sign certificate, read in the login session after \
          the password. Each signature is checked against the certificate before it is \
