@@ -13,8 +13,8 @@
 //! the namespace's first process on a timeout takes every browser process with it. Needs root
 //! (as `scripts/isolate.sh` does).
 
-use crate::{ok, run, stdout};
-use std::net::{TcpListener, TcpStream};
+use crate::{free_port, ok, run, stdout};
+use std::net::TcpStream;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -22,14 +22,6 @@ use std::time::{Duration, Instant};
 
 /// OpenSC's PKCS#11 module (Debian `opensc`).
 pub const OPENSC_MODULE: &str = "/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so";
-
-/// A free TCP port on loopback.
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
 
 /// The server side PKI of a test: a server CA, a leaf for `127.0.0.1` (Firefox refuses a CA
 /// certificate as a server's own), and a software client key from a client CA.

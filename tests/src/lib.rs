@@ -14,6 +14,7 @@
 
 pub mod browser;
 pub mod pdf;
+pub mod sshd;
 pub mod webdriver;
 
 use jpki_card_sim::{CardState, PinId, Stats};
@@ -70,6 +71,14 @@ pub fn run(cmd: &mut Command) -> Output {
     cmd.stdin(Stdio::null())
         .output()
         .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
+}
+
+/// A free TCP port on loopback (bound, then released for the server a test starts).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
 }
 
 /// Runs a command with stdin closed, killing it (and failing) after `secs` seconds.

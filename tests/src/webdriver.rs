@@ -5,6 +5,7 @@
 //! paths into `<input type=file>`), run a script, screenshot. Each browser
 //! gets a fresh profile and its own download directory, removed afterwards.
 
+use crate::free_port;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -20,11 +21,6 @@ pub struct Browser {
     session: String,
     profile: tempfile::TempDir,
     downloads: tempfile::TempDir,
-}
-
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    l.local_addr().expect("local addr").port()
 }
 
 fn call(method: &str, url: &str, body: Option<&Value>) -> Value {

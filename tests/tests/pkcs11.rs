@@ -6,11 +6,10 @@
 //! Tests that spend tries use [`SecondSim`] (`--test-threads=1`, as `make test` runs them).
 
 use jpki_card_sim::PinId;
+use jpki_tests::sshd::Sshd;
 use jpki_tests::*;
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
 
 /// The module under test, as cargo built it.
 fn module() -> PathBuf {
@@ -327,74 +326,6 @@ fn nss_modutil_adds_the_module_and_certutil_lists_the_card_certificates() {
     assert_eq!(after.failed_verifies, before.failed_verifies);
 }
 
-const SSHD: &str = "/usr/sbin/sshd";
-
-/// A `sshd -D -e` on a free loopback port accepting one key.
-struct Sshd {
-    child: Child,
-    port: u16,
-    dir: tempfile::TempDir,
-}
-
-impl Sshd {
-    fn start(authorized_key: &str) -> Sshd {
-        assert!(Path::new(SSHD).exists(), "install openssh-server");
-        std::fs::create_dir_all("/run/sshd").expect("create /run/sshd (are we root?)");
-        let dir = tempfile::tempdir().expect("tempdir");
-        let host_key = dir.path().join("host_ed25519");
-        ok(&run(Command::new("ssh-keygen")
-            .args(["-q", "-t", "ed25519", "-N", "", "-f"])
-            .arg(&host_key)));
-        let keys = dir.path().join("authorized_keys");
-        std::fs::write(&keys, format!("{authorized_key}\n")).unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .expect("free port");
-        let config = format!(
-            "Port {port}\nListenAddress 127.0.0.1\nHostKey {}\nPidFile {}\n\
-             AuthorizedKeysFile {}\nStrictModes no\nUsePAM no\nPermitRootLogin prohibit-password\n\
-             PubkeyAuthentication yes\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n\
-             AuthenticationMethods publickey\nLogLevel VERBOSE\n",
-            host_key.display(),
-            dir.path().join("sshd.pid").display(),
-            keys.display()
-        );
-        let config_path = dir.path().join("sshd_config");
-        std::fs::write(&config_path, config).unwrap();
-        let log = std::fs::File::create(dir.path().join("sshd.log")).unwrap();
-        let child = Command::new(SSHD)
-            .args(["-D", "-e", "-f"])
-            .arg(&config_path)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("start sshd");
-        let mut sshd = Sshd { child, port, dir };
-        let start = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if let Some(st) = sshd.child.try_wait().expect("wait") {
-                panic!("sshd exited ({st}): {}", sshd.log());
-            }
-            assert!(start.elapsed() < Duration::from_secs(20), "{}", sshd.log());
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        sshd
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("sshd.log")).unwrap_or_default()
-    }
-}
-
-impl Drop for Sshd {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[test]
 fn ssh_keygen_prints_the_auth_key_and_ssh_logs_in_with_the_module() {
     let sim = SecondSim::start(&[]);
@@ -408,7 +339,7 @@ fn ssh_keygen_prints_the_auth_key_and_ssh_logs_in_with_the_module() {
     let line = keys.lines().next().expect("one key").to_string();
     assert!(line.starts_with("ssh-rsa "), "{keys}");
     assert_eq!(sim.stats().verifies_of(PinId::Auth), 0);
-    let sshd = Sshd::start(&line);
+    let sshd = Sshd::start(&line, &[]);
     // Protected authentication path: ssh logs in with no PIN prompt, the module reads the file.
     let ssh = |pin: &[u8]| {
         let pin = s.write("pin", pin);
