@@ -200,6 +200,9 @@ pub struct Faults {
     /// (the status word stays): the reader bug of budget (often contactless) readers
     /// that mishandle the 256-byte case of a short Le. 256 = all data lost.
     pub truncate_256: Option<u16>,
+    /// The reader carries short APDUs only: a command with extended length fields is
+    /// answered `67 00` (wrong length) and never reaches the card.
+    pub short_apdus_only: bool,
     /// What was seen so far (start from the default).
     pub seen: Seen,
 }
@@ -220,6 +223,9 @@ impl Faults {
         seen.pull.resize(self.pull_on.len(), 0);
         seen.sw.resize(self.sw_on.len(), 0);
         let mut action = Action::Pass;
+        if self.short_apdus_only && is_extended(apdu) {
+            return Action::Sw(0x6700);
+        }
         if self.pull_at_apdu == Some(seen.apdus) {
             action = Action::Pull(self.pull_when);
         }
@@ -253,6 +259,12 @@ impl Faults {
             _ => false,
         }
     }
+}
+
+/// Whether a command APDU uses extended length fields: after the header, a `00` byte that
+/// is not a short case-2 `Le = 00` (cases 2E, 3E and 4E are all at least 7 bytes long).
+fn is_extended(apdu: &[u8]) -> bool {
+    apdu.len() >= 7 && apdu[4] == 0
 }
 
 #[cfg(test)]
@@ -292,6 +304,22 @@ mod tests {
         assert!("frobnicate".parse::<PullOn>().is_err());
         assert!("verify:0".parse::<PullOn>().is_err());
         assert!("verify:always".parse::<PullOn>().is_err());
+    }
+
+    #[test]
+    fn a_short_only_reader_refuses_extended_commands_alone() {
+        let mut f = Faults {
+            short_apdus_only: true,
+            ..Faults::default()
+        };
+        // READ BINARY with extended Le 0x02E8, then the same with short Le 00 (256).
+        assert_eq!(
+            f.decide(&[0, 0xB0, 0, 0xFF, 0, 0x02, 0xE8]),
+            Action::Sw(0x6700)
+        );
+        assert_eq!(f.decide(&[0, 0xB0, 0, 0xFF, 0]), Action::Pass);
+        assert_eq!(f.decide(&VERIFY), Action::Pass);
+        assert_eq!(f.decide(&SIGN), Action::Pass);
     }
 
     #[test]

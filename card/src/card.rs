@@ -13,7 +13,7 @@
 
 use crate::error::{CardError, Result};
 use crate::pcsc::PcscContext;
-use crate::session::Session;
+use crate::session::{ReadMode, Session};
 use crate::token::TokenKind;
 use crate::transport::{Reader, SharedTrace, TraceStats};
 
@@ -136,6 +136,7 @@ pub struct Card {
     reader: Box<dyn Reader>,
     token: TokenKind,
     trace: SharedTrace,
+    reads: ReadMode,
 }
 
 impl std::fmt::Debug for Card {
@@ -223,9 +224,10 @@ impl Card {
     ) -> Result<(Card, Result<T>)> {
         let name = reader.name().to_string();
         let trace = SharedTrace::default();
+        let reads = ReadMode::from_env();
         let (token, out) = {
             let tx = reader.begin()?;
-            let mut s = Session::new(tx, &trace, TokenKind::Unknown(String::new()));
+            let mut s = Session::new(tx, &trace, &reads, TokenKind::Unknown(String::new()));
             let token = match s.read_token() {
                 Ok(t) => t,
                 // "No such application/file/command": another kind of card. Other status
@@ -253,6 +255,7 @@ impl Card {
                 reader,
                 token,
                 trace,
+                reads,
             },
             out,
         ))
@@ -267,7 +270,19 @@ impl Card {
     /// Starts an exclusive session (one PC/SC transaction).
     pub fn session(&mut self) -> Result<Session<'_>> {
         let tx = self.reader.begin()?;
-        Ok(Session::new(tx, &self.trace, self.token.clone()))
+        Ok(Session::new(
+            tx,
+            &self.trace,
+            &self.reads,
+            self.token.clone(),
+        ))
+    }
+
+    /// Sends only short APDUs from now on, as `JPKI_SHORT_APDUS=1` does for every handle: for
+    /// a reader that garbles extended APDUs instead of refusing them. (One that refuses them
+    /// is noticed without this: the first refusal switches the handle to short reads.)
+    pub fn use_short_apdus_only(&mut self) {
+        self.reads.refuse_extended();
     }
 
     /// The reader's name.

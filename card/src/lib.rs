@@ -46,7 +46,7 @@ pub use card::{
 pub use digest_info::{DigestInfo, HashAlg};
 pub use error::{CardError, Result};
 pub use pin::{AnyPin, AuthPin, LastTry, PinKind, Secret, SignPassword, TextPin, Tries};
-pub use session::{CertKind, CertificateDer, KeyKind, RsaSignature, Session};
+pub use session::{CertKind, CertificateDer, KeyKind, RsaSignature, Session, SHORT_APDUS_ENV};
 pub use text::Basic4;
 pub use token::TokenKind;
 pub use verify::PinStatus;

@@ -131,29 +131,69 @@ impl RsaSignature {
     }
 }
 
-/// Bytes asked for per READ BINARY: 255, not 256. Some readers (often budget contactless
+/// Bytes asked for per short READ BINARY: 255, not 256. Some readers (often budget contactless
 /// ones) mishandle a response of exactly 256 data bytes (the `Le = 00` case of a short APDU)
-/// and drop bytes or the whole answer; a 255-byte chunk never makes such a response, and a
-/// certificate of 1–2 KB needs at most one APDU more. (Signatures are 256 bytes by nature:
-/// there a short answer is reported as [`CardError::Truncated`].)
+/// and drop bytes or the whole answer; a 255-byte chunk never makes such a response.
+/// (Signatures are 256 bytes by nature: there a short answer is reported as
+/// [`CardError::Truncated`].)
 pub(crate) const READ_CHUNK: usize = 255;
 
 /// Largest EF offset READ BINARY can address (15 bits).
 const MAX_EF: usize = 0x7FFF;
 
+/// How a card handle reads files: the rest of a certificate in one READ BINARY with an
+/// extended Le (two APDUs per certificate instead of five to eight), or in short chunks only.
+/// Extended reads start on unless `JPKI_SHORT_APDUS=1` says the reader cannot be trusted with
+/// them, and go off for good on this handle the first time the reader or card refuses one.
+#[derive(Debug)]
+pub(crate) struct ReadMode {
+    short_only: std::sync::atomic::AtomicBool,
+}
+
+/// Environment variable that keeps every READ BINARY short (for a reader that garbles
+/// extended APDUs instead of refusing them).
+pub const SHORT_APDUS_ENV: &str = "JPKI_SHORT_APDUS";
+
+impl ReadMode {
+    /// The mode for a new card handle, from [`SHORT_APDUS_ENV`].
+    pub(crate) fn from_env() -> ReadMode {
+        let short = std::env::var(SHORT_APDUS_ENV)
+            .is_ok_and(|v| matches!(v.as_str(), "1" | "yes" | "on" | "true"));
+        ReadMode {
+            short_only: std::sync::atomic::AtomicBool::new(short),
+        }
+    }
+
+    fn extended(&self) -> bool {
+        !self.short_only.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    pub(crate) fn refuse_extended(&self) {
+        self.short_only
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 /// An exclusive conversation with the card (one PC/SC transaction).
 pub struct Session<'a> {
     tx: Box<dyn Transport + 'a>,
     trace: &'a Trace,
+    reads: &'a ReadMode,
     ap: Option<Ap>,
     token: TokenKind,
 }
 
 impl<'a> Session<'a> {
-    pub(crate) fn new(tx: Box<dyn Transport + 'a>, trace: &'a Trace, token: TokenKind) -> Self {
+    pub(crate) fn new(
+        tx: Box<dyn Transport + 'a>,
+        trace: &'a Trace,
+        reads: &'a ReadMode,
+        token: TokenKind,
+    ) -> Self {
         Session {
             tx,
             trace,
+            reads,
             ap: None,
             token,
         }
@@ -242,8 +282,15 @@ impl<'a> Session<'a> {
             return Err(CardError::Malformed { what });
         }
         while data.len() < total {
-            let want = (total - data.len()).min(READ_CHUNK);
-            let chunk = self.read_chunk(data.len(), want, what, pin)?;
+            let left = total - data.len();
+            let chunk = if left > READ_CHUNK && self.reads.extended() {
+                match self.read_extended(data.len(), left, what, pin)? {
+                    Some(chunk) => chunk,
+                    None => continue,
+                }
+            } else {
+                self.read_chunk(data.len(), left.min(READ_CHUNK), what, pin)?
+            };
             if chunk.is_empty() {
                 return Err(CardError::Malformed { what });
             }
@@ -262,6 +309,44 @@ impl<'a> Session<'a> {
     ) -> Result<Vec<u8>> {
         let [hi, lo] = (offset as u16).to_be_bytes();
         self.read_chunk_at(hi & 0x7F, lo, len, what, pin)
+    }
+
+    /// The rest of an EF in one READ BINARY with an extended Le (spec §5: the card honours
+    /// it [C], two real-card clients rely on it). Whether the *reader* carries extended APDUs
+    /// is not known until tried: if this one is refused in any way other than "PIN needed",
+    /// `None` comes back, extended reads are off for this card handle, and the caller reads
+    /// on in short chunks — which then report a real error, if there is one. A short answer is
+    /// fine: the caller continues where the data ends.
+    fn read_extended(
+        &mut self,
+        offset: usize,
+        len: usize,
+        what: &'static str,
+        pin: Option<PinKind>,
+    ) -> Result<Option<Vec<u8>>> {
+        let le = Le::new(len as u32).ok_or(CardError::Malformed { what })?;
+        let [hi, lo] = (offset as u16).to_be_bytes();
+        let cmd = Command::new(0x00, 0xB0, hi & 0x7F, lo)
+            .with_le(le)
+            .extended();
+        let r = match self.exchange(&cmd) {
+            Ok(r) => r,
+            Err(CardError::Pcsc(e)) => {
+                tracing::debug!(error = %e, "extended READ BINARY failed in the reader; short reads from now on");
+                self.reads.refuse_extended();
+                return Ok(None);
+            }
+            Err(e) => return Err(e),
+        };
+        match (r.sw, pin) {
+            (Sw::OK | Sw::END_OF_FILE, _) if !r.data.is_empty() => Ok(Some(r.data)),
+            (Sw::SECURITY_NOT_SATISFIED, Some(pin)) => Err(CardError::NotVerified { pin }),
+            (sw, _) => {
+                tracing::debug!(%sw, "extended READ BINARY refused; short reads from now on");
+                self.reads.refuse_extended();
+                Ok(None)
+            }
+        }
     }
 
     /// READ BINARY with the given P1 P2 (15-bit offset, or `80|SFI` + 8-bit offset).

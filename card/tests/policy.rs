@@ -429,6 +429,35 @@ fn blocked_at_start_is_reported_without_a_verify() {
 }
 
 #[test]
+fn a_certificate_is_two_reads_and_the_short_path_gives_the_same_bytes() {
+    // The first short READ BINARY (by SFI) carries the DER header; the rest comes in one
+    // extended READ BINARY (spec §5), whatever the certificate's size.
+    let s = sim();
+    let mut card = open(&s);
+    let mut sess = card.session().unwrap();
+    let der = sess.read_cert(CertKind::Auth).unwrap();
+    drop(sess);
+    // A new session selects the application first: 1 + 2.
+    let before = card.trace().apdus;
+    let mut sess = card.session().unwrap();
+    let again = sess.read_cert(CertKind::AuthCa).unwrap();
+    drop(sess);
+    assert_eq!(card.trace().apdus - before, 3);
+    assert!(der.as_bytes().len() > 2 * 255 && again.as_bytes().len() > 255);
+    // The same certificate read in short chunks only (what a reader without extended
+    // APDUs gets, see the fault tests) is byte for byte the same.
+    let mut short = open(&s);
+    short.use_short_apdus_only();
+    let before = short.trace().apdus;
+    let mut sess = short.session().unwrap();
+    let chunked = sess.read_cert(CertKind::Auth).unwrap();
+    drop(sess);
+    assert_eq!(chunked.as_bytes(), der.as_bytes());
+    let chunks = der.as_bytes().len().div_ceil(255) as u64;
+    assert_eq!(short.trace().apdus - before, 1 + chunks);
+}
+
+#[test]
 fn first_signature_apdu_budget() {
     // SELECT AP, counter query (by SFI), VERIFY (by SFI), SIGN (key by SFI); then 1 per
     // further signature in the same session.

@@ -383,6 +383,32 @@ fn a_reader_that_truncates_256_byte_responses() {
 }
 
 #[test]
+fn a_reader_without_extended_apdus_gets_certificates_in_short_chunks() {
+    let sim = SecondSim::start(&["--short-apdus-only"]);
+    let w = Work::new();
+    // The rest of a certificate is asked for with one extended READ BINARY; this reader
+    // answers 67 00, and the certificate comes in short chunks instead.
+    ok(&run(jpki_sign_second().args([
+        "cert",
+        "auth",
+        "-o",
+        &w.s("auth.pem"),
+    ])));
+    assert_eq!(
+        std::fs::read(w.path("auth.pem")).expect("auth.pem"),
+        std::fs::read(pki_file("auth.pem")).expect("pki auth.pem")
+    );
+    assert_eq!(sim.stats().faults, 1, "one extended READ BINARY refused");
+    // After the password (read in the same session), once more per process: one refusal,
+    // then chunks, and the one VERIFY the user asked for.
+    ok(&cert_sign(&w, "signpw", "sign.pem"));
+    assert_sign_cert(&w, "sign.pem");
+    assert_eq!(sim.stats().faults, 2);
+    assert_eq!(sim.stats().verifies_of(PinId::Sign), 1);
+    assert_eq!(sim.tries(PinId::Sign), 5);
+}
+
+#[test]
 fn a_slow_card_is_waited_for() {
     let sim = SecondSim::start(&["--delay-ms", "300"]);
     let w = Work::new();
@@ -479,10 +505,12 @@ start_pcscd || exit 91
 sim_pid=$!
 trap 'kill $sim_pid $pcscd_pid 2>/dev/null; wait 2>/dev/null' EXIT
 wait_card || exit 92
-{sign} --reader Private --pin-file {d}/signpw cert sign -o {d}/first.pem >{d}/first.out 2>{d}/first.err &
+# Short reads (JPKI_SHORT_APDUS=1) make the certificate 6 READ BINARY instead of 2: a window
+# wide enough to hit.
+JPKI_SHORT_APDUS=1 {sign} --reader Private --pin-file {d}/signpw cert sign -o {d}/first.pem >{d}/first.out 2>{d}/first.err &
 client=$!
 # Kill pcscd once the certificate is being read (the VERIFY is done): stats count APDUs.
-# (`card` 2, identification 2, SELECT + counter + VERIFY 3, then 7 READ BINARY: 12 is mid-read.)
+# (`card` 2, identification 2, SELECT + counter + VERIFY 3, then 6 READ BINARY: 12 is mid-read.)
 for _ in $(seq 1 300); do
     n=$(sed -n 's/^  "apdus": \([0-9]*\),$/\1/p' {d}/stats.json 2>/dev/null)
     [ "${{n:-0}}" -ge 12 ] && break

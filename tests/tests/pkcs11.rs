@@ -635,16 +635,16 @@ fn pin_at_sign_needs_no_login_and_spends_one_verify_per_signature() {
         after.verifies_of(PinId::Auth) - before.verifies_of(PinId::Auth),
         1
     );
-    // Identification 2, the auth counter 1 (in the identifying session), certificate 4,
+    // Identification 2, the auth counter 1 (in the identifying session), certificate 2,
     // signature session 4 (SELECT, counter, VERIFY, SIGN).
-    assert_eq!(after.apdus - before.apdus, 11);
+    assert_eq!(after.apdus - before.apdus, 9);
 }
 
 #[test]
 fn fresh_pkcs11_tool_signatures_read_only_their_own_token_counter() {
     let sim = SecondSim::start(&[]);
     let s = Scratch::new();
-    for (slot, id, pin, max_apdus) in [("0", "01", "1234", 14), ("1", "02", "ABC123", 19)] {
+    for (slot, id, pin, max_apdus) in [("0", "01", "1234", 12), ("1", "02", "ABC123", 14)] {
         let before = sim.stats();
         let o = sign(SECOND_READER, slot, id, &["--pin", pin], &s);
         assert!(o.status.success(), "{}", all(&o));
@@ -669,10 +669,10 @@ fn fresh_pkcs11_tool_signatures_read_only_their_own_token_counter() {
             "slot {slot}"
         );
         assert_eq!(after.verifies_of(other), before.verifies_of(other));
-        // Identification 2 + this counter 1 + auth certificate 4 + C_Login 3 (SELECT, counter,
+        // Identification 2 + this counter 1 + auth certificate 2 + C_Login 3 (SELECT, counter,
         // VERIFY) + C_Sign 4 (SELECT, counter, VERIFY, SIGN); the sign key adds its
-        // certificate, read after the password. (At most: a counter older than 2 s is read
-        // again.)
+        // certificate (2), read after the password. (At most: a counter older than 2 s is read
+        // again.) OpenSC's module needs 68 and 72: this is at most one-fifth (issue 16).
         let apdus = after.apdus - before.apdus;
         assert!(apdus <= max_apdus, "slot {slot}: {apdus} APDUs");
     }

@@ -246,14 +246,15 @@ fn dgst_and_pkeyutl_signatures_verify_with_the_certificate() {
 /// Issue 7: the APDUs of a fresh `openssl dgst -sign jpki:auth -passin …` process, counted by
 /// the simulator (17 before the economies; OpenSC needs 68):
 /// * the session that identifies the card also reads the PIN counter and the certificate:
-///   SELECT, token label, empty VERIFY, 4 READ BINARY (the first by SFI) = 7;
+///   SELECT, token label, empty VERIFY, 2 READ BINARY (the first by SFI with a short Le, the
+///   rest with one extended Le) = 5;
 /// * after the passphrase callback, the load's VERIFY (a wrong PIN fails at key load): SELECT,
 ///   empty VERIFY, VERIFY = 3, then a card reset;
 /// * the signature: SELECT, empty VERIFY, VERIFY, SIGN = 4, then a card reset.
-const DGST_SIGN_APDUS: u64 = 14;
+const DGST_SIGN_APDUS: u64 = 12;
 /// The same with `?pin-source=file:…`: the PIN is read and verified in the first session
-/// (its own counter read right before the VERIFY: 7 + 2), then the signature session (4).
-const DGST_SIGN_PIN_SOURCE_APDUS: u64 = 13;
+/// (its own counter read right before the VERIFY: 5 + 2), then the signature session (4).
+const DGST_SIGN_PIN_SOURCE_APDUS: u64 = 11;
 
 /// (APDUs, counter reads, VERIFYs, signatures, resets) of the auth PIN between two stats.
 fn auth_costs(before: &jpki_card_sim::Stats, after: &jpki_card_sim::Stats) -> [u64; 5] {

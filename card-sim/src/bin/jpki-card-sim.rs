@@ -43,6 +43,7 @@ card pulled right after the card checked the first PIN, back 1 s later\n  \
 --pull-on read:3         card pulled at the third READ BINARY\n  \
 --sw-on sign:6F00        the first signature answers 6F00 (always: sign:6F00:always)\n  \
 --truncate-256           responses of exactly 256 data bytes lose their last byte\n  \
+--short-apdus-only       a reader without extended APDUs (they are answered 67 00)\n  \
 --delay-ms 400           a slow card"
 )]
 struct Args {
@@ -125,6 +126,10 @@ struct Args {
     #[arg(long, value_name = "BYTES", num_args = 0..=1, default_missing_value = "1",
           value_parser = clap::value_parser!(u16).range(1..=256))]
     truncate_256: Option<u16>,
+    /// Fault (reader limit): the reader carries short APDUs only; a command with extended
+    /// length fields is answered 67 00 and never reaches the card.
+    #[arg(long)]
+    short_apdus_only: bool,
 }
 
 fn main() -> ExitCode {
@@ -214,6 +219,7 @@ fn run(a: Args) -> Result<(), String> {
         pull_when: a.pull_when,
         sw_on: a.sw_on.clone(),
         truncate_256: a.truncate_256,
+        short_apdus_only: a.short_apdus_only,
         ..Faults::default()
     };
     let mut announced = false;
