@@ -52,6 +52,9 @@ pub enum ReaderChoice {
     Auto,
     /// The reader whose name contains this text (case-insensitive), virtual or not.
     Named(String),
+    /// The reader with exactly this name: one of the names [`eligible_readers`] gave, for a
+    /// front door that keeps one connection per reader (the PKCS#11 module's slots).
+    Exact(String),
 }
 
 impl ReaderChoice {
@@ -95,6 +98,13 @@ impl ReaderChoice {
                 }
                 Ok(v)
             }
+            ReaderChoice::Exact(name) => match readers.iter().find(|r| *r == name) {
+                Some(r) => Ok(vec![r]),
+                None => Err(CardError::NoReaderMatches {
+                    filter: name.clone(),
+                    available: readers.join(", "),
+                }),
+            },
         }
     }
 }

@@ -6,7 +6,7 @@
 #![allow(non_snake_case)]
 
 use crate::error::{rv, P11Error, Result};
-use crate::module::{self, slot_key, SignOutput};
+use crate::module::{self, SignOutput, Slot};
 use crate::object::Value;
 use cryptoki_sys::*;
 use std::os::raw::c_void;
@@ -193,11 +193,11 @@ pub extern "C" fn C_GetSlotList(
 #[no_mangle]
 pub extern "C" fn C_GetSlotInfo(slot: CK_SLOT_ID, info: *mut CK_SLOT_INFO) -> CK_RV {
     guard_rv(|| {
-        let key = slot_key(slot)?;
-        let present = module::with(|m| Ok(m.slot_present(key)))?;
+        let slot = Slot::from_id(slot)?;
+        let present = module::with(|m| m.slot_present(slot))?;
         // SAFETY: NULL or the caller's CK_SLOT_INFO.
         let info = unsafe { out(info) }?;
-        let desc = match key {
+        let desc = match slot.key {
             jpki_card::KeyKind::Auth => "JPKI 利用者証明用 (auth key)",
             jpki_card::KeyKind::Sign => "JPKI 署名用 (sign key)",
         };
@@ -218,11 +218,11 @@ pub extern "C" fn C_GetTokenInfo(slot: CK_SLOT_ID, info: *mut CK_TOKEN_INFO) -> 
         if info.is_null() {
             return rv(CKR_ARGUMENTS_BAD);
         }
-        let t = module::with(|m| m.token_info(slot_key(slot)?))?;
+        let t = module::with(|m| m.token_info(Slot::from_id(slot)?))?;
         // SAFETY: non-NULL (checked above), the caller's CK_TOKEN_INFO.
         let info = unsafe { out(info) }?;
         *info = CK_TOKEN_INFO {
-            label: pad(t.label),
+            label: pad(&t.label),
             manufacturerID: pad("J-LIS (jpki)"),
             model: pad("My Number card"),
             serialNumber: pad(&t.serial),
@@ -252,8 +252,8 @@ pub extern "C" fn C_GetMechanismList(
     count: *mut CK_ULONG,
 ) -> CK_RV {
     guard_rv(|| {
-        slot_key(slot)?;
-        let mechs = module::with(|m| Ok(m.mechanisms()))?;
+        let slot = Slot::from_id(slot)?;
+        let mechs = module::with(|m| m.require_slot(slot).map(|()| m.mechanisms()))?;
         // SAFETY: the caller's buffer and count, per the two-call convention.
         unsafe { two_call(&mechs, list, count) }
     })
@@ -266,8 +266,8 @@ pub extern "C" fn C_GetMechanismInfo(
     info: *mut CK_MECHANISM_INFO,
 ) -> CK_RV {
     guard_rv(|| {
-        slot_key(slot)?;
-        let mechs = module::with(|m| Ok(m.mechanisms()))?;
+        let slot = Slot::from_id(slot)?;
+        let mechs = module::with(|m| m.require_slot(slot).map(|()| m.mechanisms()))?;
         if !mechs.contains(&mech) {
             return rv(CKR_MECHANISM_INVALID);
         }
@@ -291,11 +291,11 @@ pub extern "C" fn C_OpenSession(
     session: *mut CK_SESSION_HANDLE,
 ) -> CK_RV {
     guard_rv(|| {
-        let key = slot_key(slot)?;
+        let slot = Slot::from_id(slot)?;
         if session.is_null() {
             return rv(CKR_ARGUMENTS_BAD);
         }
-        let h = module::with(|m| m.open_session(key, flags))?;
+        let h = module::with(|m| m.open_session(slot, flags))?;
         // SAFETY: non-NULL (checked above), the caller's handle.
         *unsafe { out(session) }? = h;
         Ok(CKR_OK)
@@ -310,11 +310,8 @@ pub extern "C" fn C_CloseSession(session: CK_SESSION_HANDLE) -> CK_RV {
 #[no_mangle]
 pub extern "C" fn C_CloseAllSessions(slot: CK_SLOT_ID) -> CK_RV {
     guard_rv(|| {
-        let key = slot_key(slot)?;
-        module::with(|m| {
-            m.close_all(key);
-            Ok(CKR_OK)
-        })
+        let slot = Slot::from_id(slot)?;
+        module::with(|m| m.close_all(slot).map(|()| CKR_OK))
     })
 }
 

@@ -1,9 +1,13 @@
 //! The module's state and the operations behind the entry points, in safe Rust: slots and
 //! tokens, sessions, login under the PIN law, object search, attributes, signing.
 //!
-//! Slot 0 is the auth key's token (利用者証明用), slot 1 the sign key's (署名用), both on the
-//! reader the config names. One `Mutex` guards everything (`CKF_OS_LOCKING_OK`): the card is
-//! one device and its commands run one at a time anyway.
+//! Every reader the configuration allows (`reader`, else `JPKI_READER`, else every reader that
+//! is not virtual) gets two slots, numbered in the order the module first saw the reader:
+//! reader *i* has slot 2*i* for the auth key's token (利用者証明用) and 2*i*+1 for the sign
+//! key's (署名用). With no such reader yet, slots 0 and 1 exist without a token, and the first
+//! reader plugged in takes them. Each reader has its own card connection, certificates, PIN
+//! counters and logins. One `Mutex` guards everything (`CKF_OS_LOCKING_OK`): PC/SC runs the
+//! commands of one card one at a time anyway.
 //!
 //! The PIN law: a PIN is checked offline first (`CKR_PIN_LEN_RANGE`, `CKR_PIN_INVALID`, nothing
 //! sent), refused PINs are never sent again, and jpki-card reads the counter before every
@@ -19,7 +23,7 @@ use crate::mechanism::Input;
 use crate::object::{attribute, Kind, Object, Value};
 use crate::token::CardAccess;
 use cryptoki_sys::*;
-use jpki_card::{AnyPin, KeyKind, PinKind, PinStatus};
+use jpki_card::{AnyPin, KeyKind, PinKind, PinStatus, ReaderChoice};
 use jpki_pin_source::Request;
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard};
@@ -29,23 +33,59 @@ use zeroize::Zeroizing;
 /// this attribute has, left unread).
 pub type SearchAttr = (CK_ATTRIBUTE_TYPE, Option<Vec<u8>>);
 
-/// Slots, in order.
-pub const SLOTS: [KeyKind; 2] = [KeyKind::Auth, KeyKind::Sign];
+/// A slot: one key's token on one reader.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Slot {
+    /// The reader's number, in the order the module first saw it.
+    pub reader: usize,
+    /// The key.
+    pub key: KeyKind,
+}
 
-/// The key of a slot id.
-pub fn slot_key(slot: CK_SLOT_ID) -> Result<KeyKind> {
-    match slot {
-        0 => Ok(KeyKind::Auth),
-        1 => Ok(KeyKind::Sign),
-        _ => rv(CKR_SLOT_ID_INVALID),
+impl Slot {
+    /// The slot a slot id names, if the id has that form (whether the reader exists is the
+    /// module's question).
+    pub fn from_id(id: CK_SLOT_ID) -> Result<Slot> {
+        let reader = usize::try_from(id / 2).map_err(|_| P11Error::Rv(CKR_SLOT_ID_INVALID))?;
+        let key = match id & 1 {
+            0 => KeyKind::Auth,
+            _ => KeyKind::Sign,
+        };
+        Ok(Slot { reader, key })
+    }
+
+    /// The slot id.
+    pub fn id(self) -> CK_SLOT_ID {
+        let key = match self.key {
+            KeyKind::Auth => 0,
+            KeyKind::Sign => 1,
+        };
+        self.reader as CK_SLOT_ID * 2 + key
     }
 }
 
-/// The slot id of a key.
-pub fn slot_id(key: KeyKind) -> CK_SLOT_ID {
-    match key {
-        KeyKind::Auth => 0,
-        KeyKind::Sign => 1,
+/// One reader's card and logins.
+struct ReaderSlots {
+    /// The PC/SC name; `None` until a reader is there to take slots 0 and 1.
+    name: Option<String>,
+    card: CardAccess,
+    logins: HashMap<KeyKind, Zeroizing<String>>,
+    login_generation: u64,
+    /// Presence last reported by `C_WaitForSlotEvent`.
+    reported_present: Option<bool>,
+}
+
+impl ReaderSlots {
+    fn new(name: Option<String>) -> ReaderSlots {
+        // Without a reader the connection looks for an exact name nobody has: no token.
+        let choice = ReaderChoice::Exact(name.clone().unwrap_or_default());
+        ReaderSlots {
+            name,
+            card: CardAccess::new(choice),
+            logins: HashMap::new(),
+            login_generation: 0,
+            reported_present: None,
+        }
     }
 }
 
@@ -54,7 +94,7 @@ struct SignOp {
 }
 
 struct Session {
-    key: KeyKind,
+    slot: Slot,
     rw: bool,
     generation: u64,
     find: Option<VecDeque<CK_OBJECT_HANDLE>>,
@@ -65,13 +105,12 @@ struct Session {
 pub struct Module {
     pid: u32,
     config: Config,
-    card: CardAccess,
+    readers: Vec<ReaderSlots>,
+    /// Whether `C_WaitForSlotEvent` has looked: readers found later start as "no card", so
+    /// their card counts as an arrival.
+    events_started: bool,
     sessions: HashMap<CK_SESSION_HANDLE, Session>,
     next_session: CK_SESSION_HANDLE,
-    logins: HashMap<KeyKind, Zeroizing<String>>,
-    login_generation: u64,
-    /// Presence last reported by `C_WaitForSlotEvent`.
-    reported_present: Option<bool>,
     pending_events: VecDeque<CK_SLOT_ID>,
 }
 
@@ -107,13 +146,11 @@ pub fn initialize() -> Result<()> {
     })?;
     *g = Some(Module {
         pid: std::process::id(),
-        card: CardAccess::new(config.reader.clone()),
+        readers: vec![ReaderSlots::new(None)],
+        events_started: false,
         config,
         sessions: HashMap::new(),
         next_session: 1,
-        logins: HashMap::new(),
-        login_generation: 0,
-        reported_present: None,
         pending_events: VecDeque::new(),
     });
     Ok(())
@@ -144,7 +181,7 @@ pub fn with<T>(f: impl FnOnce(&mut Module) -> Result<T>) -> Result<T> {
 
 /// What `C_GetTokenInfo` shows (text fields not yet padded).
 pub struct TokenInfo {
-    pub label: &'static str,
+    pub label: String,
     pub serial: String,
     pub flags: CK_FLAGS,
     pub min_pin: CK_ULONG,
@@ -176,52 +213,102 @@ impl Module {
         self.config.key(key)
     }
 
-    /// Drops sessions and logins of a card that is gone.
-    fn sync_generation(&mut self) {
-        let g = self.card.generation;
-        if !self.card.is_open() || self.login_generation != g {
-            self.logins.clear();
-            self.login_generation = g;
+    /// Takes in readers that appeared since the last look (PC/SC's reader list, no APDU):
+    /// the first one binds slots 0 and 1 if no reader had, the others get new slots. A
+    /// reader that goes away keeps its slots (without a token), so slot ids never move.
+    fn discover(&mut self) {
+        let Ok(names) = jpki_card::card::eligible_readers(&self.config.reader) else {
+            return;
+        };
+        for name in names {
+            if self
+                .readers
+                .iter()
+                .any(|r| r.name.as_deref() == Some(name.as_str()))
+            {
+                continue;
+            }
+            let mut found = ReaderSlots::new(Some(name));
+            if self.events_started {
+                found.reported_present = Some(false);
+            }
+            match self.readers.iter_mut().find(|r| r.name.is_none()) {
+                Some(unbound) => *unbound = found,
+                None => self.readers.push(found),
+            }
         }
-        let open = self.card.is_open();
-        self.sessions.retain(|_, s| open && s.generation == g);
+    }
+
+    /// The reader of a slot the configuration shows; `CKR_SLOT_ID_INVALID` otherwise.
+    fn reader(&mut self, slot: Slot) -> Result<&mut ReaderSlots> {
+        if !self.config.tokens.contains(&slot.key) {
+            return rv(CKR_SLOT_ID_INVALID);
+        }
+        // A caller may open a slot without listing slots first (slot 0 is well known).
+        if !matches!(self.readers.get(slot.reader), Some(r) if r.name.is_some()) {
+            self.discover();
+        }
+        self.readers
+            .get_mut(slot.reader)
+            .ok_or(P11Error::Rv(CKR_SLOT_ID_INVALID))
+    }
+
+    /// Drops sessions and logins of a reader's card that is gone.
+    fn sync_generation(&mut self, reader: usize) {
+        let Some(r) = self.readers.get_mut(reader) else {
+            return;
+        };
+        let g = r.card.generation;
+        let open = r.card.is_open();
+        if !open || r.login_generation != g {
+            r.logins.clear();
+            r.login_generation = g;
+        }
+        self.sessions
+            .retain(|_, s| s.slot.reader != reader || (open && s.generation == g));
     }
 
     /// Whether the reader holds the card (the open connection is checked without an APDU).
-    pub fn present(&mut self) -> bool {
-        let p = self.card.present();
-        self.sync_generation();
+    fn present(&mut self, reader: usize) -> bool {
+        let p = self
+            .readers
+            .get_mut(reader)
+            .is_some_and(|r| r.card.present());
+        self.sync_generation(reader);
         p
     }
 
     /// `C_GetSlotInfo`'s presence: as [`Module::present`], and a card opened now has the
     /// slot's PIN counter read in the identifying session, since every consumer seen
     /// (pkcs11-tool, Java, NSS) asks for that slot's token info next.
-    pub fn slot_present(&mut self, key: KeyKind) -> bool {
-        let p = self.card.present_noting(Some(key.pin()));
-        self.sync_generation();
-        p
+    pub fn slot_present(&mut self, slot: Slot) -> Result<bool> {
+        let p = self.reader(slot)?.card.present_noting(Some(slot.key.pin()));
+        self.sync_generation(slot.reader);
+        Ok(p)
+    }
+
+    /// Checks that a slot exists (mechanism queries).
+    pub fn require_slot(&mut self, slot: Slot) -> Result<()> {
+        self.reader(slot).map(|_| ())
     }
 
     /// `C_GetSlotList`.
     pub fn slot_list(&mut self, token_present: bool) -> Vec<CK_SLOT_ID> {
-        if token_present && !self.present() {
-            return Vec::new();
+        self.discover();
+        let mut ids = Vec::new();
+        for reader in 0..self.readers.len() {
+            if token_present && !self.present(reader) {
+                continue;
+            }
+            for key in &self.config.tokens {
+                ids.push(Slot { reader, key: *key }.id());
+            }
         }
-        self.config.tokens.iter().map(|k| slot_id(*k)).collect()
+        ids
     }
 
-    /// A slot the configuration hides (`tokens`) does not exist for callers.
-    fn require_shown(&self, key: KeyKind) -> Result<()> {
-        if self.config.tokens.contains(&key) {
-            Ok(())
-        } else {
-            rv(CKR_SLOT_ID_INVALID)
-        }
-    }
-
-    fn require_present(&mut self) -> Result<()> {
-        if self.present() {
+    fn require_present(&mut self, reader: usize) -> Result<()> {
+        if self.present(reader) {
             Ok(())
         } else {
             rv(CKR_TOKEN_NOT_PRESENT)
@@ -229,18 +316,24 @@ impl Module {
     }
 
     /// `C_GetTokenInfo`.
-    pub fn token_info(&mut self, key: KeyKind) -> Result<TokenInfo> {
-        self.require_shown(key)?;
+    pub fn token_info(&mut self, slot: Slot) -> Result<TokenInfo> {
+        let key = slot.key;
         // An open card is checked without an APDU; a card not yet opened is identified by the
         // counter read below, in one session with it (no SELECT of its own).
-        if self.card.is_open() {
-            self.require_present()?;
+        if self.reader(slot)?.card.is_open() {
+            self.require_present(slot.reader)?;
         }
-        let counted = self.card.counter(key.pin());
-        self.sync_generation();
-        if !self.card.is_open() {
+        let counted = self.reader(slot)?.card.counter(key.pin());
+        self.sync_generation(slot.reader);
+        let card = &self.reader(slot)?.card;
+        if !card.is_open() {
             return rv(CKR_TOKEN_NOT_PRESENT);
         }
+        let serial = card
+            .cached_cert(jpki_card::CertKind::Auth)
+            .map(|c| c.serial_hex())
+            .unwrap_or_default();
+        let serial = serial[serial.len().saturating_sub(16)..].to_string();
         let conf = self.keyconf(key).clone();
         let pin = key.pin();
         let mut flags = CKF_TOKEN_INITIALIZED | CKF_USER_PIN_INITIALIZED | CKF_WRITE_PROTECTED;
@@ -254,16 +347,10 @@ impl Module {
         if let Ok(st) = counted {
             flags |= counter_flags(pin, st);
         }
-        let serial = self
-            .card
-            .cached_cert(jpki_card::CertKind::Auth)
-            .map(|c| c.serial_hex())
-            .unwrap_or_default();
-        let serial = serial[serial.len().saturating_sub(16)..].to_string();
         let count = |rw_only: bool| {
             self.sessions
                 .values()
-                .filter(|s| s.key == key && (!rw_only || s.rw))
+                .filter(|s| s.slot == slot && (!rw_only || s.rw))
                 .count() as CK_ULONG
         };
         let (min_pin, max_pin) = match key {
@@ -271,10 +358,7 @@ impl Module {
             KeyKind::Sign => (6, 16),
         };
         Ok(TokenInfo {
-            label: match key {
-                KeyKind::Auth => "JPKI 利用者証明用 Auth",
-                KeyKind::Sign => "JPKI 署名用 Sign",
-            },
+            label: token_label(slot),
             serial,
             flags,
             min_pin,
@@ -290,20 +374,21 @@ impl Module {
     }
 
     /// `C_OpenSession`.
-    pub fn open_session(&mut self, key: KeyKind, flags: CK_FLAGS) -> Result<CK_SESSION_HANDLE> {
+    pub fn open_session(&mut self, slot: Slot, flags: CK_FLAGS) -> Result<CK_SESSION_HANDLE> {
         if flags & CKF_SERIAL_SESSION == 0 {
             return rv(CKR_SESSION_PARALLEL_NOT_SUPPORTED);
         }
-        self.require_shown(key)?;
-        self.require_present()?;
+        self.reader(slot)?;
+        self.require_present(slot.reader)?;
+        let generation = self.reader(slot)?.card.generation;
         let h = self.next_session;
         self.next_session += 1;
         self.sessions.insert(
             h,
             Session {
-                key,
+                slot,
                 rw: flags & CKF_RW_SESSION != 0,
-                generation: self.card.generation,
+                generation,
                 find: None,
                 sign: None,
             },
@@ -311,31 +396,50 @@ impl Module {
         Ok(h)
     }
 
+    /// A session of a card still there (sessions of a card that went are gone).
     fn session(&mut self, h: CK_SESSION_HANDLE) -> Result<&mut Session> {
-        self.sync_generation();
+        if let Some(reader) = self.sessions.get(&h).map(|s| s.slot.reader) {
+            self.sync_generation(reader);
+        }
         self.sessions
             .get_mut(&h)
             .ok_or(P11Error::Rv(CKR_SESSION_HANDLE_INVALID))
     }
 
-    fn session_key(&mut self, h: CK_SESSION_HANDLE) -> Result<KeyKind> {
-        Ok(self.session(h)?.key)
+    fn session_slot(&mut self, h: CK_SESSION_HANDLE) -> Result<Slot> {
+        Ok(self.session(h)?.slot)
+    }
+
+    fn logins(&mut self, slot: Slot) -> &mut HashMap<KeyKind, Zeroizing<String>> {
+        &mut self.readers[slot.reader].logins
+    }
+
+    fn logged_in(&self, slot: Slot) -> bool {
+        self.readers
+            .get(slot.reader)
+            .is_some_and(|r| r.logins.contains_key(&slot.key))
+    }
+
+    fn card(&mut self, slot: Slot) -> &mut CardAccess {
+        &mut self.readers[slot.reader].card
     }
 
     /// `C_CloseSession`; the last session of a token logs it out.
     pub fn close_session(&mut self, h: CK_SESSION_HANDLE) -> Result<()> {
-        let key = self.session_key(h)?;
+        let slot = self.session_slot(h)?;
         self.sessions.remove(&h);
-        if !self.sessions.values().any(|s| s.key == key) {
-            self.logins.remove(&key);
+        if !self.sessions.values().any(|s| s.slot == slot) {
+            self.logins(slot).remove(&slot.key);
         }
         Ok(())
     }
 
     /// `C_CloseAllSessions`.
-    pub fn close_all(&mut self, key: KeyKind) {
-        self.sessions.retain(|_, s| s.key != key);
-        self.logins.remove(&key);
+    pub fn close_all(&mut self, slot: Slot) -> Result<()> {
+        self.reader(slot)?;
+        self.sessions.retain(|_, s| s.slot != slot);
+        self.logins(slot).remove(&slot.key);
+        Ok(())
     }
 
     /// `C_GetSessionInfo`: (slot, state, flags).
@@ -344,8 +448,8 @@ impl Module {
         h: CK_SESSION_HANDLE,
     ) -> Result<(CK_SLOT_ID, CK_STATE, CK_FLAGS)> {
         let s = self.session(h)?;
-        let (key, rw) = (s.key, s.rw);
-        let user = self.logins.contains_key(&key);
+        let (slot, rw) = (s.slot, s.rw);
+        let user = self.logged_in(slot);
         let state = match (rw, user) {
             (false, false) => CKS_RO_PUBLIC_SESSION,
             (false, true) => CKS_RO_USER_FUNCTIONS,
@@ -353,17 +457,17 @@ impl Module {
             (true, true) => CKS_RW_USER_FUNCTIONS,
         };
         let flags = CKF_SERIAL_SESSION | if rw { CKF_RW_SESSION } else { 0 };
-        Ok((slot_id(key), state, flags))
+        Ok((slot.id(), state, flags))
     }
 
     /// The PIN from the token's pin-source, after the counter says it may be presented.
-    fn pin_from_source(&mut self, key: KeyKind) -> Result<Zeroizing<String>> {
-        let conf = self.keyconf(key).clone();
+    fn pin_from_source(&mut self, slot: Slot) -> Result<Zeroizing<String>> {
+        let conf = self.keyconf(slot.key).clone();
         let Some(src) = conf.pin_source else {
             return rv(CKR_ARGUMENTS_BAD);
         };
-        let pin = key.pin();
-        let status = self.card.counter(pin)?;
+        let pin = slot.key.pin();
+        let status = self.card(slot).counter(pin)?;
         status.may_present(pin, conf.last_try)?;
         Ok(src.read(&request(pin, status))?)
     }
@@ -375,9 +479,10 @@ impl Module {
         user: CK_USER_TYPE,
         pin: Option<&[u8]>,
     ) -> Result<()> {
-        let key = self.session_key(h)?;
+        let slot = self.session_slot(h)?;
+        let key = slot.key;
         match user {
-            CKU_USER if self.logins.contains_key(&key) => return rv(CKR_USER_ALREADY_LOGGED_IN),
+            CKU_USER if self.logged_in(slot) => return rv(CKR_USER_ALREADY_LOGGED_IN),
             CKU_USER => {}
             // Accepted for consumers that insist, although no key asks for it.
             CKU_CONTEXT_SPECIFIC => {
@@ -394,52 +499,51 @@ impl Module {
                     .map_err(|_| P11Error::Rv(CKR_PIN_INVALID))?
                     .to_string(),
             ),
-            None => self.pin_from_source(key)?,
+            None => self.pin_from_source(slot)?,
         };
-        let checked = self.card.checked_pin(key.pin(), &text)?;
+        let checked = self.card(slot).checked_pin(key.pin(), &text)?;
         let last_try = self.keyconf(key).last_try;
-        self.card
-            .login(key, &checked, last_try)
-            .inspect_err(|_| self.sync_generation())?;
-        self.sync_generation();
-        self.logins.insert(key, text);
+        let r = self.card(slot).login(key, &checked, last_try);
+        self.sync_generation(slot.reader);
+        r?;
+        self.logins(slot).insert(key, text);
         Ok(())
     }
 
     /// `C_Logout`.
     pub fn logout(&mut self, h: CK_SESSION_HANDLE) -> Result<()> {
-        let key = self.session_key(h)?;
-        if self.logins.remove(&key).is_none() {
+        let slot = self.session_slot(h)?;
+        if self.logins(slot).remove(&slot.key).is_none() {
             return rv(CKR_USER_NOT_LOGGED_IN);
         }
         Ok(())
     }
 
-    fn visible(&self, obj: Object) -> bool {
+    fn visible(&self, slot: Slot, obj: Object) -> bool {
         let conf = self.keyconf(obj.key);
-        !obj.is_private(conf.pin_at_sign) || self.logins.contains_key(&obj.key)
+        !obj.is_private(conf.pin_at_sign) || self.logged_in(slot)
     }
 
     /// The object a handle names in this session's token, if the session may see it.
     fn object(&mut self, h: CK_SESSION_HANDLE, o: CK_OBJECT_HANDLE) -> Result<Object> {
-        let key = self.session_key(h)?;
+        let slot = self.session_slot(h)?;
         match Object::from_handle(o) {
-            Some(obj) if obj.key == key && self.visible(obj) => Ok(obj),
+            Some(obj) if obj.key == slot.key && self.visible(slot, obj) => Ok(obj),
             _ => rv(CKR_OBJECT_HANDLE_INVALID),
         }
     }
 
     /// The certificate behind an object's attributes; a pin-at-sign sign token gets the
     /// password from its pin-source to read it.
-    fn cert_for(&mut self, obj: Object) -> Result<crate::cert::Cert> {
+    fn cert_for(&mut self, slot: Slot, obj: Object) -> Result<crate::cert::Cert> {
         let kind = obj.cert_kind();
-        match self.card.cert(kind) {
+        match self.card(slot).cert(kind) {
             Err(P11Error::Rv(CKR_USER_NOT_LOGGED_IN)) if self.keyconf(obj.key).pin_at_sign => {
-                let text = self.pin_from_source(obj.key)?;
-                let pin = self.card.checked_pin(obj.key.pin(), &text)?;
+                let text = self.pin_from_source(slot)?;
+                let pin = self.card(slot).checked_pin(obj.key.pin(), &text)?;
                 let last_try = self.keyconf(obj.key).last_try;
-                self.card.login(obj.key, &pin, last_try)?;
-                self.card.cert(kind)
+                self.card(slot).login(obj.key, &pin, last_try)?;
+                self.card(slot).cert(kind)
             }
             r => r,
         }
@@ -452,9 +556,13 @@ impl Module {
         o: CK_OBJECT_HANDLE,
         types: &[CK_ATTRIBUTE_TYPE],
     ) -> Result<Vec<Value>> {
+        let slot = self.session_slot(h)?;
         let obj = self.object(h, o)?;
         let cert = if types.iter().any(|t| obj.needs_cert(*t)) {
-            Some(self.cert_for(obj).inspect_err(|_| self.sync_generation())?)
+            Some(
+                self.cert_for(slot, obj)
+                    .inspect_err(|_| self.sync_generation(slot.reader))?,
+            )
         } else {
             None
         };
@@ -465,7 +573,7 @@ impl Module {
             .collect()
     }
 
-    fn matches(&mut self, obj: Object, template: &[SearchAttr]) -> Result<bool> {
+    fn matches(&mut self, slot: Slot, obj: Object, template: &[SearchAttr]) -> Result<bool> {
         let private = obj.is_private(self.keyconf(obj.key).pin_at_sign);
         // Attributes answered without the card first: most searches end there.
         let mut order: Vec<&SearchAttr> = template.iter().collect();
@@ -476,7 +584,7 @@ impl Module {
                 return Ok(false);
             };
             let cert = if obj.needs_cert(*t) {
-                Some(self.cert_for(obj)?)
+                Some(self.cert_for(slot, obj)?)
             } else {
                 None
             };
@@ -494,17 +602,17 @@ impl Module {
         if s.find.is_some() {
             return rv(CKR_OPERATION_ACTIVE);
         }
-        let key = s.key;
+        let slot = s.slot;
         let mut found = VecDeque::new();
-        for obj in Object::of(key) {
-            if self.visible(obj) {
-                match self.matches(obj, template) {
+        for obj in Object::of(slot.key) {
+            if self.visible(slot, obj) {
+                match self.matches(slot, obj, template) {
                     Ok(true) => found.push_back(obj.handle()),
                     Ok(false) => {}
                     // A certificate that cannot be read (yet) does not match.
                     Err(P11Error::Rv(CKR_USER_NOT_LOGGED_IN)) => {}
                     Err(e) => {
-                        self.sync_generation();
+                        self.sync_generation(slot.reader);
                         return Err(e);
                     }
                 }
@@ -541,15 +649,15 @@ impl Module {
         pss: Option<&CK_RSA_PKCS_PSS_PARAMS>,
         key: CK_OBJECT_HANDLE,
     ) -> Result<()> {
-        let s_key = self.session_key(h)?;
+        let slot = self.session_slot(h)?;
         if self.session(h)?.sign.is_some() {
             return rv(CKR_OPERATION_ACTIVE);
         }
         let obj = match Object::from_handle(key) {
-            Some(o) if o.key == s_key => o,
+            Some(o) if o.key == slot.key => o,
             _ => return rv(CKR_KEY_HANDLE_INVALID),
         };
-        if !self.visible(obj) {
+        if !self.visible(slot, obj) {
             return rv(CKR_USER_NOT_LOGGED_IN);
         }
         if obj.kind != Kind::PrivateKey {
@@ -561,9 +669,9 @@ impl Module {
     }
 
     /// Signature length of a session's key.
-    fn sig_len(&self, key: KeyKind) -> usize {
-        self.card
-            .cached_cert(crate::token::cert_of(key))
+    fn sig_len(&mut self, slot: Slot) -> usize {
+        self.card(slot)
+            .cached_cert(crate::token::cert_of(slot.key))
             .map_or(256, |c| c.n.len())
     }
 
@@ -590,11 +698,12 @@ impl Module {
         data: Option<&[u8]>,
         cap: Option<usize>,
     ) -> Result<SignOutput> {
-        let key = self.session_key(h)?;
+        let slot = self.session_slot(h)?;
+        let key = slot.key;
         if self.session(h)?.sign.is_none() {
             return rv(CKR_OPERATION_NOT_INITIALIZED);
         }
-        let len = self.sig_len(key);
+        let len = self.sig_len(slot);
         match cap {
             None => return Ok(SignOutput::Length(len)),
             Some(c) if c < len => return Ok(SignOutput::TooSmall(len)),
@@ -607,38 +716,58 @@ impl Module {
             op.input.update(d)?;
         }
         let input = op.input.finish()?;
-        let text = match self.logins.get(&key) {
-            Some(t) => t.clone(),
-            None if self.keyconf(key).pin_at_sign => self.pin_from_source(key)?,
+        let logged_in = self.logins(slot).get(&key).cloned();
+        let text = match logged_in {
+            Some(t) => t,
+            None if self.keyconf(key).pin_at_sign => self.pin_from_source(slot)?,
             None => return rv(CKR_USER_NOT_LOGGED_IN),
         };
-        let pin: AnyPin = self.card.checked_pin(key.pin(), &text)?;
+        let pin: AnyPin = self.card(slot).checked_pin(key.pin(), &text)?;
         let last_try = self.keyconf(key).last_try;
-        let r = self.card.sign(key, &pin, last_try, &input);
+        let r = self.card(slot).sign(key, &pin, last_try, &input);
         if let Err(P11Error::Card(
             jpki_card::CardError::WrongPin { .. } | jpki_card::CardError::Blocked { .. },
         )) = &r
         {
             // Another card, or the PIN changed meanwhile: log out, never present it again.
-            self.logins.remove(&key);
+            self.logins(slot).remove(&key);
         }
-        self.sync_generation();
+        self.sync_generation(slot.reader);
         r.map(SignOutput::Signature)
     }
 
     /// `C_WaitForSlotEvent` without blocking: a slot whose token came or went since the last
-    /// call, if any.
+    /// call (both slots of the reader are reported), if any. A reader plugged in meanwhile
+    /// counts as one whose card came, if it holds one.
     pub fn slot_event(&mut self) -> Option<CK_SLOT_ID> {
         if let Some(s) = self.pending_events.pop_front() {
             return Some(s);
         }
-        let now = self.present();
-        let before = self.reported_present.replace(now);
-        if before.is_some_and(|b| b != now) {
-            self.pending_events.push_back(1);
-            return Some(0);
+        self.discover();
+        self.events_started = true;
+        for reader in 0..self.readers.len() {
+            let now = self.present(reader);
+            let before = self.readers[reader].reported_present.replace(now);
+            if before.is_some_and(|b| b != now) {
+                for key in [KeyKind::Auth, KeyKind::Sign] {
+                    self.pending_events.push_back(Slot { reader, key }.id());
+                }
+            }
         }
-        None
+        self.pending_events.pop_front()
+    }
+}
+
+/// A token's label: which key, in Japanese and English; a card in the second and later
+/// readers is told apart by the reader's number (labels are what NSS and pkcs11 URIs name).
+fn token_label(slot: Slot) -> String {
+    let base = match slot.key {
+        KeyKind::Auth => "JPKI 利用者証明用 Auth",
+        KeyKind::Sign => "JPKI 署名用 Sign",
+    };
+    match slot.reader {
+        0 => base.to_string(),
+        n => format!("{base} ({})", n + 1),
     }
 }
 
@@ -675,5 +804,28 @@ fn request(pin: PinKind, status: PinStatus) -> Request {
         }
         .into(),
         error: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slot_ids_pair_the_two_keys_of_each_reader() {
+        for id in 0..8 {
+            let slot = Slot::from_id(id).unwrap();
+            assert_eq!(slot.id(), id);
+            assert_eq!(slot.reader as CK_SLOT_ID, id / 2);
+        }
+        assert_eq!(Slot::from_id(0).unwrap().key, KeyKind::Auth);
+        assert_eq!(Slot::from_id(3).unwrap().key, KeyKind::Sign);
+        assert_eq!(token_label(Slot::from_id(1).unwrap()), "JPKI 署名用 Sign");
+        assert_eq!(
+            token_label(Slot::from_id(2).unwrap()),
+            "JPKI 利用者証明用 Auth (2)"
+        );
+        // Labels stay within CK_TOKEN_INFO's 32 bytes up to reader 99.
+        assert!(token_label(Slot::from_id(197).unwrap()).len() <= 32);
     }
 }

@@ -677,3 +677,58 @@ fn fresh_pkcs11_tool_signatures_read_only_their_own_token_counter() {
         assert!(apdus <= max_apdus, "slot {slot}: {apdus} APDUs");
     }
 }
+
+#[test]
+fn two_cards_in_two_readers_are_four_tokens_each_with_its_own_pins() {
+    let second = SecondSim::start(&[]);
+    let s = Scratch::new();
+    // "Virtual PCD" names both simulator readers: reader 1 (slots 0, 1) holds the main card,
+    // reader 2 (slots 2, 3) the second.
+    let o = run(p11("Virtual PCD").arg("-L"));
+    ok(&o);
+    let out = stdout(&o);
+    assert_eq!(out.matches("token label").count(), 4, "{out}");
+    for label in [
+        "JPKI 利用者証明用 Auth",
+        "JPKI 署名用 Sign",
+        "JPKI 利用者証明用 Auth (2)",
+        "JPKI 署名用 Sign (2)",
+    ] {
+        assert!(
+            out.contains(&format!(": {label}\n")),
+            "no token {label}: {out}"
+        );
+    }
+    let main_before = main_stats();
+    let before = second.stats();
+    // A typo on the second card costs the second card one try, the main card nothing.
+    let o = sign("Virtual PCD", "2", "01", &["--pin", "9999"], &s);
+    assert!(all(&o).contains("CKR_PIN_INCORRECT"), "{}", all(&o));
+    assert_eq!(second.tries(PinId::Auth), 2);
+    // The second card's auth key signs; its certificate verifies the signature.
+    let o = sign("Virtual PCD", "2", "01", &["--pin", "1234"], &s);
+    assert!(o.status.success(), "{}", all(&o));
+    let o = run(jpki_sign_second()
+        .args(["cert", "auth", "-o"])
+        .arg(s.path("second.pem")));
+    ok(&o);
+    assert_openssl_verifies_sha256(&s.path("second.pem"), &s.path("data"), &s.path("sig"));
+    let after = second.stats();
+    assert_eq!(
+        after.verifies_of(PinId::Auth) - before.verifies_of(PinId::Auth),
+        3
+    );
+    assert_eq!(after.signatures - before.signatures, 1);
+    assert_eq!(
+        second.tries(PinId::Auth),
+        3,
+        "a good PIN restores the counter"
+    );
+    let main_after = main_stats();
+    assert_eq!(
+        main_after.verifies_of(PinId::Auth),
+        main_before.verifies_of(PinId::Auth),
+        "the main card got a VERIFY"
+    );
+    assert_eq!(main_after.signatures, main_before.signatures);
+}
