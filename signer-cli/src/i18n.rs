@@ -9,15 +9,18 @@
 //! one-line error of [`crate::error::report`] (every [`CardError`] variant, file
 //! errors, the common usage errors), the PIN prompts, and the result lines of
 //! `card`, `pin status`, `pin change`, `sign`, `verify`, `cms sign` and
-//! `cms verify`. Every message is a variant of [`Msg`] with both languages side
-//! by side in one `match`, so a message cannot exist in one language only.
+//! `cms verify`, and why jpki-pdf refuses a file or a signature (its
+//! free-text reasons, matched as patterns in [`reason`]). Every message is a
+//! variant of [`Msg`] with both languages side by side in one `match`, so a
+//! message cannot exist in one language only. `jpki-sign gui` runs these
+//! commands with `--lang` set to the page's language, so the page shows the
+//! same texts.
 //!
 //! What it refuses to do: translate `--help`, the man page and clap's own
 //! usage errors (they stay English; the top-level help says messages follow
 //! `LANG`); change `--json` output (keys and values stay English for
 //! scripts); translate technical details that come from elsewhere (OpenSSL,
-//! lopdf, the detailed reason a PDF signature is not valid) — those are
-//! embedded as given. No message takes a PIN or personal data as a parameter.
+//! lopdf, the OS) — those are embedded as given inside a translated sentence. No message takes a PIN or personal data as a parameter.
 //! The card crate's English texts are not touched: [`card_error`] maps each
 //! variant here.
 //!
@@ -25,6 +28,10 @@
 //! messages in two languages do not need catalog files, a build step or a
 //! runtime loader, and a Rust `match` makes the compiler check that every
 //! message has its parameters in both languages.
+
+mod reasons;
+
+pub use reasons::reason;
 
 use jpki_card::{CardError, PinKind, TokenKind};
 use jpki_pdf::Level;
@@ -187,7 +194,7 @@ pub fn card_error(e: &CardError, lang: Lang) -> String {
 }
 
 /// An OS error in Japanese for the common kinds, else as the OS says it.
-fn io_error_ja(e: &std::io::Error) -> String {
+pub fn io_error_ja(e: &std::io::Error) -> String {
     use std::io::ErrorKind as K;
     match e.kind() {
         K::NotFound => "ファイルまたはディレクトリがありません".into(),
@@ -420,6 +427,12 @@ pub enum Msg<'a> {
     NotPdf(&'a str),
     /// An encrypted PDF.
     EncryptedPdf(&'a str),
+    /// A PDF a signature cannot be added to (file, reason already in the language).
+    CannotSign(&'a str, &'a str),
+    /// `sign`: an output that would be written twice or over an input.
+    WrittenTwice(&'a str),
+    /// `sign`: a `--stamp-rect` that is not four numbers X,Y,W,H (W, H > 0).
+    BadStampRect(&'a str),
 }
 
 impl Msg<'_> {
@@ -585,6 +598,12 @@ impl Msg<'_> {
             (Ja, NotPdf(f)) => format!("{f}はPDFファイルではありません（%PDF- で始まっていません）"),
             (En, EncryptedPdf(f)) => format!("{f} is encrypted; encrypted PDFs cannot be signed (decrypt it first, e.g. `qpdf --decrypt IN OUT`)"),
             (Ja, EncryptedPdf(f)) => format!("{f}は暗号化されています。暗号化されたPDFには署名できません（先に復号してください。例: `qpdf --decrypt IN OUT`）"),
+            (En, CannotSign(f, why)) => format!("cannot sign {f}: {why}"),
+            (Ja, CannotSign(f, why)) => format!("{f}には署名できません: {why}"),
+            (En, WrittenTwice(f)) => format!("{f} would be written twice or over an input"),
+            (Ja, WrittenTwice(f)) => format!("{f}が2回書き込まれるか、入力ファイルを上書きしてしまいます。ファイル名を変えてください"),
+            (En, BadStampRect(r)) => format!("--stamp-rect {r:?}: expected four numbers X,Y,W,H in points, X and Y not negative, W and H > 0"),
+            (Ja, BadStampRect(r)) => format!("--stamp-rect {r:?}: 署名欄の位置はポイント単位の4つの数値 X,Y,W,H で指定してください（X、Yは0以上、W、Hは0より大きい値）"),
         }
     }
 }
@@ -615,13 +634,20 @@ impl fmt::Display for Msg<'_> {
 
 /// A jpki-pdf error in the run's language (the library's texts are English).
 pub fn pdf_error(e: &jpki_pdf::Error) -> String {
+    pdf_error_in(e, lang())
+}
+
+/// A jpki-pdf error in `lang`; free-text reasons through [`reason`].
+pub fn pdf_error_in(e: &jpki_pdf::Error, lang: Lang) -> String {
     use jpki_pdf::Error as E;
     match e {
-        E::NotPdf { name } => Msg::NotPdf(name).to_string(),
-        E::Encrypted { name } => Msg::EncryptedPdf(name).to_string(),
-        E::NoSignatures { name } => Msg::NoSignatures(name).to_string(),
-        E::SignaturesRemoved { name, count } => Msg::SignaturesRemoved(name, *count).to_string(),
-        E::Io { name, source } => io_error("cannot read", name, source, lang()),
+        E::NotPdf { name } => Msg::NotPdf(name).text(lang),
+        E::Encrypted { name } => Msg::EncryptedPdf(name).text(lang),
+        E::NoSignatures { name } => Msg::NoSignatures(name).text(lang),
+        E::SignaturesRemoved { name, count } => Msg::SignaturesRemoved(name, *count).text(lang),
+        E::Io { name, source } => io_error("cannot read", name, source, lang),
+        E::CannotSign { name, reason: why } => Msg::CannotSign(name, &reason(why, lang)).text(lang),
+        E::Invalid(why) => reason(why, lang),
         other => other.to_string(),
     }
 }
@@ -644,6 +670,7 @@ pub fn pdf_problem(p: &jpki_pdf::verify::Problem) -> String {
         P::LaterRevisionChanged { changes, allowed } => {
             Msg::LaterRevisionChanged(&changes.join("; "), *allowed).to_string()
         }
+        P::Invalid(why) => reason(why, lang()),
         other => other.to_string(),
     }
 }
