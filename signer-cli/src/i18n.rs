@@ -433,6 +433,8 @@ pub enum Msg<'a> {
     WrittenTwice(&'a str),
     /// `sign`: a `--stamp-rect` that is not four numbers X,Y,W,H (W, H > 0).
     BadStampRect(&'a str),
+    /// `sign`: the card's signature does not verify with its certificate's key.
+    WrongKey,
 }
 
 impl Msg<'_> {
@@ -602,6 +604,8 @@ impl Msg<'_> {
             (Ja, CannotSign(f, why)) => format!("{f}には署名できません: {why}"),
             (En, WrittenTwice(f)) => format!("{f} would be written twice or over an input"),
             (Ja, WrittenTwice(f)) => format!("{f}が2回書き込まれるか、入力ファイルを上書きしてしまいます。ファイル名を変えてください"),
+            (En, WrongKey) => "the card's signature does not verify with the signer certificate's key; nothing was written".into(),
+            (Ja, WrongKey) => "カードの署名が署名者の証明書の鍵で検証できません。何も書き込んでいません".into(),
             (En, BadStampRect(r)) => format!("--stamp-rect {r:?}: expected four numbers X,Y,W,H in points, X and Y not negative, W and H > 0"),
             (Ja, BadStampRect(r)) => format!("--stamp-rect {r:?}: 署名欄の位置はポイント単位の4つの数値 X,Y,W,H で指定してください（X、Yは0以上、W、Hは0より大きい値）"),
         }
@@ -658,6 +662,7 @@ pub fn verify_error(e: &jpki_cms::VerifyError) -> String {
     match e {
         E::DigestMismatch => Msg::DigestMismatch.to_string(),
         E::NotChained { ca, reason } => Msg::NotChained(ca, reason).to_string(),
+        E::Invalid(why) => reason(why, lang()),
         other => other.to_string(),
     }
 }
@@ -845,6 +850,62 @@ mod tests {
         assert_eq!(
             Msg::PinPrompt(PinKind::Auth, Some(1)).text(Lang::En),
             "Enter your auth PIN (利用者証明用暗証番号) (1 try left): "
+        );
+    }
+
+    /// The one-page PDF of jpki-pdf's crate example.
+    const ONE_PAGE: &[u8] = b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n2 0 obj\n<< /Type /Pages /Kids [3 0 R] /Count 1 >>\nendobj\n3 0 obj\n<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>\nendobj\nxref\n0 4\n0000000000 65535 f \n0000000009 00000 n \n0000000058 00000 n \n0000000115 00000 n \ntrailer\n<< /Size 4 /Root 1 0 R >>\nstartxref\n186\n%%EOF\n";
+
+    fn refusal(pdf: &[u8]) -> jpki_pdf::Error {
+        let src = pdf.to_vec();
+        match jpki_pdf::prepare(
+            "a.pdf",
+            &src,
+            &jpki_pdf::SigOptions::new("D:20261201000000Z"),
+        ) {
+            Err(e) => e,
+            Ok(_) => panic!("jpki-pdf signed a file it must refuse"),
+        }
+    }
+
+    #[test]
+    fn jpki_pdf_refusals_are_japanese() {
+        let src = ONE_PAGE.to_vec();
+        assert!(jpki_pdf::prepare(
+            "a.pdf",
+            &src,
+            &jpki_pdf::SigOptions::new("D:20261201000000Z")
+        )
+        .is_ok());
+        let cases: [(Vec<u8>, &str); 3] = [
+            (
+                b"%PDF-1.7\nno body\n".to_vec(),
+                "a.pdfをPDFとして読み込めません（壊れているか、PDFではありません）: ",
+            ),
+            (
+                String::from_utf8_lossy(ONE_PAGE)
+                    .replace("/Pages 2 0 R", "/Pagez 2 0 R")
+                    .into_bytes(),
+                "a.pdfには署名できません: カタログにページツリーがありません（PDFが壊れています）",
+            ),
+            (
+                b"GIF89a".to_vec(),
+                "a.pdfはPDFファイルではありません（%PDF- で始まっていません）",
+            ),
+        ];
+        for (pdf, ja) in cases {
+            let e = refusal(&pdf);
+            let text = pdf_error_in(&e, Lang::Ja);
+            assert!(text.starts_with(ja), "{e}: {text}");
+            assert_eq!(pdf_error_in(&e, Lang::En), e.to_string());
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let gif = dir.path().join("seal.gif");
+        std::fs::write(&gif, b"GIF89a").unwrap();
+        let e = jpki_pdf::load_image(&gif).err().unwrap();
+        assert_eq!(
+            pdf_error_in(&e, Lang::Ja),
+            format!("{}はPNG画像でもJPEG画像でもありません", gif.display())
         );
     }
 

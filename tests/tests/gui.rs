@@ -1168,3 +1168,22 @@ fn gui_explains_refused_uploads_in_japanese() {
     }
     assert!(gui.leftovers().is_empty(), "{:?}", gui.leftovers());
 }
+
+#[test]
+fn gui_refuses_a_too_large_upload_in_the_pages_language() {
+    let sim = SecondSim::start(&[]);
+    let gui = Gui::start(&["--max-upload", "1"]);
+    let big = minimal_pdf_with("1.7", &[&stream_object(&vec![b'x'; 2 << 20])]);
+    let b = Browser::start("ja");
+    open_page(&b, &gui);
+    drop_onto(&b, "#sign-drop", "#sign-files", &[("大きい.pdf", &big)]);
+    let out = sign_chosen(&b);
+    let err = out["error"].as_str().unwrap_or_default();
+    assert_eq!(
+        err,
+        "ファイルが1MiBを超えています。jpki-sign コマンドで署名するか、--max-upload を付けて起動してください",
+        "{out}"
+    );
+    assert_eq!(sign_stats(&sim), (0, 0));
+    assert!(gui.leftovers().is_empty(), "{:?}", gui.leftovers());
+}

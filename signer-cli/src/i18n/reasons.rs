@@ -1,6 +1,7 @@
 //! jpki-pdf's free-text reasons (`Error::Invalid`, the reason of
 //! `Error::CannotSign`, `verify::Problem::Invalid`, the stamp image's
-//! errors) in Japanese.
+//! errors) and jpki-cms's (`VerifyError::Invalid`, the timestamp line of a
+//! report) in Japanese.
 //!
 //! The library writes these in English with values inside (file names,
 //! page numbers, byte offsets), so they cannot be matched as variants:
@@ -160,6 +161,92 @@ const REASONS: &[(&str, &str)] = &[
     (
         "ETSI.CAdES.detached without the signing-certificate-v2 attribute",
         "ETSI.CAdES.detached なのに signing-certificate-v2 属性がありません",
+    ),
+    // Why a CMS signature is not valid (jpki-cms, `VerifyError::Invalid`).
+    ("signed attribute {} occurs more than once", "署名属性 {0} が2回以上あります"),
+    (
+        "the CMS has {} signers; exactly one is supported",
+        "CMSの署名者が{0}人います。対応しているのは1人だけです",
+    ),
+    (
+        "digest algorithm {} is not SHA-256 (refused)",
+        "ハッシュアルゴリズム {0} はSHA-256ではありません（受け付けません）",
+    ),
+    (
+        "signature algorithm {} is not RSA PKCS#1 v1.5",
+        "署名アルゴリズム {0} はRSA PKCS#1 v1.5ではありません",
+    ),
+    (
+        "signingCertificateV2 hashes the certificate with {} (only SHA-256 is checked)",
+        "signingCertificateV2 属性が証明書を {0} でハッシュしています（確認できるのはSHA-256のみ）",
+    ),
+    (
+        "signingCertificateV2 names another certificate than the signer's",
+        "signingCertificateV2 属性が署名者とは別の証明書を指しています",
+    ),
+    (
+        "the signer certificate's key usage: {}",
+        "署名者の証明書の鍵用途（key usage）が署名に使えません: {0}",
+    ),
+    ("{} holds no PEM certificate", "{0}にPEM形式の証明書がありません"),
+    ("not DER: {}", "DER形式ではありません: {0}"),
+    ("not a CMS ContentInfo: {}", "CMSのContentInfoではありません: {0}"),
+    ("the CMS is not SignedData but {}", "CMSがSignedDataではなく{0}です"),
+    ("malformed SignedData: {}", "SignedDataの形が正しくありません: {0}"),
+    (
+        "the CMS embeds its content, but detached content was given",
+        "CMSに内容が埋め込まれていますが、別のファイルの内容も指定されました",
+    ),
+    ("eContent is not an OCTET STRING: {}", "eContent が OCTET STRING ではありません: {0}"),
+    (
+        "the CMS is detached: give the signed file with --content FILE",
+        "CMSは分離形式です。署名されたファイルを --content FILE で指定してください",
+    ),
+    (
+        "the signer has no signed attributes (refused)",
+        "署名者に署名属性がありません（受け付けません）",
+    ),
+    (
+        "the contentType attribute does not match the content type",
+        "contentType 属性が内容の種類と一致しません",
+    ),
+    (
+        "the signer is identified by key identifier; only issuer and serial number is supported",
+        "署名者が鍵識別子で示されています。対応しているのは発行者とシリアル番号による指定だけです",
+    ),
+    (
+        "the signer's certificate is not in the CMS",
+        "署名者の証明書がCMSに含まれていません",
+    ),
+    (
+        "the RSA signature does not verify with the signer's certificate",
+        "RSA署名が署名者の証明書で検証できません（署名が書き換えられたか、別の鍵で作られています）",
+    ),
+    (
+        "the timestamp attribute must hold one token",
+        "タイムスタンプ属性にはトークンがちょうど1つ必要です",
+    ),
+    (
+        "the timestamp token is over another signature",
+        "タイムスタンプトークンが別の署名に対するものです",
+    ),
+    (
+        "the timestamp token is not valid: {}",
+        "タイムスタンプトークンが有効ではありません: {0}",
+    ),
+    ("timestamp token: {}", "タイムスタンプトークン: {0}"),
+    ("contentType: {}", "contentType 属性が読み取れません: {0}"),
+    ("messageDigest: {}", "messageDigest 属性が読み取れません: {0}"),
+    ("signingCertificateV2: {}", "signingCertificateV2 属性が読み取れません: {0}"),
+    ("signingTime: {}", "signingTime 属性が読み取れません: {0}"),
+    // The timestamp line of a report (jpki-cms).
+    (
+        "{} (RFC 3161, TSA {}; chains to trusted TSA CA {})",
+        "{0}（RFC 3161、TSA {1}。信頼するTSAのCA {2} まで検証済み）",
+    ),
+    (
+        "{} (RFC 3161, TSA {}; TSA chain NOT checked: pass --tsa-ca FILE)",
+        "{0}（RFC 3161、TSA {1}。TSAの証明書は未検証: --tsa-ca FILE で指定してください）",
     ),
 ];
 
