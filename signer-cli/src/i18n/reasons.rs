@@ -162,6 +162,14 @@ const REASONS: &[(&str, &str)] = &[
         "ETSI.CAdES.detached without the signing-certificate-v2 attribute",
         "ETSI.CAdES.detached なのに signing-certificate-v2 属性がありません",
     ),
+    (
+        "the later revision's cross-reference data cannot be read ({}), so its changes cannot be checked",
+        "後の版の相互参照情報（xref）が読めないため（{0}）、その変更を確認できません",
+    ),
+    (
+        "the signed revision's cross-reference data cannot be read ({}), so later changes cannot be checked",
+        "署名された版の相互参照情報（xref）が読めないため（{0}）、後の変更を確認できません",
+    ),
     // Why a CMS signature is not valid (jpki-cms, `VerifyError::Invalid`).
     ("signed attribute {} occurs more than once", "署名属性 {0} が2回以上あります"),
     (
