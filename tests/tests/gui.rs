@@ -1136,6 +1136,32 @@ fn gui_explains_refused_uploads_in_japanese() {
         .into_bytes();
     let err = refused("暗号.pdf", &encrypted);
     assert!(err.starts_with("暗号.pdfは暗号化されています。"), "{err}");
+    // Two uploads where one's signed copy would overwrite the other (the CLI
+    // sees the second as an existing output).
+    let pdf = minimal_pdf("1.7");
+    drop_onto(
+        &b,
+        "#sign-drop",
+        "#sign-files",
+        &[("a.pdf", &pdf), ("a-signed.pdf", &pdf)],
+    );
+    let out = sign_chosen(&b);
+    assert_eq!(
+        out["error"],
+        json!("a-signed.pdfはすでにあります。別のファイル名にするか、上書きするときは --force を付けてください"),
+        "{out}"
+    );
+    // A seal that is not a picture.
+    let gif = w.write("印影.gif", b"GIF89a");
+    drop_onto(&b, "#sign-drop", "#sign-files", &[("a.pdf", &pdf)]);
+    b.click("#stamp");
+    b.type_into("#seal", &gif.display().to_string());
+    let out = sign_chosen(&b);
+    assert_eq!(
+        out["error"],
+        json!("印影.gifはPNG画像でもJPEG画像でもありません"),
+        "{out}"
+    );
     assert_eq!(
         sign_stats(&sim),
         (0, 0),

@@ -155,8 +155,11 @@ pub fn sign(
             c.arg(format!("--stamp-rect={r}"));
         }
         if let Some(img) = &o.stamp_image {
-            // `./NAME`: a name starting with `-` stays a value.
-            let shown = img.strip_prefix(dir).map(|n| Path::new(".").join(n));
+            // `./-NAME`: a name starting with `-` stays a value.
+            let shown = img.strip_prefix(dir).map(|n| match n.to_str() {
+                Some(s) if s.starts_with('-') => Path::new(".").join(n),
+                _ => n.to_path_buf(),
+            });
             c.arg("--stamp-image").arg(shown.as_deref().unwrap_or(img));
         }
     }
