@@ -228,10 +228,17 @@ impl Browser {
     }
 
     /// The downloaded file called `name`, once complete (waits up to 60 s).
+    /// Chromium reserves the final name with an empty file while the bytes
+    /// go to a `.crdownload` file, so complete means: there, not empty, and
+    /// no `.crdownload` left.
     pub fn downloaded(&self, name: &str) -> PathBuf {
         let p = self.downloads.path().join(name);
         let start = Instant::now();
-        while !p.exists() {
+        let complete = || {
+            let partial = self.downloads().iter().any(|f| f.ends_with(".crdownload"));
+            !partial && std::fs::metadata(&p).is_ok_and(|m| m.len() > 0)
+        };
+        while !complete() {
             assert!(
                 start.elapsed() < Duration::from_secs(60),
                 "{name} was not downloaded; the download directory holds {:?}",
