@@ -240,7 +240,8 @@ fn verify(g: &Global, a: &CmsVerifyArgs) -> Result<(), CliError> {
         println!("{}", Msg::Line(Field::SigningTime, &t));
     }
     if let Some(t) = &v.timestamp {
-        println!("{}", Msg::Line(Field::Timestamp, t));
+        let t = crate::i18n::reason(t, crate::i18n::lang());
+        println!("{}", Msg::Line(Field::Timestamp, &t));
     }
     let content = Msg::ContentMatches.to_string();
     println!("{}", Msg::Line(Field::Content, &content));

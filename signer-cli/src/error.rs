@@ -44,9 +44,7 @@ impl From<jpki_cms::Error> for CliError {
                 Ok(card) => CliError::Card(*card),
                 Err(other) => CliError::Document(other.to_string()),
             },
-            jpki_cms::Error::WrongKey => CliError::Document(
-                "the card's signature does not verify with the signer certificate's key; nothing was written".into(),
-            ),
+            jpki_cms::Error::WrongKey => CliError::Document(Msg::WrongKey.to_string()),
             other => CliError::Document(other.to_string()),
         }
     }

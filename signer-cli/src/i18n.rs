@@ -9,15 +9,18 @@
 //! one-line error of [`crate::error::report`] (every [`CardError`] variant, file
 //! errors, the common usage errors), the PIN prompts, and the result lines of
 //! `card`, `pin status`, `pin change`, `sign`, `verify`, `cms sign` and
-//! `cms verify`. Every message is a variant of [`Msg`] with both languages side
-//! by side in one `match`, so a message cannot exist in one language only.
+//! `cms verify`, and why jpki-pdf refuses a file or a signature (its
+//! free-text reasons, matched as patterns in [`reason`]). Every message is a
+//! variant of [`Msg`] with both languages side by side in one `match`, so a
+//! message cannot exist in one language only. `jpki-sign gui` runs these
+//! commands with `--lang` set to the page's language, so the page shows the
+//! same texts.
 //!
 //! What it refuses to do: translate `--help`, the man page and clap's own
 //! usage errors (they stay English; the top-level help says messages follow
 //! `LANG`); change `--json` output (keys and values stay English for
 //! scripts); translate technical details that come from elsewhere (OpenSSL,
-//! lopdf, the detailed reason a PDF signature is not valid) — those are
-//! embedded as given. No message takes a PIN or personal data as a parameter.
+//! lopdf, the OS) — those are embedded as given inside a translated sentence. No message takes a PIN or personal data as a parameter.
 //! The card crate's English texts are not touched: [`card_error`] maps each
 //! variant here.
 //!
@@ -25,6 +28,10 @@
 //! messages in two languages do not need catalog files, a build step or a
 //! runtime loader, and a Rust `match` makes the compiler check that every
 //! message has its parameters in both languages.
+
+mod reasons;
+
+pub use reasons::reason;
 
 use jpki_card::{CardError, PinKind, TokenKind};
 use jpki_pdf::Level;
@@ -187,7 +194,7 @@ pub fn card_error(e: &CardError, lang: Lang) -> String {
 }
 
 /// An OS error in Japanese for the common kinds, else as the OS says it.
-fn io_error_ja(e: &std::io::Error) -> String {
+pub fn io_error_ja(e: &std::io::Error) -> String {
     use std::io::ErrorKind as K;
     match e.kind() {
         K::NotFound => "ファイルまたはディレクトリがありません".into(),
@@ -420,6 +427,14 @@ pub enum Msg<'a> {
     NotPdf(&'a str),
     /// An encrypted PDF.
     EncryptedPdf(&'a str),
+    /// A PDF a signature cannot be added to (file, reason already in the language).
+    CannotSign(&'a str, &'a str),
+    /// `sign`: an output that would be written twice or over an input.
+    WrittenTwice(&'a str),
+    /// `sign`: a `--stamp-rect` that is not four numbers X,Y,W,H (W, H > 0).
+    BadStampRect(&'a str),
+    /// `sign`: the card's signature does not verify with its certificate's key.
+    WrongKey,
 }
 
 impl Msg<'_> {
@@ -585,6 +600,14 @@ impl Msg<'_> {
             (Ja, NotPdf(f)) => format!("{f}はPDFファイルではありません（%PDF- で始まっていません）"),
             (En, EncryptedPdf(f)) => format!("{f} is encrypted; encrypted PDFs cannot be signed (decrypt it first, e.g. `qpdf --decrypt IN OUT`)"),
             (Ja, EncryptedPdf(f)) => format!("{f}は暗号化されています。暗号化されたPDFには署名できません（先に復号してください。例: `qpdf --decrypt IN OUT`）"),
+            (En, CannotSign(f, why)) => format!("cannot sign {f}: {why}"),
+            (Ja, CannotSign(f, why)) => format!("{f}には署名できません: {why}"),
+            (En, WrittenTwice(f)) => format!("{f} would be written twice or over an input"),
+            (Ja, WrittenTwice(f)) => format!("{f}が2回書き込まれるか、入力ファイルを上書きしてしまいます。ファイル名を変えてください"),
+            (En, WrongKey) => "the card's signature does not verify with the signer certificate's key; nothing was written".into(),
+            (Ja, WrongKey) => "カードの署名が署名者の証明書の鍵で検証できません。何も書き込んでいません".into(),
+            (En, BadStampRect(r)) => format!("--stamp-rect {r:?}: expected four numbers X,Y,W,H in points, X and Y not negative, W and H > 0"),
+            (Ja, BadStampRect(r)) => format!("--stamp-rect {r:?}: 署名欄の位置はポイント単位の4つの数値 X,Y,W,H で指定してください（X、Yは0以上、W、Hは0より大きい値）"),
         }
     }
 }
@@ -615,13 +638,20 @@ impl fmt::Display for Msg<'_> {
 
 /// A jpki-pdf error in the run's language (the library's texts are English).
 pub fn pdf_error(e: &jpki_pdf::Error) -> String {
+    pdf_error_in(e, lang())
+}
+
+/// A jpki-pdf error in `lang`; free-text reasons through [`reason`].
+pub fn pdf_error_in(e: &jpki_pdf::Error, lang: Lang) -> String {
     use jpki_pdf::Error as E;
     match e {
-        E::NotPdf { name } => Msg::NotPdf(name).to_string(),
-        E::Encrypted { name } => Msg::EncryptedPdf(name).to_string(),
-        E::NoSignatures { name } => Msg::NoSignatures(name).to_string(),
-        E::SignaturesRemoved { name, count } => Msg::SignaturesRemoved(name, *count).to_string(),
-        E::Io { name, source } => io_error("cannot read", name, source, lang()),
+        E::NotPdf { name } => Msg::NotPdf(name).text(lang),
+        E::Encrypted { name } => Msg::EncryptedPdf(name).text(lang),
+        E::NoSignatures { name } => Msg::NoSignatures(name).text(lang),
+        E::SignaturesRemoved { name, count } => Msg::SignaturesRemoved(name, *count).text(lang),
+        E::Io { name, source } => io_error("cannot read", name, source, lang),
+        E::CannotSign { name, reason: why } => Msg::CannotSign(name, &reason(why, lang)).text(lang),
+        E::Invalid(why) => reason(why, lang),
         other => other.to_string(),
     }
 }
@@ -632,6 +662,7 @@ pub fn verify_error(e: &jpki_cms::VerifyError) -> String {
     match e {
         E::DigestMismatch => Msg::DigestMismatch.to_string(),
         E::NotChained { ca, reason } => Msg::NotChained(ca, reason).to_string(),
+        E::Invalid(why) => reason(why, lang()),
         other => other.to_string(),
     }
 }
@@ -644,6 +675,7 @@ pub fn pdf_problem(p: &jpki_pdf::verify::Problem) -> String {
         P::LaterRevisionChanged { changes, allowed } => {
             Msg::LaterRevisionChanged(&changes.join("; "), *allowed).to_string()
         }
+        P::Invalid(why) => reason(why, lang()),
         other => other.to_string(),
     }
 }
@@ -818,6 +850,62 @@ mod tests {
         assert_eq!(
             Msg::PinPrompt(PinKind::Auth, Some(1)).text(Lang::En),
             "Enter your auth PIN (利用者証明用暗証番号) (1 try left): "
+        );
+    }
+
+    /// The one-page PDF of jpki-pdf's crate example.
+    const ONE_PAGE: &[u8] = b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n2 0 obj\n<< /Type /Pages /Kids [3 0 R] /Count 1 >>\nendobj\n3 0 obj\n<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>\nendobj\nxref\n0 4\n0000000000 65535 f \n0000000009 00000 n \n0000000058 00000 n \n0000000115 00000 n \ntrailer\n<< /Size 4 /Root 1 0 R >>\nstartxref\n186\n%%EOF\n";
+
+    fn refusal(pdf: &[u8]) -> jpki_pdf::Error {
+        let src = pdf.to_vec();
+        match jpki_pdf::prepare(
+            "a.pdf",
+            &src,
+            &jpki_pdf::SigOptions::new("D:20261201000000Z"),
+        ) {
+            Err(e) => e,
+            Ok(_) => panic!("jpki-pdf signed a file it must refuse"),
+        }
+    }
+
+    #[test]
+    fn jpki_pdf_refusals_are_japanese() {
+        let src = ONE_PAGE.to_vec();
+        assert!(jpki_pdf::prepare(
+            "a.pdf",
+            &src,
+            &jpki_pdf::SigOptions::new("D:20261201000000Z")
+        )
+        .is_ok());
+        let cases: [(Vec<u8>, &str); 3] = [
+            (
+                b"%PDF-1.7\nno body\n".to_vec(),
+                "a.pdfをPDFとして読み込めません（壊れているか、PDFではありません）: ",
+            ),
+            (
+                String::from_utf8_lossy(ONE_PAGE)
+                    .replace("/Pages 2 0 R", "/Pagez 2 0 R")
+                    .into_bytes(),
+                "a.pdfには署名できません: カタログにページツリーがありません（PDFが壊れています）",
+            ),
+            (
+                b"GIF89a".to_vec(),
+                "a.pdfはPDFファイルではありません（%PDF- で始まっていません）",
+            ),
+        ];
+        for (pdf, ja) in cases {
+            let e = refusal(&pdf);
+            let text = pdf_error_in(&e, Lang::Ja);
+            assert!(text.starts_with(ja), "{e}: {text}");
+            assert_eq!(pdf_error_in(&e, Lang::En), e.to_string());
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let gif = dir.path().join("seal.gif");
+        std::fs::write(&gif, b"GIF89a").unwrap();
+        let e = jpki_pdf::load_image(&gif).err().unwrap();
+        assert_eq!(
+            pdf_error_in(&e, Lang::Ja),
+            format!("{}はPNG画像でもJPEG画像でもありません", gif.display())
         );
     }
 

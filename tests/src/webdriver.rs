@@ -2,7 +2,8 @@
 //! `chromium`, for the browser tests of `jpki-sign gui`.
 //!
 //! Only the commands the tests use: navigate, find, click, type (also file
-//! paths into `<input type=file>`), run a script, screenshot. Each browser
+//! paths into `<input type=file>`), drop files onto an element, run a
+//! script, screenshot. Each browser
 //! gets a fresh profile and its own download directory, removed afterwards.
 
 use crate::free_port;
@@ -161,6 +162,45 @@ impl Browser {
         )
     }
 
+    /// Drops `files` (name, bytes) onto the element matching `css` the way a
+    /// drag from the desktop arrives: WebDriver cannot drag a file from the
+    /// OS, so a script builds a `DataTransfer` holding `File`s made from the
+    /// bytes and dispatches `dragenter`, `dragover` and `drop` on the element,
+    /// where the page's own listeners handle them. Returns, per event,
+    /// whether a listener called `preventDefault()` (a drop zone must, or the
+    /// browser would open the file instead).
+    pub fn drop_files(&self, css: &str, files: &[(&str, &[u8])]) -> Vec<(String, bool)> {
+        let files: Vec<Value> = files
+            .iter()
+            .map(|(name, bytes)| json!([name, openssl::base64::encode_block(bytes)]))
+            .collect();
+        let v = self.script(
+            "const [css, files] = arguments;
+             const zone = document.querySelector(css);
+             if (!zone) return null;
+             const dt = new DataTransfer();
+             for (const [name, b64] of files) {
+               const bin = atob(b64);
+               const bytes = new Uint8Array(bin.length);
+               for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+               dt.items.add(new File([bytes], name, { type: name.endsWith('.pdf') ? 'application/pdf' : '' }));
+             }
+             return ['dragenter', 'dragover', 'drop'].map((type) => {
+               const e = new DragEvent(type, { bubbles: true, cancelable: true, dataTransfer: dt });
+               zone.dispatchEvent(e);
+               return [type, e.defaultPrevented];
+             });",
+            json!([css, files]),
+        );
+        let Some(events) = v.as_array() else {
+            panic!("no element {css} to drop onto: {v}")
+        };
+        events
+            .iter()
+            .map(|e| (e[0].as_str().unwrap_or("").to_string(), e[1] == json!(true)))
+            .collect()
+    }
+
     /// Polls `js` until it returns something other than null/false/"" (up to 90 s).
     pub fn wait_for(&self, what: &str, js: &str) -> Value {
         let start = Instant::now();
@@ -188,10 +228,17 @@ impl Browser {
     }
 
     /// The downloaded file called `name`, once complete (waits up to 60 s).
+    /// Chromium reserves the final name with an empty file while the bytes
+    /// go to a `.crdownload` file, so complete means: there, not empty, and
+    /// no `.crdownload` left.
     pub fn downloaded(&self, name: &str) -> PathBuf {
         let p = self.downloads.path().join(name);
         let start = Instant::now();
-        while !p.exists() {
+        let complete = || {
+            let partial = self.downloads().iter().any(|f| f.ends_with(".crdownload"));
+            !partial && std::fs::metadata(&p).is_ok_and(|m| m.len() > 0)
+        };
+        while !complete() {
             assert!(
                 start.elapsed() < Duration::from_secs(60),
                 "{name} was not downloaded; the download directory holds {:?}",

@@ -5,7 +5,9 @@
 //! Browser flows: sign with a visible stamp and a seal image, download, check
 //! with pdfsig and `jpki-sign verify`; a wrong password shows the tries left
 //! and spends exactly one; the card pulled mid-signature shows the error and
-//! no file comes out; verify a good and an attacked PDF; the page in Japanese.
+//! no file comes out; verify a good and an attacked PDF; the page in Japanese;
+//! PDFs dropped onto the drop zones (a script-built `DataTransfer` through the
+//! page's own drop handlers); refused uploads explained in the page's language.
 //! Screenshots of the main screens go to `target/gui-screenshots/`.
 
 use jpki_card_sim::PinId;
@@ -971,4 +973,243 @@ fn gui_signs_files_named_on_the_command_line_next_to_them() {
     let err = out["error"].as_str().unwrap_or_default();
     assert!(err.contains("exists"), "{out}");
     assert_eq!(sign_stats(&sim), (1, 0), "no second VERIFY");
+}
+
+// ---- drag and drop, refusals in the page's language ------------------------
+
+/// Drops `files` onto the drop zone `zone` and checks the page's own handlers
+/// took them: `dragover` and `drop` cancelled (else the browser would open
+/// the file), the files now in the zone's file input.
+fn drop_onto(b: &Browser, zone: &str, input: &str, files: &[(&str, &[u8])]) {
+    let events = b.drop_files(zone, files);
+    let handled: Vec<(&str, bool)> = events.iter().map(|(t, p)| (t.as_str(), *p)).collect();
+    assert_eq!(
+        handled,
+        [("dragenter", true), ("dragover", true), ("drop", true)],
+        "the drop zone's listeners must take the drag"
+    );
+    let names = b.script(
+        "return [...document.querySelector(arguments[0]).files].map(f => [f.name, f.size]);",
+        json!([input]),
+    );
+    let expected: Vec<Value> = files.iter().map(|(n, b)| json!([n, b.len()])).collect();
+    assert_eq!(
+        names,
+        json!(expected),
+        "the dropped files must reach {input}"
+    );
+}
+
+/// Types the password, clicks Sign (accepting the privacy notice if it is
+/// shown) and waits for the outcome.
+fn sign_chosen(b: &Browser) -> Value {
+    b.type_into("#sign-password", PASSWORD);
+    b.click("#sign-go");
+    b.script(
+        "const d = document.getElementById('privacy'); if (d.open) document.getElementById('privacy-ok').click();",
+        json!([]),
+    );
+    sign_outcome(b)
+}
+
+#[test]
+fn gui_signs_and_verifies_pdfs_dropped_onto_the_page() {
+    let sim = SecondSim::start(&[]);
+    let gui = Gui::start(&[]);
+    let input = minimal_pdf("1.7");
+    let b = Browser::start("en-US");
+    assert_eq!(open_page(&b, &gui), 5);
+
+    drop_onto(&b, "#sign-drop", "#sign-files", &[("見積書.pdf", &input)]);
+    // The page's change handling ran: the file is listed with its size.
+    let listed = b.wait_for(
+        "the dropped file in the list",
+        "return document.getElementById('sign-list').innerText;",
+    );
+    assert_eq!(listed, json!("見積書.pdf (1 KiB)"));
+    b.screenshot(&shots().join("dropped.png"));
+    let out = sign_chosen(&b);
+    assert_eq!(out["valid"], json!("true"), "{out}");
+    let signed = b.downloaded("見積書-signed.pdf");
+    assert_pdfsig_all_valid(&signed, 1);
+    let o = run(jpki_sign()
+        .arg("verify")
+        .arg(&signed)
+        .arg("--ca")
+        .arg(pki_file("sign-ca.pem")));
+    ok(&o);
+    assert!(stdout(&o).contains("VALID"), "{}", stdout(&o));
+    // What was signed is exactly what was dropped: the original bytes come
+    // first, the signature is an incremental update after them.
+    let signed_bytes = std::fs::read(&signed).expect("signed file");
+    assert!(
+        signed_bytes.starts_with(&input),
+        "the dropped bytes were not signed"
+    );
+    assert_eq!(sign_stats(&sim), (1, 0), "exactly one VERIFY, accepted");
+
+    // The signed file dropped onto the verify zone is found valid.
+    b.click("#tab-verify");
+    drop_onto(
+        &b,
+        "#verify-drop",
+        "#verify-files",
+        &[("見積書-signed.pdf", &signed_bytes)],
+    );
+    b.click("#verify-go");
+    let v = b.wait_for(
+        "the report",
+        "const r = document.querySelector('#verify-results .result');
+         return r ? [r.dataset.valid, r.innerText] : null;",
+    );
+    assert_eq!(v[0], json!("true"), "{v}");
+    let text = v[1].as_str().unwrap_or_default();
+    assert!(text.contains("見積書-signed.pdf"), "{text}");
+    assert!(text.contains("chains to trusted CA"), "{text}");
+    assert!(gui.leftovers().is_empty(), "{:?}", gui.leftovers());
+}
+
+fn has_kana(s: &str) -> bool {
+    s.chars().any(|c| ('\u{3040}'..='\u{30ff}').contains(&c))
+}
+
+/// `pdf` certified by pyHanko with DocMDP P=1 ("no changes allowed").
+fn certified_no_changes(w: &Scratch, pdf: &[u8]) -> Vec<u8> {
+    pyhanko_pki(w);
+    let input = w.write("to-certify.pdf", pdf);
+    let output = w.path("certified.pdf");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("pyhanko_sign.py");
+    ok(&run(std::process::Command::new("python3")
+        .arg(script)
+        .arg(&input)
+        .arg(&output)
+        .arg("--key")
+        .arg(w.path("key.pem"))
+        .arg("--cert")
+        .arg(w.path("cert.pem"))
+        .args(["--field", "Author", "--certify", "1"])));
+    std::fs::read(&output).expect("certified PDF")
+}
+
+#[test]
+fn gui_explains_refused_uploads_in_japanese() {
+    let sim = SecondSim::start(&[]);
+    let gui = Gui::start(&[]);
+    let w = Scratch::new();
+    let certified = certified_no_changes(&w, &minimal_pdf("1.7"));
+    let b = Browser::start("ja");
+    open_page(&b, &gui);
+    let refused = |name: &str, bytes: &[u8]| -> String {
+        drop_onto(&b, "#sign-drop", "#sign-files", &[(name, bytes)]);
+        let out = sign_chosen(&b);
+        out["error"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{name} must be refused: {out}"))
+            .to_string()
+    };
+
+    // Not a PDF: the file's own name, in Japanese, and why.
+    let err = refused("メモ.txt", "買い物: 牛乳".as_bytes());
+    assert_eq!(
+        err,
+        "メモ.txtはPDFファイルではありません（%PDF- で始まっていません）"
+    );
+    b.screenshot(&shots().join("refused-ja.png"));
+    // A broken PDF: lopdf's technical detail stays, inside a Japanese sentence.
+    let err = refused("壊れた.pdf", b"%PDF-1.7\nthis is no PDF body\n");
+    assert!(
+        err.starts_with("壊れた.pdfをPDFとして読み込めません（壊れているか、PDFではありません）"),
+        "{err}"
+    );
+    // Certified "no changes": signing would break the certification.
+    let err = refused("証明済み.pdf", &certified);
+    assert_eq!(
+        err,
+        "証明済み.pdfには署名できません: 「変更不可」の作成者署名（DocMDP P=1）があるため、署名を追加するとその証明が壊れます"
+    );
+    // An encrypted-looking PDF (an /Encrypt in the trailer).
+    let encrypted = String::from_utf8_lossy(&minimal_pdf("1.7"))
+        .replace(
+            "/Root 1 0 R",
+            "/Root 1 0 R /Encrypt << /Filter /Standard >>",
+        )
+        .into_bytes();
+    let err = refused("暗号.pdf", &encrypted);
+    assert!(err.starts_with("暗号.pdfは暗号化されています。"), "{err}");
+    // Two uploads where one's signed copy would overwrite the other (the CLI
+    // sees the second as an existing output).
+    let pdf = minimal_pdf("1.7");
+    drop_onto(
+        &b,
+        "#sign-drop",
+        "#sign-files",
+        &[("a.pdf", &pdf), ("a-signed.pdf", &pdf)],
+    );
+    let out = sign_chosen(&b);
+    assert_eq!(
+        out["error"],
+        json!("a-signed.pdfはすでにあります。別のファイル名にするか、上書きするときは --force を付けてください"),
+        "{out}"
+    );
+    // A seal that is not a picture.
+    let gif = w.write("印影.gif", b"GIF89a");
+    drop_onto(&b, "#sign-drop", "#sign-files", &[("a.pdf", &pdf)]);
+    b.click("#stamp");
+    b.type_into("#seal", &gif.display().to_string());
+    let out = sign_chosen(&b);
+    assert_eq!(
+        out["error"],
+        json!("印影.gifはPNG画像でもJPEG画像でもありません"),
+        "{out}"
+    );
+    assert_eq!(
+        sign_stats(&sim),
+        (0, 0),
+        "a refused file never reaches the card"
+    );
+    assert_eq!(sim.stats().signatures, 0);
+
+    // Verifying a broken file says why, in Japanese.
+    b.click("#tab-verify");
+    drop_onto(
+        &b,
+        "#verify-drop",
+        "#verify-files",
+        &[("壊れた.pdf", b"%PDF-1.7\nthis is no PDF body\n")],
+    );
+    b.click("#verify-go");
+    let v = b.wait_for(
+        "the report",
+        "const r = document.querySelector('#verify-results .result');
+         return r ? [r.dataset.valid, r.querySelector('.verdict').innerText] : null;",
+    );
+    assert_eq!(v[0], json!("false"), "{v}");
+    let verdict = v[1].as_str().unwrap_or_default();
+    assert!(
+        verdict.starts_with("有効ではありません: ") && verdict.contains("PDFとして読み込めません"),
+        "{verdict}"
+    );
+    for text in [&err, verdict] {
+        assert!(has_kana(text) && !text.contains("cannot"), "{text}");
+    }
+    assert!(gui.leftovers().is_empty(), "{:?}", gui.leftovers());
+}
+
+#[test]
+fn gui_refuses_a_too_large_upload_in_the_pages_language() {
+    let sim = SecondSim::start(&[]);
+    let gui = Gui::start(&["--max-upload", "1"]);
+    let big = minimal_pdf_with("1.7", &[&stream_object(&vec![b'x'; 2 << 20])]);
+    let b = Browser::start("ja");
+    open_page(&b, &gui);
+    drop_onto(&b, "#sign-drop", "#sign-files", &[("大きい.pdf", &big)]);
+    let out = sign_chosen(&b);
+    let err = out["error"].as_str().unwrap_or_default();
+    assert_eq!(
+        err,
+        "ファイルが1MiBを超えています。jpki-sign コマンドで署名するか、--max-upload を付けて起動してください",
+        "{out}"
+    );
+    assert_eq!(sign_stats(&sim), (0, 0));
+    assert!(gui.leftovers().is_empty(), "{:?}", gui.leftovers());
 }

@@ -232,6 +232,44 @@ fn unreadable_and_unusable_inputs_in_japanese() {
             not_pdf.display()
         ),
     );
+    // A broken PDF and a seal that is no image: jpki-pdf's reasons in Japanese.
+    let broken = w.write("broken.pdf", b"%PDF-1.7\nthis is no PDF body\n");
+    let o = run_with_input(
+        ja(jpki_sign_main())
+            .arg("sign")
+            .arg(&broken)
+            .args(["--pin-file", "-"]),
+        b"ABC123\n",
+    );
+    let line = stderr(&o);
+    let want = format!(
+        "jpki-sign: エラー: {}をPDFとして読み込めません（壊れているか、PDFではありません）: ",
+        broken.display()
+    );
+    assert!(
+        line.starts_with(&want) && line.lines().count() == 1,
+        "{line}"
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let good = w.write("good.pdf", &minimal_pdf("1.7"));
+    let gif = w.write("seal.gif", b"GIF89a");
+    let o = run_with_input(
+        ja(jpki_sign_main())
+            .arg("sign")
+            .arg(&good)
+            .args(["--stamp", "--stamp-image"])
+            .arg(&gif)
+            .args(["--pin-file", "-"]),
+        b"ABC123\n",
+    );
+    error_line(
+        &o,
+        1,
+        &format!(
+            "jpki-sign: エラー: {}はPNG画像でもJPEG画像でもありません",
+            gif.display()
+        ),
+    );
     let o = run(ja(jpki_sign_main()).args(["cms", "verify", &w.s("none.p7s")]));
     error_line(
         &o,

@@ -16,7 +16,7 @@
 use super::backend::{self, Settings, SignOptions};
 use super::body::{self, Named, Upload};
 use super::security::{self, header};
-use super::text::{lang_of, Text};
+use super::text::{lang_of, query_lang, Text};
 use crate::i18n::Lang;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -71,7 +71,8 @@ impl State {
 pub fn handle(state: &mut State, req: Request) {
     let (path, query) = security::split_url(req.url());
     let path = path.to_string();
-    let lang = lang_of(query.split('&').find_map(|kv| kv.strip_prefix("lang=")));
+    let asked = query_lang(query);
+    let lang = asked.unwrap_or(Lang::En);
     let get = matches!(req.method(), Method::Get | Method::Head);
     state.touch(path != "/api/card");
     match (get, path.as_str()) {
@@ -96,19 +97,19 @@ pub fn handle(state: &mut State, req: Request) {
             let id = &p["/api/download/".len()..];
             match state.downloads.remove(id) {
                 Some((name, bytes)) => download(req, &name, bytes),
-                None => refuse(req, 404, &Text::DownloadGone),
+                None => refuse_in(req, 404, &Text::DownloadGone, asked),
             }
         }
         (false, "/api/bye") => {
             state.bye = Some(Instant::now());
             send_json(req, 200, &json!({"ok": true}));
         }
-        (false, "/api/sign") => upload(state, req, sign),
-        (false, "/api/verify") => upload(state, req, verify),
-        (false, "/api/cert") => upload(state, req, cert),
-        (false, "/api/basic4") => upload(state, req, basic4),
-        (false, "/api/preview") => upload(state, req, preview),
-        _ => refuse(req, 404, &Text::NotFound),
+        (false, "/api/sign") => upload(state, req, asked, sign),
+        (false, "/api/verify") => upload(state, req, asked, verify),
+        (false, "/api/cert") => upload(state, req, asked, cert),
+        (false, "/api/basic4") => upload(state, req, asked, basic4),
+        (false, "/api/preview") => upload(state, req, asked, preview),
+        _ => refuse_in(req, 404, &Text::NotFound, asked),
     }
     // A long signature is not silence from the page.
     state.last_seen = Instant::now();
@@ -144,27 +145,29 @@ impl Named for Options {
 
 type Handler = fn(&mut State, Lang, Upload<Options>, &std::path::Path) -> (u16, Value);
 
-/// Reads an upload into a fresh private directory, runs `f`, removes the directory.
-fn upload(state: &mut State, mut req: Request, f: Handler) {
+/// Reads an upload into a fresh private directory, runs `f`, removes the
+/// directory. `asked`: the page's language from the URL, for the answers
+/// given before the options (which carry it too) are read.
+fn upload(state: &mut State, mut req: Request, asked: Option<Lang>, f: Handler) {
     let limit_mib = state.limit >> 20;
     match req.body_length() {
         Some(n) if (n as u64) <= state.limit => {}
-        Some(_) => return refuse(req, 413, &Text::TooLarge(limit_mib)),
-        None => return refuse(req, 411, &Text::BadUpload("no length")),
+        Some(_) => return refuse_in(req, 413, &Text::TooLarge(limit_mib), asked),
+        None => return refuse_in(req, 411, &Text::NoLength, asked),
     }
     let dir = match tempfile::Builder::new().prefix(".jpki-gui-").tempdir() {
         Ok(d) => d,
-        Err(e) => return refuse(req, 500, &Text::BadUpload(&e.to_string())),
+        Err(e) => return refuse_in(req, 500, &Text::NoTempDir(&e), asked),
     };
     let parsed = body::read_upload::<Options>(req.as_reader(), state.limit, dir.path());
     let (status, value) = match parsed {
         Ok(u) => {
-            let lang = lang_of(Some(&u.options.lang));
+            let lang = asked.unwrap_or_else(|| lang_of(Some(&u.options.lang)));
             f(state, lang, u, dir.path())
         }
         Err(e) => (
             400,
-            json!({"ok": false, "error": Text::BadUpload(&e.to_string()).text(Lang::En)}),
+            json!({"ok": false, "error": in_lang(&Text::BadUpload(&e), asked)}),
         ),
     };
     // The directory (uploads, outputs, the seal image) goes before the answer.
@@ -234,7 +237,10 @@ fn sign(state: &mut State, lang: Lang, u: Upload<Options>, dir: &std::path::Path
     for input in &pdfs {
         match signed_result(state, lang, input, o.local, &anchor) {
             Ok(r) => results.push(r),
-            Err(e) => return (200, json!({"ok": false, "error": e.to_string()})),
+            Err((name, e)) => {
+                let error = Text::CannotKeep(&name, &e).text(lang);
+                return (200, json!({"ok": false, "error": error}));
+            }
         }
     }
     (200, json!({"ok": true, "results": results}))
@@ -248,7 +254,7 @@ fn signed_result(
     input: &std::path::Path,
     local: bool,
     (ca, anchor): &(Option<PathBuf>, &'static str),
-) -> std::io::Result<Value> {
+) -> Result<Value, (String, std::io::Error)> {
     let signed = backend::signed_name(input);
     let name = signed
         .file_name()
@@ -266,10 +272,10 @@ fn signed_result(
     if local {
         v["saved"] = json!(signed.display().to_string());
     } else {
-        let bytes = std::fs::read(&signed)?;
+        let bytes = std::fs::read(&signed).map_err(|e| (name.clone(), e))?;
         let id = security::Token::new()
             .map(|t| t.as_str()[..32].to_string())
-            .map_err(std::io::Error::other)?;
+            .map_err(|e| (name.clone(), std::io::Error::other(e)))?;
         state.downloads.insert(id.clone(), (name, bytes));
         v["download"] = json!(id);
     }
@@ -385,11 +391,26 @@ fn send_json(req: Request, status: u16, v: &Value) {
     );
 }
 
-/// An error answer: JSON with the message in the page's language is not
-/// possible before the request is read, so both languages.
+/// An error answer for a request that did not say its language (refused
+/// by the security rules): both languages.
 pub fn refuse(req: Request, status: u16, t: &Text) {
-    let v = json!({"ok": false, "error": format!("{} / {}", t.text(Lang::Ja), t.text(Lang::En))});
-    send_json(req, status, &v);
+    refuse_in(req, status, t, None);
+}
+
+/// An error answer in the page's language (`lang=` in the URL), else both.
+fn refuse_in(req: Request, status: u16, t: &Text, lang: Option<Lang>) {
+    send_json(
+        req,
+        status,
+        &json!({"ok": false, "error": in_lang(t, lang)}),
+    );
+}
+
+fn in_lang(t: &Text, lang: Option<Lang>) -> String {
+    match lang {
+        Some(l) => t.text(l),
+        None => format!("{} / {}", t.text(Lang::Ja), t.text(Lang::En)),
+    }
 }
 
 /// The token URL's answer: the cookie, and `/` without the token.

@@ -10,6 +10,7 @@
 //! the child, not the server. The secret is never in an argument, a file or
 //! the environment; it goes through a pipe and the child zeroizes it.
 
+use super::text::Text;
 use crate::i18n::Lang;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -68,7 +69,7 @@ fn base(s: &Settings, lang: Lang, dir: &Path) -> Command {
     c
 }
 
-fn run(mut c: Command, secret: Option<&[u8]>) -> Outcome {
+fn run(mut c: Command, lang: Lang, secret: Option<&[u8]>) -> Outcome {
     c.stdin(if secret.is_some() {
         Stdio::piped()
     } else {
@@ -82,7 +83,7 @@ fn run(mut c: Command, secret: Option<&[u8]>) -> Outcome {
             return Outcome {
                 code: 1,
                 stdout: String::new(),
-                error: Some(format!("cannot start jpki-sign: {e}")),
+                error: Some(Text::CannotStart(&e).text(lang)),
             }
         }
     };
@@ -106,15 +107,13 @@ fn run(mut c: Command, secret: Option<&[u8]>) -> Outcome {
             Outcome {
                 code: o.status.code().unwrap_or(5),
                 stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-                error: error.or_else(|| {
-                    (!o.status.success()).then(|| "jpki-sign stopped unexpectedly".to_string())
-                }),
+                error: error.or_else(|| (!o.status.success()).then(|| Text::ChildDied.text(lang))),
             }
         }
-        Err(e) => Outcome {
+        Err(_) => Outcome {
             code: 1,
             stdout: String::new(),
-            error: Some(format!("jpki-sign: {e}")),
+            error: Some(Text::ChildDied.text(lang)),
         },
     }
 }
@@ -123,7 +122,9 @@ fn file_name(p: &Path) -> &std::ffi::OsStr {
     p.file_name().unwrap_or(p.as_os_str())
 }
 
-/// `jpki-sign sign FILES…` (absolute paths; each gets NAME-signed.pdf next to it).
+/// `jpki-sign sign FILES…` (absolute paths; each gets NAME-signed.pdf next to
+/// it). Uploads, which are in `dir`, are named by their file name only, so
+/// the CLI's messages name the file the owner chose, not a temporary path.
 pub fn sign(
     s: &Settings,
     lang: Lang,
@@ -154,12 +155,17 @@ pub fn sign(
             c.arg(format!("--stamp-rect={r}"));
         }
         if let Some(img) = &o.stamp_image {
-            c.arg("--stamp-image").arg(img);
+            // `./-NAME`: a name starting with `-` stays a value.
+            let shown = img.strip_prefix(dir).map(|n| match n.to_str() {
+                Some(s) if s.starts_with('-') => Path::new(".").join(n),
+                _ => n.to_path_buf(),
+            });
+            c.arg("--stamp-image").arg(shown.as_deref().unwrap_or(img));
         }
     }
     c.arg("--");
-    c.args(files);
-    run(c, Some(password))
+    c.args(files.iter().map(|f| f.strip_prefix(dir).unwrap_or(f)));
+    run(c, lang, Some(password))
 }
 
 /// `jpki-sign verify FILE` in `dir`: the CLI's report, in words; the chain
@@ -174,7 +180,7 @@ pub fn verify(s: &Settings, lang: Lang, dir: &Path, file: &Path, ca: Option<&Pat
         c.arg("--tsa-ca").arg(ca);
     }
     c.arg("--").arg(file_name(file));
-    run(c, None)
+    run(c, lang, None)
 }
 
 /// `jpki-sign cert auth|sign --text` (the sign certificate needs the password).
@@ -192,10 +198,10 @@ pub fn cert(
             c.arg("--force-last-try");
         }
         c.args(["--pin-file", "-", "cert", "sign", "--text"]);
-        run(c, Some(password))
+        run(c, lang, Some(password))
     } else {
         c.args(["cert", "auth", "--text"]);
-        run(c, None)
+        run(c, lang, None)
     }
 }
 
@@ -207,7 +213,7 @@ pub fn basic4(s: &Settings, lang: Lang, dir: &Path, pin: &[u8], allow_last_try: 
         c.arg("--force-last-try");
     }
     c.args(["card", "basic4"]);
-    run(c, Some(pin))
+    run(c, lang, Some(pin))
 }
 
 /// The file `sign` wrote for `input`.

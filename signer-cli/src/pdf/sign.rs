@@ -207,10 +207,9 @@ fn outputs(a: &SignArgs) -> Result<Vec<PathBuf>, CliError> {
     for (i, o) in outs.iter().enumerate() {
         crate::cms_cmd::check_output(o, a.force)?;
         if outs[..i].contains(o) || a.files.contains(o) {
-            return Err(CliError::Usage(format!(
-                "{} would be written twice or over an input",
-                o.display()
-            )));
+            return Err(CliError::Usage(
+                Msg::WrittenTwice(&o.display().to_string()).to_string(),
+            ));
         }
     }
     Ok(outs)
@@ -248,9 +247,11 @@ fn stamp(a: &SignArgs, now: &der::DateTime) -> Result<Stamp, CliError> {
         .as_deref()
         .map(jpki_pdf::load_image)
         .transpose()
-        .map_err(|e| CliError::Usage(e.to_string()))?;
+        .map_err(|e| CliError::Usage(crate::i18n::pdf_error(&e)))?;
     let font = match &a.stamp_font {
-        Some(f) => Some(StampFont::load(f).map_err(|e| CliError::Usage(e.to_string()))?),
+        Some(f) => {
+            Some(StampFont::load(f).map_err(|e| CliError::Usage(crate::i18n::pdf_error(&e)))?)
+        }
         None => StampFont::find_system(),
     };
     Ok(Stamp {
@@ -312,9 +313,13 @@ fn sign_all(
 /// Fills the CMS in, writes the update after the copied original and renames
 /// the temporary file into place; prints what was signed.
 fn finish(g: &Global, force: bool, mut p: Prepared, cms: &[u8]) -> Result<(), CliError> {
-    p.update
-        .fill(cms)
-        .map_err(|e| CliError::Document(format!("{}: {e}", p.input.display())))?;
+    p.update.fill(cms).map_err(|e| {
+        CliError::Document(format!(
+            "{}: {}",
+            p.input.display(),
+            crate::i18n::pdf_error(&e)
+        ))
+    })?;
     let f = p.tmp.as_file_mut();
     f.write_all(&p.update.bytes)
         .and_then(|_| f.sync_all())
@@ -349,16 +354,15 @@ fn finish(g: &Global, force: bool, mut p: Prepared, cms: &[u8]) -> Result<(), Cl
 
 /// Parses `X,Y,W,H`.
 fn parse_rect(s: &str) -> Result<[f64; 4], String> {
+    let bad = || Msg::BadStampRect(s).to_string();
     let v: Vec<f64> = s
         .split(',')
         .map(|p| p.trim().parse::<f64>())
         .collect::<Result<_, _>>()
-        .map_err(|_| format!("--stamp-rect {s:?}: expected X,Y,W,H in points"))?;
+        .map_err(|_| bad())?;
     match v[..] {
         [x, y, w, h] if w > 0.0 && h > 0.0 && x >= 0.0 && y >= 0.0 => Ok([x, y, w, h]),
-        _ => Err(format!(
-            "--stamp-rect {s:?}: expected four numbers X,Y,W,H with W and H > 0"
-        )),
+        _ => Err(bad()),
     }
 }
 

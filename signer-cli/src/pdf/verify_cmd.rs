@@ -83,13 +83,14 @@ pub fn run(g: &Global, a: &VerifyArgs) -> Result<(), CliError> {
                 }
             }
             Err(e) => {
-                let e = i18n::pdf_error(&e);
                 if g.json {
+                    // English for scripts, as every --json value.
                     println!(
                         "{}",
-                        serde_json::json!({"file": name, "valid": false, "error": e})
+                        serde_json::json!({"file": name, "valid": false, "error": e.to_string()})
                     );
                 }
+                let e = i18n::pdf_error(&e);
                 failed.push(Msg::NotValid(&name, &e).to_string());
             }
         }
@@ -161,7 +162,10 @@ fn print_reports(
             line(Field::SigningTime, &Msg::ClaimedTime(t).to_string());
         }
         if let Some(t) = &r.timestamp {
-            line(Field::Timestamp, t);
+            line(
+                Field::Timestamp,
+                &crate::i18n::reason(t, crate::i18n::lang()),
+            );
         }
         line(Field::Type, &r.subfilter);
         if let Some([a, b, c, d]) = r.byte_range {

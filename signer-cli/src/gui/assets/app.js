@@ -75,10 +75,12 @@
     return new Blob(parts, { type: "application/octet-stream" });
   }
 
+  // The language goes in the URL too, so that an upload refused before its
+  // body is read (too large) is answered in the page's language.
   function post(path, blob, progress) {
     return new Promise((resolve) => {
       const x = new XMLHttpRequest();
-      x.open("POST", path);
+      x.open("POST", path + "?lang=" + lang);
       x.responseType = "json";
       if (progress) {
         progress.hidden = false;
@@ -88,7 +90,7 @@
       }
       x.onload = () => {
         if (progress) progress.hidden = true;
-        resolve(x.response || { ok: false, error: "HTTP " + x.status });
+        resolve(x.response || { ok: false, error: t("http_error") + " (HTTP " + x.status + ")" });
       };
       x.onerror = () => {
         if (progress) progress.hidden = true;
@@ -302,7 +304,9 @@
 
   // ---- wiring -----------------------------------------------------------
   function dropInto(zone, input, after) {
-    zone.addEventListener("dragover", (e) => { e.preventDefault(); zone.classList.add("over"); });
+    const over = (e) => { e.preventDefault(); zone.classList.add("over"); };
+    zone.addEventListener("dragenter", over);
+    zone.addEventListener("dragover", over);
     zone.addEventListener("dragleave", () => zone.classList.remove("over"));
     zone.addEventListener("drop", (e) => {
       e.preventDefault();

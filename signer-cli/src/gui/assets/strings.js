@@ -58,6 +58,7 @@ window.STRINGS = {
     anchor_card: "Trust anchor: the JPKI signature CA certificate read from your card.",
     anchor_none: "Trust anchor: none (no --ca and no card): the certificate chain was not checked.",
     server_gone: "jpki-sign is no longer running. Start it again (jpki-sign gui).",
+    http_error: "jpki-sign gave no answer to this request; please try again",
     working: "Working…"
   },
   ja: {
@@ -117,6 +118,7 @@ window.STRINGS = {
     anchor_card: "信頼の起点: お使いのカードから読み取った署名用CA（JPKI）の証明書",
     anchor_none: "信頼の起点: なし（--ca の指定もカードもないため、証明書の連鎖は確認していません）",
     server_gone: "jpki-sign が終了しています。もう一度起動してください（jpki-sign gui）。",
+    http_error: "jpki-sign からこの操作への応答がありませんでした。もう一度お試しください",
     working: "処理中…"
   }
 };
