@@ -19,7 +19,7 @@
 //! * a pulled card makes the agent forget the card and the PIN; the next
 //!   request after re-insertion finds the card again and asks for the PIN again.
 
-use super::pin_source::PinSource;
+use super::agent_pin;
 use super::pubkey::read_auth_key;
 use super::AgentArgs;
 use crate::error::CliError;
@@ -27,6 +27,7 @@ use crate::Global;
 use jpki_card::{
     AuthPin, Card, CardError, DigestInfo, HashAlg, KeyKind, LastTry, PinKind, ReaderChoice, Secret,
 };
+use jpki_pin_source::PinSource;
 use ssh_agent_lib::proto::{Identity, Request, Response, SignRequest, RSA_SHA2_256, RSA_SHA2_512};
 use ssh_agent_lib::ssh_encoding::{Decode, Encode};
 use ssh_key::public::KeyData;
@@ -69,7 +70,7 @@ pub fn run(g: &Global, a: &AgentArgs) -> Result<(), CliError> {
     if a.comment.contains(['\n', '\r']) {
         return Err(CliError::Usage("the comment must be a single line".into()));
     }
-    let source = PinSource::choose(g.pin_file.as_ref())?;
+    let source = agent_pin::choose(g.pin_file.as_ref())?;
     let socket = Socket::bind(a.socket.as_deref())?;
     let agent = Arc::new(Mutex::new(Agent {
         reader: ReaderChoice::from_env_or(g.reader.as_deref()),
@@ -406,7 +407,7 @@ impl Agent {
                 let reader = self.card.as_ref().map(|c| c.reader_name()).unwrap_or("?");
                 log(format!(
                     "offering the auth key {fp} of the card in reader \"{reader}\"; the PIN will come from {}",
-                    self.source.describe()
+                    agent_pin::describe(&self.source)
                 ));
             }
             Err(e) => log(format!(
@@ -532,7 +533,7 @@ impl Agent {
             .may_present(PinKind::Auth, self.last_try)
             .map_err(|e| e.to_string())?;
         let tries = status.tries();
-        let pin = self.source.read(tries).map_err(|e| e.to_string())?;
+        let pin = agent_pin::read(&self.source, tries)?;
         if self
             .rejected
             .as_ref()
@@ -540,7 +541,7 @@ impl Agent {
         {
             return Err(format!(
                 "the PIN from {} is the one the card rejected before; it is not sent again (no try spent) — correct it",
-                self.source.describe()
+                agent_pin::describe(&self.source)
             ));
         }
         Ok(pin)
@@ -553,7 +554,7 @@ impl Agent {
                 self.rejected = Some(pin);
                 format!(
                     "{e}: the card rejected the PIN from {}; it is forgotten and will be asked again at the next request",
-                    self.source.describe()
+                    agent_pin::describe(&self.source)
                 )
             }
             CardError::Blocked { .. } | CardError::LastTryRefused { .. } => e.to_string(),

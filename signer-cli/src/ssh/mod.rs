@@ -7,10 +7,10 @@
 //!
 //! * [`pubkey`]: `ssh-rsa AAAA… comment` from the auth certificate (no PIN);
 //! * [`agent`]: an ssh-agent on a Unix socket that signs with the card;
-//! * [`pin_source`]: where the agent gets the auth PIN (file, `SSH_ASKPASS`, terminal).
+//! * [`agent_pin`]: where the agent gets the auth PIN (file, `SSH_ASKPASS`, terminal).
 
 pub mod agent;
-pub mod pin_source;
+pub mod agent_pin;
 pub mod pubkey;
 
 use crate::error::CliError;
