@@ -159,10 +159,15 @@ impl fmt::Debug for PinSource {
 }
 
 impl PinSource {
-    /// Parses `file:PATH`, `env:VAR`, `pinentry` or `pinentry:PROGRAM` (surrounding blanks
-    /// ignored). A variable name cannot hold `=`.
+    /// Parses `file:PATH`, `env:VAR`, `pinentry` or `pinentry:PROGRAM`, surrounding blanks
+    /// ignored (a configuration line). A variable name cannot hold `=`.
     pub fn parse(s: &str) -> Result<PinSource, PinSourceError> {
-        let s = s.trim();
+        PinSource::parse_exact(s.trim())
+    }
+
+    /// As [`PinSource::parse`], every character taken as written (a URI attribute, where a
+    /// path may end in a blank).
+    pub fn parse_exact(s: &str) -> Result<PinSource, PinSourceError> {
         if s == "pinentry" {
             return Ok(PinSource::Pinentry(PathBuf::from("pinentry")));
         }
@@ -313,6 +318,11 @@ mod tests {
         ] {
             assert!(PinSource::parse(bad).is_err(), "{bad}");
         }
+        assert_eq!(
+            PinSource::parse_exact("file:/a ").unwrap(),
+            PinSource::File("/a ".into())
+        );
+        assert!(PinSource::parse_exact(" env:X").is_err());
         let shown = PinSource::parse("QZ7PASS93").unwrap_err().to_string();
         assert!(!shown.contains("QZ7PASS93"), "{shown}");
     }

@@ -60,14 +60,11 @@ impl Object {
 pub use jpki_pin_source::PinSource;
 
 /// Parses the `pin-source=` value of a URI or of the provider's configuration: `file:/path` or
-/// `env:NAME`, written exactly (no blanks around it, no `=` in a variable name). A prompt
-/// program is not accepted here: the programs that load `jpki:` keys (servers among them)
-/// have their own way to ask.
+/// `env:NAME`, every character as written (no `=` in a variable name). A prompt program is not
+/// accepted here: the programs that load `jpki:` keys (servers among them) have their own way
+/// to ask.
 pub fn parse_pin_source(s: &str) -> Result<PinSource, UriError> {
-    if s.trim() != s {
-        return Err(UriError::BadPinSource);
-    }
-    match PinSource::parse(s) {
+    match PinSource::parse_exact(s) {
         Ok(src @ (PinSource::File(_) | PinSource::Env(_))) => Ok(src),
         _ => Err(UriError::BadPinSource),
     }
@@ -283,6 +280,10 @@ mod tests {
                 "{unattended_only}"
             );
         }
+        assert_eq!(
+            parse_pin_source("file:/a "),
+            Ok(PinSource::File("/a ".into()))
+        );
         let e = JpkiUri::parse("jpki:sign?pin-source=ABC123").unwrap_err();
         assert_eq!(e, UriError::BadPinSource);
         assert!(!e.to_string().contains("ABC123"), "{e}");
