@@ -12,7 +12,7 @@ use std::path::Path;
 use zeroize::Zeroizing;
 
 /// The source `--pin-file PATH` names: `-` is standard input.
-pub fn pin_file_source(path: &Path) -> PinSource {
+fn pin_file_source(path: &Path) -> PinSource {
     if path == Path::new("-") {
         PinSource::Stdin
     } else {
@@ -73,11 +73,11 @@ fn read_line(source: &PinSource, prompt: String) -> Result<Zeroizing<String>, Pi
 
 /// How errors name the `--pin-file` file: never by its path, since a PIN typed where the path
 /// belonged (`--pin-file 1234`) would be echoed to the terminal and any log.
-pub const PIN_FILE_UNNAMED: &str = "(--pin-file)";
+const PIN_FILE_UNNAMED: &str = "(--pin-file)";
 
 /// A pin-source error as the CLI's file error ("cannot read PIN file (--pin-file): …"), so it
 /// is worded and translated like every other file error.
-pub fn pin_error(source: &PinSource, e: PinSourceError) -> CliError {
+fn pin_error(source: &PinSource, e: PinSourceError) -> CliError {
     let (what, path) = match source {
         PinSource::File(_) => ("cannot read PIN file", PIN_FILE_UNNAMED.to_string()),
         PinSource::Stdin | PinSource::Terminal => ("cannot read", source.describe()),

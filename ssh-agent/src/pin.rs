@@ -58,4 +58,38 @@ mod tests {
             "5 digits never reach the card"
         );
     }
+
+    #[test]
+    fn a_cancelled_askpass_is_logged_as_no_try_spent_and_gets_the_tries_left() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let seen = dir.path().join("seen");
+        let p = dir.path().join("askpass.sh");
+        std::fs::write(
+            &p,
+            format!(
+                "#!/bin/sh\nprintf '%s' \"$1\" > '{}'\nexit 1\n",
+                seen.display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let e = read(
+            &PinSource::Askpass(p),
+            "SSH_ASKPASS (x)",
+            "agent",
+            Some(Tries::new(2)),
+        )
+        .unwrap_err();
+        assert!(
+            e.starts_with("SSH_ASKPASS (x) was cancelled or failed (")
+                && e.ends_with("no PIN, no try spent"),
+            "{e}"
+        );
+        let prompt = std::fs::read_to_string(&seen).unwrap();
+        assert!(
+            prompt.starts_with("agent: enter your auth PIN") && prompt.contains("2 tries left"),
+            "{prompt}"
+        );
+    }
 }
