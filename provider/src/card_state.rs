@@ -28,6 +28,7 @@ use jpki_card::{
     AnyPin, Card, CardError, CertKind, CertificateDer, DigestInfo, KeyKind, LastTry, PinKind,
     ReaderChoice, RsaSignature, Secret, Session, Tries,
 };
+use jpki_pin_source::Request;
 use jpki_uri::PinSource;
 use std::collections::HashMap;
 use std::ffi::{c_char, c_void};
@@ -410,37 +411,13 @@ fn obtain_pin(
     Ok(Zeroizing::new(s.trim_end_matches(['\r', '\n']).to_string()))
 }
 
-/// Reads a PIN from `file:` (first line) or `env:`.
+/// Reads a PIN from the pin-source (`file:` first line, or `env:`) through jpki-pin-source;
+/// its error names a file without its path and never holds the value.
 pub fn read_pin_source(pin: PinKind, src: &PinSource) -> Result<Zeroizing<String>> {
-    let fail = |reason: String| ProvError::PinSource {
-        pin,
-        source_name: match src {
-            PinSource::File(_) => "file, path not shown".to_string(),
-            PinSource::Env(v) => format!("env:{v}"),
-        },
-        reason,
-    };
-    let text = match src {
-        PinSource::File(path) => {
-            let meta = std::fs::metadata(path).map_err(|e| fail(e.kind().to_string()))?;
-            if meta.len() > 4096 {
-                return Err(fail("the file is too large to be a PIN file".into()));
-            }
-            let bytes =
-                Zeroizing::new(std::fs::read(path).map_err(|e| fail(e.kind().to_string()))?);
-            // Checked in place: String::from_utf8 of a copy would hand the copy to its error,
-            // which is dropped without being wiped.
-            let text =
-                std::str::from_utf8(&bytes).map_err(|_| fail("the file is not text".into()))?;
-            Zeroizing::new(text.to_string())
-        }
-        PinSource::Env(var) => Zeroizing::new(
-            std::env::var(var).map_err(|_| fail("the variable is not set or not text".into()))?,
-        ),
-    };
-    let line = text.lines().next().unwrap_or("").trim_end_matches('\r');
-    if line.is_empty() {
-        return Err(fail("it is empty".into()));
-    }
-    Ok(Zeroizing::new(line.to_string()))
+    src.read(&Request::default())
+        .map_err(|e| ProvError::PinSource {
+            pin,
+            source_name: src.describe(),
+            reason: e.reason(),
+        })
 }

@@ -223,7 +223,7 @@ impl Config {
             };
         }
         if let Some(p) = core.config_value(c"pin-source") {
-            c.pin_source = Some(PinSource::parse(&p)?);
+            c.pin_source = Some(jpki_uri::parse_pin_source(&p)?);
         }
         if let Some(v) = core.config_value(c"pss") {
             c.pss = match v.as_str() {

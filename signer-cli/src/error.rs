@@ -34,6 +34,18 @@ pub enum CliError {
     NotValid(String),
 }
 
+/// The ssh agent's error, converted once: the same wording and exit code as the CLI's own.
+impl From<jpki_ssh_agent::Error> for CliError {
+    fn from(e: jpki_ssh_agent::Error) -> Self {
+        match e {
+            jpki_ssh_agent::Error::Card(e) => CliError::Card(e),
+            jpki_ssh_agent::Error::Io { what, path, source } => CliError::Io { what, path, source },
+            jpki_ssh_agent::Error::Usage(m) => CliError::Usage(m),
+            jpki_ssh_agent::Error::Cert(m) => CliError::Cert(m),
+        }
+    }
+}
+
 /// A signature could not be built: the card's own error comes back as
 /// itself (its exit code and message), the rest as a document problem.
 impl From<jpki_cms::Error> for CliError {

@@ -18,7 +18,6 @@ pub mod pem_uri;
 
 use percent_encoding::percent_decode_str;
 use std::fmt;
-use std::path::PathBuf;
 
 /// The URI scheme (also the OpenSSL store loader's name).
 pub const SCHEME: &str = "jpki";
@@ -56,46 +55,18 @@ impl Object {
     }
 }
 
-/// Where a PIN comes from when nobody is at a terminal.
-#[derive(Clone, PartialEq, Eq)]
-pub enum PinSource {
-    /// First line of a file.
-    File(PathBuf),
-    /// An environment variable.
-    Env(String),
-}
+/// Where a PIN comes from: the one type of the workspace (jpki-pin-source). A URI names only
+/// the unattended forms `file:` and `env:` (see [`parse_pin_source`]).
+pub use jpki_pin_source::PinSource;
 
-impl fmt::Debug for PinSource {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(self, f)
-    }
-}
-
-impl fmt::Display for PinSource {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            PinSource::File(p) => write!(f, "file:{}", p.display()),
-            PinSource::Env(v) => write!(f, "env:{v}"),
-        }
-    }
-}
-
-impl PinSource {
-    /// Parses `file:/path` or `env:NAME`.
-    pub fn parse(s: &str) -> Result<PinSource, UriError> {
-        if let Some(p) = s.strip_prefix("file:") {
-            if p.is_empty() {
-                return Err(UriError::BadPinSource);
-            }
-            Ok(PinSource::File(PathBuf::from(p)))
-        } else if let Some(v) = s.strip_prefix("env:") {
-            if v.is_empty() || v.contains('=') {
-                return Err(UriError::BadPinSource);
-            }
-            Ok(PinSource::Env(v.to_string()))
-        } else {
-            Err(UriError::BadPinSource)
-        }
+/// Parses the `pin-source=` value of a URI or of the provider's configuration: `file:/path` or
+/// `env:NAME`, every character as written (no `=` in a variable name). A prompt program is not
+/// accepted here: the programs that load `jpki:` keys (servers among them) have their own way
+/// to ask.
+pub fn parse_pin_source(s: &str) -> Result<PinSource, UriError> {
+    match PinSource::parse_exact(s) {
+        Ok(src @ (PinSource::File(_) | PinSource::Env(_))) => Ok(src),
+        _ => Err(UriError::BadPinSource),
     }
 }
 
@@ -197,7 +168,7 @@ impl JpkiUri {
                 .map_err(|_| UriError::BadEncoding)?;
             match k {
                 "reader" => uri.reader = Some(v.into_owned()).filter(|r| !r.is_empty()),
-                "pin-source" => uri.pin_source = Some(PinSource::parse(&v)?),
+                "pin-source" => uri.pin_source = Some(parse_pin_source(&v)?),
                 "last-try" => {
                     uri.allow_last_try = match &*v {
                         "allow" => true,
@@ -297,6 +268,22 @@ mod tests {
             JpkiUri::parse("jpki:sign?pin-source=/x"),
             Err(UriError::BadPinSource)
         ));
+        for unattended_only in [
+            "pinentry",
+            "pinentry:/usr/bin/pinentry",
+            " file:/x",
+            "env:A=B",
+        ] {
+            assert_eq!(
+                parse_pin_source(unattended_only),
+                Err(UriError::BadPinSource),
+                "{unattended_only}"
+            );
+        }
+        assert_eq!(
+            parse_pin_source("file:/a "),
+            Ok(PinSource::File("/a ".into()))
+        );
         let e = JpkiUri::parse("jpki:sign?pin-source=ABC123").unwrap_err();
         assert_eq!(e, UriError::BadPinSource);
         assert!(!e.to_string().contains("ABC123"), "{e}");

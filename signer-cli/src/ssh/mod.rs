@@ -6,11 +6,10 @@
 //! `sshd` through an agent:
 //!
 //! * [`pubkey`]: `ssh-rsa AAAA… comment` from the auth certificate (no PIN);
-//! * [`agent`]: an ssh-agent on a Unix socket that signs with the card;
-//! * [`pin_source`]: where the agent gets the auth PIN (file, `SSH_ASKPASS`, terminal).
+//! * [`agent`]: an ssh-agent on a Unix socket that signs with the card (jpki-ssh-agent),
+//!   the PIN from `--pin-file`, `SSH_ASKPASS` or the terminal.
 
 pub mod agent;
-pub mod pin_source;
 pub mod pubkey;
 
 use crate::error::CliError;
@@ -20,7 +19,7 @@ use std::path::PathBuf;
 
 /// The comment put after the key when none is given: no personal data (the
 /// auth certificate carries none either, but a comment travels far).
-pub const DEFAULT_COMMENT: &str = "jpki-auth";
+pub const DEFAULT_COMMENT: &str = jpki_ssh_agent::DEFAULT_COMMENT;
 
 /// `jpki-sign ssh …`
 #[derive(Subcommand, Debug)]
