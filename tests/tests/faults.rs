@@ -89,6 +89,19 @@ fn cert_sign(w: &Work, pw: &str, out: &str) -> Output {
     run(jpki_sign_second().args(["cert", "sign", "--pin-file", &w.s(pw), "-o", &w.s(out)]))
 }
 
+/// `jpki-sign cert auth -o auth.pem` on the second reader.
+fn cert_auth(w: &Work) -> Output {
+    run(jpki_sign_second().args(["cert", "auth", "-o", &w.s("auth.pem")]))
+}
+
+/// auth.pem is the card's whole auth certificate.
+fn assert_auth_cert(w: &Work) {
+    assert_eq!(
+        std::fs::read(w.path("auth.pem")).expect("auth.pem"),
+        std::fs::read(pki_file("auth.pem")).expect("pki auth.pem")
+    );
+}
+
 fn assert_sign_cert(w: &Work, out: &str) {
     assert_eq!(
         std::fs::read(w.path(out)).expect("certificate written"),
@@ -163,17 +176,13 @@ fn pulled_while_reading_a_certificate_leaves_no_output_file() {
     // READ BINARY 1 is the token label at open, 2 the first certificate chunk, 3 the second.
     let sim = SecondSim::start(&["--pull-on", "read:3", "--reinsert-after-ms", "600"]);
     let w = Work::new();
-    let o = run(jpki_sign_second().args(["cert", "auth", "-o", &w.s("auth.pem")]));
+    let o = cert_auth(&w);
     one_line_error(&o, 3, "the card was removed");
     assert!(!w.path("auth.pem").exists());
     assert_eq!(sim.stats().faults, 1);
     wait_reinserted();
-    let o = run(jpki_sign_second().args(["cert", "auth", "-o", &w.s("auth.pem")]));
-    ok(&o);
-    assert_eq!(
-        std::fs::read(w.path("auth.pem")).expect("auth.pem"),
-        std::fs::read(pki_file("auth.pem")).expect("pki auth.pem")
-    );
+    ok(&cert_auth(&w));
+    assert_auth_cert(&w);
 }
 
 #[test]
@@ -336,7 +345,7 @@ fn unexpected_status_words_to_verify_and_read() {
     assert_eq!(reported_tries("sign"), 5);
     // READ BINARY 1 and 2 were the token label at the opens above; 3 is the token label now:
     // a JPKI card failing, not "not a My Number card".
-    let o = run(jpki_sign_second().args(["cert", "auth", "-o", &w.s("auth.pem")]));
+    let o = cert_auth(&w);
     one_line_error(
         &o,
         5,
@@ -344,7 +353,7 @@ fn unexpected_status_words_to_verify_and_read() {
     );
     assert_eq!(sim.stats().faults, 2);
     // 4 = token label, 5 = the first certificate chunk.
-    let o = run(jpki_sign_second().args(["cert", "auth", "-o", &w.s("auth.pem")]));
+    let o = cert_auth(&w);
     one_line_error(&o, 5, "the card answered 6F 00 to a certificate");
     assert!(!w.path("auth.pem").exists());
     assert_eq!(sim.stats().faults, 3);
@@ -356,17 +365,10 @@ fn unexpected_status_words_to_verify_and_read() {
 fn a_reader_that_truncates_256_byte_responses() {
     let sim = SecondSim::start(&["--truncate-256", "256"]);
     let w = Work::new();
-    // Certificates are read in chunks that never make a 256-byte response.
-    ok(&run(jpki_sign_second().args([
-        "cert",
-        "auth",
-        "-o",
-        &w.s("auth.pem"),
-    ])));
-    assert_eq!(
-        std::fs::read(w.path("auth.pem")).expect("auth.pem"),
-        std::fs::read(pki_file("auth.pem")).expect("pki auth.pem")
-    );
+    // Certificate reads (255 bytes, then the rest with one extended Le) make no 256-byte
+    // response.
+    ok(&cert_auth(&w));
+    assert_auth_cert(&w);
     assert_eq!(sim.stats().faults, 0, "no 256-byte response while reading");
     // A signature is 256 bytes by nature: the error must name the reader, not blame the card.
     let o = dgst_sign(&w, "sig.bin");
@@ -388,16 +390,8 @@ fn a_reader_without_extended_apdus_gets_certificates_in_short_chunks() {
     let w = Work::new();
     // The rest of a certificate is asked for with one extended READ BINARY; this reader
     // answers 67 00, and the certificate comes in short chunks instead.
-    ok(&run(jpki_sign_second().args([
-        "cert",
-        "auth",
-        "-o",
-        &w.s("auth.pem"),
-    ])));
-    assert_eq!(
-        std::fs::read(w.path("auth.pem")).expect("auth.pem"),
-        std::fs::read(pki_file("auth.pem")).expect("pki auth.pem")
-    );
+    ok(&cert_auth(&w));
+    assert_auth_cert(&w);
     assert_eq!(sim.stats().faults, 1, "one extended READ BINARY refused");
     // After the password (read in the same session), once more per process: one refusal,
     // then chunks, and the one VERIFY the user asked for.
@@ -413,7 +407,7 @@ fn a_slow_card_is_waited_for() {
     let sim = SecondSim::start(&["--delay-ms", "300"]);
     let w = Work::new();
     let start = Instant::now();
-    let o = run(jpki_sign_second().args(["cert", "auth", "-o", &w.s("auth.pem")]));
+    let o = cert_auth(&w);
     let took = start.elapsed();
     ok(&o);
     assert_eq!(

@@ -269,13 +269,7 @@ fn gui_signs_a_pdf_with_a_stamp_and_the_download_verifies() {
 
     let signed = b.downloaded("申請書-signed.pdf");
     assert_pdfsig_all_valid(&signed, 1);
-    let o = run(jpki_sign()
-        .arg("verify")
-        .arg(&signed)
-        .arg("--ca")
-        .arg(pki_file("sign-ca.pem")));
-    ok(&o);
-    assert!(stdout(&o).contains("VALID"), "{}", stdout(&o));
+    assert_jpki_sign_verifies(&signed);
     // The stamp sits where the preview was clicked, where the input is blank.
     let (x, y) = (x as usize, y as usize);
     let stamp = [x, y, x + 220, y + 54];
@@ -1032,13 +1026,7 @@ fn gui_signs_and_verifies_pdfs_dropped_onto_the_page() {
     assert_eq!(out["valid"], json!("true"), "{out}");
     let signed = b.downloaded("見積書-signed.pdf");
     assert_pdfsig_all_valid(&signed, 1);
-    let o = run(jpki_sign()
-        .arg("verify")
-        .arg(&signed)
-        .arg("--ca")
-        .arg(pki_file("sign-ca.pem")));
-    ok(&o);
-    assert!(stdout(&o).contains("VALID"), "{}", stdout(&o));
+    assert_jpki_sign_verifies(&signed);
     // What was signed is exactly what was dropped: the original bytes come
     // first, the signature is an incremental update after them.
     let signed_bytes = std::fs::read(&signed).expect("signed file");
@@ -1212,4 +1200,15 @@ fn gui_refuses_a_too_large_upload_in_the_pages_language() {
     );
     assert_eq!(sign_stats(&sim), (0, 0));
     assert!(gui.leftovers().is_empty(), "{:?}", gui.leftovers());
+}
+
+/// `jpki-sign verify --ca sign-ca.pem` calls the file VALID.
+fn assert_jpki_sign_verifies(signed: &std::path::Path) {
+    let o = run(jpki_sign()
+        .arg("verify")
+        .arg(signed)
+        .arg("--ca")
+        .arg(pki_file("sign-ca.pem")));
+    ok(&o);
+    assert!(stdout(&o).contains("VALID"), "{}", stdout(&o));
 }
