@@ -8,6 +8,7 @@
 use crate::digest_info::DigestInfo;
 use crate::error::{CardError, Result};
 use crate::pin::PinKind;
+use crate::signature_check::SignInput;
 use crate::token::TokenKind;
 use crate::transport::{Trace, Transport};
 use jpki_apdu::{Command, Le, Response, StatusWord as Sw};
@@ -359,6 +360,15 @@ impl<'a> Session<'a> {
                 Err(CardError::PssUnsupported)
             }
             r => r,
+        }
+    }
+
+    /// Signs `input` in its mode: [`Session::sign`] or [`Session::sign_pss_sha256`]. Check
+    /// the result with [`crate::check_card_signature`] before handing it on.
+    pub fn sign_input(&mut self, key: KeyKind, input: &SignInput) -> Result<RsaSignature> {
+        match input {
+            SignInput::Pkcs1(di) => self.sign(key, di),
+            SignInput::PssSha256(h) => self.sign_pss_sha256(key, h),
         }
     }
 
