@@ -351,7 +351,7 @@ impl<'a> Session<'a> {
     }
 
     /// RSASSA-PSS over a SHA-256 hash (P1=04, salt length 32 and MGF1-SHA-256 as far as is
-    /// known). Spec §7.2 marks this mode [O]: seen on one card, not confirmed for all, so
+    /// known). Spec §7.2 marks this mode \[O\]: seen on one card, not confirmed for all, so
     /// callers must verify the result with the public key, and a card that answers 6A 86 is
     /// reported as [`CardError::PssUnsupported`].
     pub fn sign_pss_sha256(&mut self, key: KeyKind, sha256: &[u8; 32]) -> Result<RsaSignature> {

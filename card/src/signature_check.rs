@@ -3,7 +3,7 @@
 //!
 //! Every front door that hands a card signature to someone else checks it first: a card
 //! swapped between reading the certificate and signing signs with another key, and the
-//! card's PSS mode (spec §7.2, marked [O]: seen on one card, not confirmed for all) may not
+//! card's PSS mode (spec §7.2, marked \[O\]: seen on one card, not confirmed for all) may not
 //! be the RSASSA-PSS we assume. Either way the signature must not leave the program.
 //!
 //! It checks with the public key only (modulus and exponent of the certificate's
