@@ -29,6 +29,9 @@ pub struct SimOptions {
     pub verified_query_ok: bool,
     /// Whether COMPUTE DIGITAL SIGNATURE P1=04/05 (RSA-PSS, spec §7.2 [O]) works.
     pub pss: bool,
+    /// Each key signs with the other key pair than its certificate's: a card swapped for
+    /// another between reading the certificate and signing, as the front doors must catch.
+    pub cross_keys: bool,
 }
 
 impl Default for SimOptions {
@@ -37,6 +40,7 @@ impl Default for SimOptions {
             variant: Variant::MyNumberCard,
             verified_query_ok: true,
             pss: true,
+            cross_keys: false,
         }
     }
 }
@@ -391,9 +395,9 @@ impl SimCard {
         if !self.vol.verified.contains(&key.pin()) {
             return Response::status(Sw::SECURITY_NOT_SATISFIED);
         }
-        let pkey = match key {
-            KeyId::Auth => &self.pki.auth_key,
-            KeyId::Sign => &self.pki.sign_key,
+        let pkey = match (key, self.opts.cross_keys) {
+            (KeyId::Auth, false) | (KeyId::Sign, true) => &self.pki.auth_key,
+            (KeyId::Sign, false) | (KeyId::Auth, true) => &self.pki.sign_key,
         };
         let d = &c.data;
         let sha = |m: &[u8]| hash(MessageDigest::sha256(), m).map(|h| h.to_vec());

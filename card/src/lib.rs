@@ -15,6 +15,8 @@
 //! * [`card`]: finding the reader and card ([`Card::open`]); virtual readers only when named
 //!   ([`ReaderChoice::from_env_or`], [`is_virtual_reader`], [`eligible_readers`]);
 //! * [`session`]: one transaction's commands (certificates, token, signing);
+//! * [`signature_check`]: what the card signs ([`SignInput`]) and the check of its signature
+//!   against the certificate's public key ([`check_card_signature`]);
 //! * [`verify`]: **the PIN policy** — the only code that sends VERIFY/CHANGE;
 //! * [`pin`]: self-validating PIN types and [`Tries`];
 //! * [`transport`], [`pcsc`], `virtual_reader`: how APDUs travel, and the APDU trace;
@@ -32,6 +34,7 @@ pub mod error;
 pub mod pcsc;
 pub mod pin;
 pub mod session;
+pub mod signature_check;
 pub mod text;
 mod tlv;
 pub mod token;
@@ -47,6 +50,7 @@ pub use digest_info::{DigestInfo, HashAlg};
 pub use error::{CardError, Result};
 pub use pin::{AnyPin, AuthPin, LastTry, PinKind, Secret, SignPassword, TextPin, Tries};
 pub use session::{CertKind, CertificateDer, KeyKind, RsaSignature, Session, SHORT_APDUS_ENV};
+pub use signature_check::{check_card_signature, SignInput, SignatureCheckError};
 pub use text::Basic4;
 pub use token::TokenKind;
 pub use verify::PinStatus;

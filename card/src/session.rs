@@ -8,6 +8,7 @@
 use crate::digest_info::DigestInfo;
 use crate::error::{CardError, Result};
 use crate::pin::PinKind;
+use crate::signature_check::SignInput;
 use crate::token::TokenKind;
 use crate::transport::{Trace, Transport};
 use jpki_apdu::{Command, Le, Response, StatusWord as Sw};
@@ -435,7 +436,7 @@ impl<'a> Session<'a> {
     }
 
     /// RSASSA-PSS over a SHA-256 hash (P1=04, salt length 32 and MGF1-SHA-256 as far as is
-    /// known). Spec §7.2 marks this mode [O]: seen on one card, not confirmed for all, so
+    /// known). Spec §7.2 marks this mode \[O\]: seen on one card, not confirmed for all, so
     /// callers must verify the result with the public key, and a card that answers 6A 86 is
     /// reported as [`CardError::PssUnsupported`].
     pub fn sign_pss_sha256(&mut self, key: KeyKind, sha256: &[u8; 32]) -> Result<RsaSignature> {
@@ -444,6 +445,15 @@ impl<'a> Session<'a> {
                 Err(CardError::PssUnsupported)
             }
             r => r,
+        }
+    }
+
+    /// Signs `input` in its mode: [`Session::sign`] or [`Session::sign_pss_sha256`]. Check
+    /// the result with [`crate::check_card_signature`] before handing it on.
+    pub fn sign_input(&mut self, key: KeyKind, input: &SignInput) -> Result<RsaSignature> {
+        match input {
+            SignInput::Pkcs1(di) => self.sign(key, di),
+            SignInput::PssSha256(h) => self.sign_pss_sha256(key, h),
         }
     }
 

@@ -52,6 +52,14 @@ pub enum VerifyError {
         /// OpenSSL's reason.
         reason: String,
     },
+    /// The CMS is detached (holds no content) and was checked without the
+    /// content it signs.
+    #[error("the CMS is detached: the signed content must be given to check it")]
+    ContentMissing,
+    /// The RFC 3161 timestamp token over the signature does not verify (its
+    /// own CMS signature, or its TSA's chain to the trusted TSA CAs).
+    #[error("the timestamp token is not valid: {0}")]
+    InvalidTimestamp(Box<VerifyError>),
     /// Anything else: what is wrong, in English.
     #[error("{0}")]
     Invalid(String),

@@ -87,4 +87,4 @@ pub use sign::{
     SignerError, SigningCertificateV2, ID_AA_SIGNING_CERTIFICATE_V2,
 };
 pub use tsa::add_timestamp;
-pub use verify::{format_time, verify, verify_with_tsa, Against, Chain, Verified};
+pub use verify::{format_time, verify, verify_with_tsa, Against, Chain, Timestamp, Verified};

@@ -1,4 +1,4 @@
-//! RFC 3161 timestamps (`--tsa URL`): after the card has signed, the
+//! RFC 3161 timestamps: after the card has signed, the
 //! SignerInfo's signature value is timestamped by a time-stamping authority
 //! and the token is added as the unsigned attribute
 //! id-aa-signatureTimeStampToken (RFC 3161 appendix A; CAdES-T, PAdES B-T).

@@ -33,15 +33,30 @@ pub struct Verified {
     pub signing_time: Option<String>,
     /// Whether an ESS signingCertificateV2 attribute is present (and matched).
     pub signing_certificate_v2: bool,
-    /// An RFC 3161 timestamp over the signature: time and TSA (the token's
-    /// signature and messageImprint checked; the TSA's chain is not).
-    pub timestamp: Option<String>,
+    /// An RFC 3161 timestamp over the signature, if the signer has one. A
+    /// timestamp that does not verify makes the whole signature not valid
+    /// ([`VerifyError::InvalidTimestamp`]), so one reported here was checked.
+    pub timestamp: Option<Timestamp>,
     /// The chain check.
     pub chain: Chain,
 }
 
-/// Whether the signer certificate chains to a trusted CA.
-#[derive(Debug)]
+/// An RFC 3161 timestamp token over the signature value, checked: its own
+/// CMS signature, its messageImprint (the SHA-256 of this signature), and
+/// its TSA's chain when trusted TSA CA certificates were given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Timestamp {
+    /// The token's genTime (`YYYY-MM-DD HH:MM:SS UTC`, see [`format_time`]).
+    pub time: String,
+    /// The TSA certificate's subject (RFC 4514).
+    pub tsa: String,
+    /// Whether the TSA certificate chains to a trusted TSA CA
+    /// ([`Chain::NotChecked`] when none was given).
+    pub chain: Chain,
+}
+
+/// Whether a certificate chains to a trusted CA.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Chain {
     /// Verified up to this trusted certificate's subject.
     Trusted(String),
@@ -222,9 +237,7 @@ fn content_digest(against: Against, sd: &SignedData) -> Result<[u8; 32], VerifyE
                 .map_err(|e| format!("eContent is not an OCTET STRING: {e}"))?;
             Ok(Sha256::digest(os.as_bytes()).into())
         }
-        (Against::Attached, None) => {
-            Err("the CMS is detached: give the signed file with --content FILE".into())
-        }
+        (Against::Attached, None) => Err(VerifyError::ContentMissing),
     }
 }
 
@@ -346,7 +359,7 @@ fn check_key_usage(cert: &Certificate) -> Result<(), VerifyError> {
 }
 
 /// Checks the signatureTimeStampToken unsigned attribute, if any.
-fn timestamp_of(si: &SignerInfo, tsa_ca: Option<&Path>) -> Result<Option<String>, VerifyError> {
+fn timestamp_of(si: &SignerInfo, tsa_ca: Option<&Path>) -> Result<Option<Timestamp>, VerifyError> {
     let Some(attrs) = &si.unsigned_attrs else {
         return Ok(None);
     };
@@ -368,17 +381,12 @@ fn timestamp_of(si: &SignerInfo, tsa_ca: Option<&Path>) -> Result<Option<String>
         return Err("the timestamp token is over another signature".into());
     }
     let v = verify(&token_der, Against::Attached, tsa_ca)
-        .map_err(|e| format!("the timestamp token is not valid: {e}"))?;
-    let t = info.gen_time.to_date_time();
-    let chain = match v.chain {
-        Chain::Trusted(ca) => format!("chains to trusted TSA CA {ca}"),
-        Chain::NotChecked => "TSA chain NOT checked: pass --tsa-ca FILE".into(),
-    };
-    Ok(Some(format!(
-        "{} (RFC 3161, TSA {}; {chain})",
-        format_time(&t),
-        v.signer
-    )))
+        .map_err(|e| VerifyError::InvalidTimestamp(Box::new(e)))?;
+    Ok(Some(Timestamp {
+        time: format_time(&info.gen_time.to_date_time()),
+        tsa: v.signer,
+        chain: v.chain,
+    }))
 }
 
 fn time_text(v: &der::Any) -> Result<String, VerifyError> {
@@ -508,6 +516,17 @@ mod hostile {
                 let _ = crate::signer_name(&b);
             }
         }
+    }
+
+    #[test]
+    fn a_detached_cms_without_its_content_is_a_typed_refusal() {
+        let (der, _, _) = sample();
+        assert_eq!(
+            verify(der, Against::Attached, None).unwrap_err(),
+            VerifyError::ContentMissing
+        );
+        let v = verify(der, Against::Detached(sample().2), None).expect("valid");
+        assert_eq!((v.timestamp, v.chain), (None, Chain::NotChecked));
     }
 
     #[test]

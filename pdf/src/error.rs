@@ -13,7 +13,7 @@ pub enum Error {
         name: String,
     },
     /// The file is encrypted (new objects would have to be encrypted too).
-    #[error("{name} is encrypted; encrypted PDFs cannot be signed (decrypt it first, e.g. `qpdf --decrypt IN OUT`)")]
+    #[error("{name} is encrypted; encrypted PDFs cannot be signed (decrypt it first)")]
     Encrypted {
         /// The file.
         name: String,

@@ -6,7 +6,7 @@
 //! Why: the signer's name is kanji; without an embedded font a viewer must
 //! supply one (Acrobat's Asian font pack, fontconfig on Linux), and PDF/A
 //! wants every font embedded. The font is found on the system (Debian's
-//! `fonts-ipaexfont-gothic`, or `--stamp-font FILE`); glyph lookup and metrics
+//! `fonts-ipaexfont-gothic`), or named by the caller; glyph lookup and metrics
 //! come from ttf-parser, subsetting from typst's subsetter.
 //!
 //! Refuses: fonts without TrueType outlines (`glyf`; CFF-based OpenType would

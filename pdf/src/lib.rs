@@ -86,6 +86,7 @@ mod revisions;
 mod sign;
 mod stamp;
 mod structure;
+mod subfilter;
 mod update;
 pub mod verify;
 
@@ -101,4 +102,5 @@ pub use mdp::{Lock, Policy};
 pub use reader::{for_chunks, Source};
 pub use sign::{prepare, sign_bytes};
 pub use stamp::{load_image, Image, Stamp};
+pub use subfilter::SubFilter;
 pub use update::{SigOptions, Update};

@@ -6,8 +6,9 @@
 //! signature dictionary's `/Reference` (the same lock, as signed).
 //!
 //! An approval signature with neither allows form filling and signing, and
-//! annotations unless `--strict` (the standard puts no restriction on them;
-//! they are listed, and a stricter reader can refuse them). Validation data
+//! annotations unless checked strictly (`strict` of `verify::check_file`;
+//! the standard puts no restriction on annotations: they are listed, and a
+//! stricter reader can refuse them). Validation data
 //! (DSS, document timestamps) is always allowed, also after P 1, as PAdES
 //! (ETSI EN 319 142-1 §5.4) requires.
 //!

@@ -1,4 +1,4 @@
-//! The visible signature (`--stamp`): a framed box on a page with the
+//! The visible signature: a framed box on a page with the
 //! signer's name (from the sign certificate), a few lines of text and an
 //! optional image (a seal, 印影), drawn by an appearance stream (Form
 //! XObject) that the widget's `/AP /N` points to.
@@ -6,7 +6,7 @@
 //! Fonts: ASCII lines use the standard Helvetica; lines with other
 //! characters (a kanji name) use a Japanese TrueType font embedded as a
 //! subset ([`crate::font`]: IPAexGothic from Debian's fonts-ipaexfont-gothic,
-//! or `--stamp-font`). Without such a font file they fall back to
+//! or a font file the caller names). Without such a font file they fall back to
 //! `HeiseiKakuGo-W5` with the `UniJIS-UTF16-H` CMap, a standard Japanese font
 //! of Adobe-Japan1 that viewers supply themselves (not embedded).
 //!

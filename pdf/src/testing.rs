@@ -8,7 +8,7 @@
 //! of its types. Test code only: it panics on failure.
 #![allow(clippy::unwrap_used, clippy::missing_panics_doc)]
 
-use crate::{sign_bytes, SigOptions};
+use crate::{sign_bytes, SigOptions, SubFilter};
 
 pub use jpki_cms::testing::{damage, soft_signer, SoftKey};
 
@@ -86,9 +86,9 @@ pub fn sign_in_memory(pdf: &[u8], pades: bool) -> Vec<u8> {
     let (mut key, cert, _) = soft_signer();
     let opts = SigOptions {
         subfilter: if pades {
-            "ETSI.CAdES.detached"
+            SubFilter::EtsiCadesDetached
         } else {
-            "adbe.pkcs7.detached"
+            SubFilter::AdbePkcs7Detached
         },
         reason: Some("テスト".into()),
         contents_len: 8192,

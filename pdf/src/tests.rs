@@ -232,7 +232,7 @@ fn refuses_a_no_changes_certification() {
     let fixed = reoffset(pdf.as_bytes());
     let p = crate::structure::load("c.pdf", &fixed).unwrap();
     let opts = SigOptions {
-        subfilter: "adbe.pkcs7.detached",
+        subfilter: crate::SubFilter::AdbePkcs7Detached,
         date: "D:20260101000000Z".into(),
         reason: None,
         location: None,

@@ -20,13 +20,14 @@ use lopdf::{Dictionary, Object, ObjectId, StringFormat, Writer};
 
 use crate::stamp::Stamp;
 use crate::structure::Pdf;
+use crate::subfilter::SubFilter;
 use crate::Error;
 
 /// What goes into the signature dictionary.
 #[derive(Clone)]
 pub struct SigOptions {
-    /// `/SubFilter`: `adbe.pkcs7.detached` or `ETSI.CAdES.detached`.
-    pub subfilter: &'static str,
+    /// `/SubFilter`: how the CMS is to be read.
+    pub subfilter: SubFilter,
     /// `/M`, a PDF date string `D:YYYYMMDDHHmmSSZ`.
     pub date: String,
     /// `/Reason`.
@@ -48,7 +49,7 @@ impl SigOptions {
     /// `D:YYYYMMDDHHmmSSZ`), without reason or location.
     pub fn new(date: impl Into<String>) -> SigOptions {
         SigOptions {
-            subfilter: "adbe.pkcs7.detached",
+            subfilter: SubFilter::AdbePkcs7Detached,
             date: date.into(),
             reason: None,
             location: None,
@@ -357,7 +358,7 @@ impl Widget<'_> {
 /// those two offsets in it.
 fn signature_dictionary(opts: &SigOptions) -> (Vec<u8>, usize, usize) {
     let mut s = b"<</Type/Sig/Filter/Adobe.PPKLite/SubFilter/".to_vec();
-    s.extend_from_slice(opts.subfilter.as_bytes());
+    s.extend_from_slice(opts.subfilter.as_str().as_bytes());
     s.extend_from_slice(b"/M");
     s.extend(ser(&Object::String(
         opts.date.clone().into_bytes(),

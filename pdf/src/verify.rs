@@ -26,7 +26,8 @@ use super::reader::{self, Entry, Source};
 use super::revisions;
 use super::structure::{self, Pdf};
 use crate::Error;
-use jpki_cms::{self as cms_verify, Against, Chain, VerifyError};
+use crate::SubFilter;
+use jpki_cms::{self as cms_verify, Against, Chain, Timestamp, VerifyError};
 use lopdf::{Object, ObjectId};
 use sha2::{Digest, Sha256};
 use std::path::Path;
@@ -36,14 +37,17 @@ use std::path::Path;
 pub struct SigReport {
     /// Field name.
     pub field: String,
-    /// `/SubFilter`.
+    /// `/SubFilter` as the file names it (`(none)` if absent): see
+    /// [`SubFilter`] for the two that are verified.
     pub subfilter: String,
     /// Signer certificate subject.
     pub signer: Option<String>,
     /// signingTime attribute, else `/M`.
     pub time: Option<String>,
-    /// RFC 3161 timestamp, if any.
-    pub timestamp: Option<String>,
+    /// The RFC 3161 timestamp over the signature, if any (checked; one that
+    /// does not verify is a [`Problem`]).
+    #[serde(serialize_with = "timestamp_json")]
+    pub timestamp: Option<Timestamp>,
     /// The `/ByteRange`.
     pub byte_range: Option<[u64; 4]>,
     /// Where the signed bytes end.
@@ -60,6 +64,24 @@ pub struct SigReport {
     pub modification_level: Level,
     /// The later revisions (each covered by a later signature) and what they changed.
     pub later_revisions: Vec<Revision>,
+}
+
+/// A timestamp as `{"time", "tsa", "tsa_ca"}`, `tsa_ca` null when the TSA's
+/// chain was not checked.
+fn timestamp_json<S: serde::Serializer>(t: &Option<Timestamp>, s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeStruct;
+    let Some(t) = t else {
+        return s.serialize_none();
+    };
+    let tsa_ca = match &t.chain {
+        Chain::Trusted(ca) => Some(ca),
+        Chain::NotChecked => None,
+    };
+    let mut st = s.serialize_struct("Timestamp", 3)?;
+    st.serialize_field("time", &t.time)?;
+    st.serialize_field("tsa", &t.tsa)?;
+    st.serialize_field("tsa_ca", &tsa_ca)?;
+    st.end()
 }
 
 /// Why a signature is not valid.
@@ -381,10 +403,12 @@ fn sig_dictionary(
     if let Ok(m) = sig.get(b"M").and_then(Object::as_str) {
         r.time = Some(pdf_date_text(m));
     }
-    if r.subfilter != "adbe.pkcs7.detached" && r.subfilter != "ETSI.CAdES.detached" {
+    if SubFilter::from_name(&r.subfilter).is_none() {
         return Err(format!(
-            "/SubFilter {} is not supported (only adbe.pkcs7.detached and ETSI.CAdES.detached)",
-            r.subfilter
+            "/SubFilter {} is not supported (only {} and {})",
+            r.subfilter,
+            SubFilter::AdbePkcs7Detached,
+            SubFilter::EtsiCadesDetached
         ));
     }
     Ok(sig)
@@ -518,7 +542,8 @@ fn check_cms(
         r.time = Some(t);
     }
     r.timestamp = v.timestamp;
-    if r.subfilter == "ETSI.CAdES.detached" && !v.signing_certificate_v2 {
+    let pades = SubFilter::from_name(&r.subfilter) == Some(SubFilter::EtsiCadesDetached);
+    if pades && !v.signing_certificate_v2 {
         return Err("ETSI.CAdES.detached without the signing-certificate-v2 attribute".into());
     }
     if let Chain::Trusted(t) = v.chain {

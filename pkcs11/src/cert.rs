@@ -4,15 +4,7 @@
 
 use crate::error::{P11Error, Result};
 use der::{Decode, Encode};
-use jpki_card::{CardError, CertificateDer, DigestInfo};
-
-/// What the card is asked to sign.
-pub enum SignInput {
-    /// PKCS#1 v1.5 over a DigestInfo.
-    Pkcs1(DigestInfo),
-    /// RSASSA-PSS (SHA-256, MGF1-SHA-256, salt 32) over a SHA-256 hash.
-    PssSha256([u8; 32]),
-}
+use jpki_card::{check_card_signature, CardError, CertificateDer, SignInput, SignatureCheckError};
 
 /// A parsed certificate.
 #[derive(Clone)]
@@ -68,25 +60,9 @@ impl Cert {
 
     /// Checks a card signature against this certificate's key before anyone gets it.
     pub fn check(&self, input: &SignInput, sig: &[u8]) -> Result<()> {
-        let key = rsa::RsaPublicKey::new(
-            rsa::BigUint::from_bytes_be(&self.n),
-            rsa::BigUint::from_bytes_be(&self.e),
-        )
-        .map_err(|_| malformed())?;
-        use rsa::traits::PublicKeyParts;
-        let ok = key.size() == sig.len()
-            && match input {
-                SignInput::Pkcs1(di) => key
-                    .verify(rsa::Pkcs1v15Sign::new_unprefixed(), di.as_der(), sig)
-                    .is_ok(),
-                SignInput::PssSha256(h) => key
-                    .verify(rsa::Pss::new_with_salt::<sha2::Sha256>(32), h, sig)
-                    .is_ok(),
-            };
-        if ok {
-            Ok(())
-        } else {
-            Err(P11Error::BadSignature)
-        }
+        check_card_signature(&self.n, &self.e, input, sig).map_err(|e| match e {
+            SignatureCheckError::UnusableKey => malformed(),
+            _ => P11Error::BadSignature,
+        })
     }
 }

@@ -5,10 +5,9 @@
 //! result. `CKM_SHA*_RSA_PKCS` hash here and sign the DigestInfo. RSA-PSS (SHA-256, MGF1
 //! SHA-256, salt 32: the card's only PSS mode) is offered only when configured (`pss = yes`).
 
-use crate::cert::SignInput;
 use crate::error::{rv, Result};
 use cryptoki_sys::*;
-use jpki_card::{DigestInfo, HashAlg};
+use jpki_card::{DigestInfo, HashAlg, SignInput};
 use sha2::Digest;
 
 /// Largest input kept for a one-shot mechanism (a DigestInfo is at most 83 bytes).

@@ -13,11 +13,11 @@
 //! through it is dropped: the next card may be another person's. After `fork()` the parent's
 //! PC/SC handles are abandoned, never closed (they belong to the parent's pcscd connection).
 
-use crate::cert::{Cert, SignInput};
+use crate::cert::Cert;
 use crate::error::{P11Error, Result};
 use jpki_card::{
     AnyPin, Card, CardError, CertKind, KeyKind, LastTry, PinKind, PinStatus, ReaderChoice, Secret,
-    Session, Tries,
+    Session, SignInput, Tries,
 };
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -291,11 +291,7 @@ impl CardAccess {
     ) -> Result<Vec<u8>> {
         let sig = self.verified(key, pin, last_try, |s, learnt| {
             read_once(s, learnt, cert_of(key))?;
-            let sig = match input {
-                SignInput::Pkcs1(di) => s.sign(key, di)?,
-                SignInput::PssSha256(h) => s.sign_pss_sha256(key, h)?,
-            };
-            Ok(sig.into_bytes())
+            Ok(s.sign_input(key, input)?.into_bytes())
         })?;
         let cert = self
             .learnt

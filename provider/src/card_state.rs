@@ -25,8 +25,8 @@ use crate::error::{ProvError, Result};
 use crate::ffi::{Param, PassphraseCallback};
 use crate::params::Builder;
 use jpki_card::{
-    AnyPin, Card, CardError, CertKind, CertificateDer, DigestInfo, KeyKind, LastTry, PinKind,
-    ReaderChoice, RsaSignature, Secret, Session, Tries,
+    AnyPin, Card, CardError, CertKind, CertificateDer, KeyKind, LastTry, PinKind, ReaderChoice,
+    RsaSignature, Secret, Session, SignInput, Tries,
 };
 use jpki_pin_source::Request;
 use jpki_uri::PinSource;
@@ -34,14 +34,6 @@ use std::collections::HashMap;
 use std::ffi::{c_char, c_void};
 use std::sync::{Mutex, MutexGuard};
 use zeroize::Zeroizing;
-
-/// What the card is asked to sign.
-pub enum SignInput {
-    /// PKCS#1 v1.5 over a DigestInfo (P1=00).
-    Pkcs1(DigestInfo),
-    /// RSASSA-PSS over a SHA-256 hash (P1=04).
-    PssSha256([u8; 32]),
-}
 
 /// OpenSSL's passphrase callback, valid only during the store load / decode that passed it.
 #[derive(Clone, Copy)]
@@ -310,11 +302,7 @@ impl Token {
         let pin = AnyPin::new(pin_kind, &secret).map_err(ProvError::from_card)?;
         let r = st.session(choice, |s, _| {
             card(s.verify(&pin, access.last_try))?;
-            match input {
-                SignInput::Pkcs1(di) => s.sign(key, di),
-                SignInput::PssSha256(h) => s.sign_pss_sha256(key, h),
-            }
-            .map_err(ProvError::from_card)
+            s.sign_input(key, input).map_err(ProvError::from_card)
         });
         if let Err(ProvError::Card(CardError::WrongPin { .. } | CardError::Blocked { .. })) = &r {
             // Another card, or the PIN was changed meanwhile: never present it again.

@@ -5,13 +5,12 @@
 //! store/decoder that created them. A reference handed to OpenSSL ([`Key::reference`]) is only
 //! meaningful inside this process, while the object that made it is alive.
 
-use crate::card_state::{cert_of, Access, SignInput};
+use crate::card_state::{cert_of, Access};
 use crate::error::{ProvError, Result};
 use crate::provider::Provider;
 use der::Decode;
-use jpki_card::{CertificateDer, KeyKind, LastTry, ReaderChoice};
+use jpki_card::{CertificateDer, KeyKind, LastTry, ReaderChoice, SignInput, SignatureCheckError};
 use jpki_uri::PinSource;
-use rsa::traits::PublicKeyParts;
 use std::sync::Arc;
 
 /// An RSA public key, big-endian, no leading zeros.
@@ -66,27 +65,14 @@ impl RsaPublic {
     /// key than the certificate we hold (card swapped), or a PSS mode that is not what we
     /// think (spec §7.2 [O]), before anyone ships the signature.
     pub fn check(&self, input: &SignInput, sig: &[u8]) -> Result<()> {
-        let key = rsa::RsaPublicKey::new(
-            rsa::BigUint::from_bytes_be(&self.n),
-            rsa::BigUint::from_bytes_be(&self.e),
-        )
-        .map_err(|_| ProvError::Internal("unusable public key"))?;
-        let ok = key.size() == sig.len()
-            && match input {
-                SignInput::Pkcs1(di) => key
-                    .verify(rsa::Pkcs1v15Sign::new_unprefixed(), di.as_der(), sig)
-                    .is_ok(),
-                SignInput::PssSha256(h) => key
-                    .verify(rsa::Pss::new_with_salt::<sha2::Sha256>(32), h, sig)
-                    .is_ok(),
-            };
-        if ok {
-            return Ok(());
+        match jpki_card::check_card_signature(&self.n, &self.e, input, sig) {
+            Ok(()) => Ok(()),
+            Err(SignatureCheckError::UnusableKey) => Err(ProvError::Internal("unusable public key")),
+            Err(_) => Err(ProvError::NotAvailable(match input {
+                SignInput::Pkcs1(_) => "the card's signature does not match its certificate; was the card swapped? Load the key again".into(),
+                SignInput::PssSha256(_) => "the card's RSA-PSS signature does not verify (this card's PSS mode differs from the known one); set pss = refuse and cap TLS at 1.2".into(),
+            })),
         }
-        Err(ProvError::NotAvailable(match input {
-            SignInput::Pkcs1(_) => "the card's signature does not match its certificate; was the card swapped? Load the key again".into(),
-            SignInput::PssSha256(_) => "the card's RSA-PSS signature does not verify (this card's PSS mode differs from the known one); set pss = refuse and cap TLS at 1.2".into(),
-        }))
     }
 }
 

@@ -13,14 +13,13 @@
 //! the exported public key). `digest_sign_init` never touches the card: libssl calls it as a
 //! probe for every signature algorithm it considers.
 
-use crate::card_state::SignInput;
 use crate::error::{ProvError, Result};
 use crate::ffi::{self, dispatch, Dispatch, Param, DISPATCH_END};
 use crate::key::Key;
 use crate::keymgmt::keydata;
 use crate::params::{locate, locate_const};
 use crate::provider::{guard, Provider};
-use jpki_card::{DigestInfo, HashAlg};
+use jpki_card::{DigestInfo, HashAlg, SignInput};
 use sha2::Digest;
 use std::ffi::{c_char, c_int, c_void, CStr};
 use std::sync::Arc;

@@ -228,7 +228,7 @@ fn verify(g: &Global, a: &CmsVerifyArgs) -> Result<(), CliError> {
                 "valid": true,
                 "signer": v.signer,
                 "signing_time": v.signing_time,
-                "timestamp": v.timestamp,
+                "timestamp": v.timestamp.as_ref().map(|t| Msg::Timestamp(t).to_string()),
                 "chain_checked": matches!(v.chain, Chain::Trusted(_)),
             })
         );
@@ -240,7 +240,7 @@ fn verify(g: &Global, a: &CmsVerifyArgs) -> Result<(), CliError> {
         println!("{}", Msg::Line(Field::SigningTime, &t));
     }
     if let Some(t) = &v.timestamp {
-        let t = crate::i18n::reason(t, crate::i18n::lang());
+        let t = Msg::Timestamp(t).to_string();
         println!("{}", Msg::Line(Field::Timestamp, &t));
     }
     let content = Msg::ContentMatches.to_string();

@@ -34,6 +34,7 @@ mod reasons;
 pub use reasons::reason;
 
 use jpki_card::{CardError, PinKind, TokenKind};
+use jpki_cms::Chain;
 use jpki_pdf::Level;
 use jpki_pdf::Lock;
 use std::fmt;
@@ -380,6 +381,12 @@ pub enum Msg<'a> {
     CmsSignatureValid,
     /// `verify`/`cms verify`: signature checked.
     VerifySignatureValid,
+    /// `verify`/`cms verify`: a checked RFC 3161 timestamp (time, TSA, its chain).
+    Timestamp(&'a jpki_cms::Timestamp),
+    /// `cms verify`: a detached CMS given without its content.
+    ContentMissing,
+    /// `verify`/`cms verify`: the timestamp token does not verify (why, translated).
+    InvalidTimestamp(&'a str),
     /// `verify`/`cms verify`: chain checked to the CA.
     VerifyChainTrusted(&'a str),
     /// `verify`/`cms verify`: chain not checked (`--ca` given for another file or not at all).
@@ -516,6 +523,28 @@ impl Msg<'_> {
             (Ja, VerifySigHeading(f, i, n, field)) => format!("{f}: 署名 {i}/{n}（フィールド {field}）"),
             (En, VerifySignatureValid) => "valid (digest of the signed bytes matches, RSA PKCS#1 v1.5 SHA-256)".into(),
             (Ja, VerifySignatureValid) => "有効（署名対象のハッシュ値が一致、RSA PKCS#1 v1.5 SHA-256）".into(),
+            (En, Timestamp(t)) => format!(
+                "{} (RFC 3161, TSA {}; {})",
+                t.time,
+                t.tsa,
+                match &t.chain {
+                    Chain::Trusted(ca) => format!("chains to trusted TSA CA {ca}"),
+                    Chain::NotChecked => "TSA chain NOT checked: pass --tsa-ca FILE".into(),
+                }
+            ),
+            (Ja, Timestamp(t)) => format!(
+                "{}（RFC 3161、TSA {}。{}）",
+                t.time,
+                t.tsa,
+                match &t.chain {
+                    Chain::Trusted(ca) => format!("信頼するTSAのCA {ca} まで検証済み"),
+                    Chain::NotChecked => "TSAの証明書チェーンは未検証（信頼するTSAのCAを --tsa-ca FILE で指定してください）".into(),
+                }
+            ),
+            (En, ContentMissing) => "the CMS is detached: give the signed file with --content FILE".into(),
+            (Ja, ContentMissing) => "このCMSは分離署名です。署名されたファイルを --content FILE で指定してください".into(),
+            (En, InvalidTimestamp(why)) => format!("the timestamp token is not valid: {why}"),
+            (Ja, InvalidTimestamp(why)) => format!("タイムスタンプトークンが無効です: {why}"),
             (En, VerifyChainTrusted(ca)) => format!("chains to trusted CA {ca}"),
             (Ja, VerifyChainTrusted(ca)) => format!("信頼するCA {ca} まで検証済み"),
             (En, VerifyChainNotChecked(true)) => "NOT checked".into(),
@@ -663,6 +692,8 @@ pub fn verify_error(e: &jpki_cms::VerifyError) -> String {
         E::DigestMismatch => Msg::DigestMismatch.to_string(),
         E::NotChained { ca, reason } => Msg::NotChained(ca, reason).to_string(),
         E::Invalid(why) => reason(why, lang()),
+        E::ContentMissing => Msg::ContentMissing.to_string(),
+        E::InvalidTimestamp(why) => Msg::InvalidTimestamp(&verify_error(why)).to_string(),
         other => other.to_string(),
     }
 }
@@ -921,5 +952,46 @@ mod tests {
             io_error("cannot read", "standard input", &nf, Lang::Ja),
             "標準入力を読み込めません: ファイルまたはディレクトリがありません"
         );
+    }
+
+    /// The timestamp and content facts jpki-cms returns typed: the English
+    /// text the library used to build, and a Japanese one.
+    #[test]
+    fn timestamps_and_missing_content() {
+        let t = |chain| jpki_cms::Timestamp {
+            time: "2026-12-01 10:00:00 UTC".into(),
+            tsa: "CN=TSA".into(),
+            chain,
+        };
+        let unchecked = t(Chain::NotChecked);
+        assert_eq!(
+            Msg::Timestamp(&unchecked).text(Lang::En),
+            "2026-12-01 10:00:00 UTC (RFC 3161, TSA CN=TSA; TSA chain NOT checked: pass --tsa-ca FILE)"
+        );
+        let ja = Msg::Timestamp(&unchecked).text(Lang::Ja);
+        assert!(
+            has_kana(&ja) && ja.contains("--tsa-ca FILE") && ja.contains("CN=TSA"),
+            "{ja}"
+        );
+        let trusted = t(Chain::Trusted("CN=TSA CA".into()));
+        assert_eq!(
+            Msg::Timestamp(&trusted).text(Lang::En),
+            "2026-12-01 10:00:00 UTC (RFC 3161, TSA CN=TSA; chains to trusted TSA CA CN=TSA CA)"
+        );
+        assert!(Msg::Timestamp(&trusted)
+            .text(Lang::Ja)
+            .contains("CN=TSA CA"));
+        assert_eq!(
+            Msg::ContentMissing.text(Lang::En),
+            "the CMS is detached: give the signed file with --content FILE"
+        );
+        assert!(has_kana(&Msg::ContentMissing.text(Lang::Ja)));
+        let e =
+            jpki_cms::VerifyError::InvalidTimestamp(Box::new(jpki_cms::VerifyError::NotChained {
+                ca: "ca.pem".into(),
+                reason: "unable to get local issuer certificate".into(),
+            }));
+        // In English the CLI says what the library's own text says.
+        assert_eq!(verify_error(&e), e.to_string());
     }
 }

@@ -1,6 +1,7 @@
 //! Faults through real pcscd: the simulated card in the second reader is pulled in the middle
 //! of VERIFY, READ BINARY, COMPUTE DIGITAL SIGNATURE and CHANGE REFERENCE DATA, answers status
-//! words it should not, sits behind a reader that mangles 256-byte responses, or is slow.
+//! words it should not, sits behind a reader that mangles 256-byte responses, is slow, or
+//! signs with another key than its certificate's.
 //!
 //! For each: one clear error naming the cause (message and `jpki-sign` exit code: 3 no card,
 //! 4 PIN problem, 5 card failure), no output file or a complete one, no PIN try spent beyond
@@ -231,6 +232,28 @@ fn pulled_mid_signature_through_the_provider() {
         &w.path("doc.txt"),
         &w.path("sig.bin"),
     );
+}
+
+/// A card that signs with another key than its certificate's (swapped between reading the
+/// certificate and signing): the provider checks the signature against the certificate and
+/// hands nothing out.
+#[test]
+fn a_signature_by_another_key_never_leaves_the_provider() {
+    let sim = SecondSim::start(&["--cross-keys"]);
+    let w = Work::new();
+    let o = dgst_sign(&w, "sig.bin");
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(
+        err.contains("the card's signature does not match its certificate; was the card swapped?"),
+        "{err}"
+    );
+    no_output(&w.path("sig.bin"));
+    // The card signed (the check refused, not the card), after the one VERIFY the PIN needed.
+    let st = sim.stats();
+    assert_eq!(st.signatures, 1);
+    assert_eq!(st.failed_verifies.values().sum::<u64>(), 0);
+    assert_eq!(sim.tries(PinId::Auth), 3);
 }
 
 #[test]

@@ -136,6 +136,29 @@ fn wrong_pin_costs_exactly_one_verify_and_a_malformed_one_none() {
     assert_eq!(sim.stats().verifies_of(PinId::Auth), 1);
 }
 
+/// A card that signs with another key than its certificate's (swapped between reading the
+/// certificate and signing): the module checks the signature and returns none.
+#[test]
+fn a_signature_by_another_key_is_refused() {
+    let sim = SecondSim::start(&["--cross-keys"]);
+    let s = Scratch::new();
+    let o = sign(SECOND_READER, "0", "01", &["--pin", "1234"], &s);
+    assert!(!o.status.success(), "{}", all(&o));
+    assert!(all(&o).contains("CKR_DEVICE_ERROR"), "{}", all(&o));
+    let written = std::fs::metadata(s.path("sig"))
+        .map(|m| m.len())
+        .unwrap_or(0);
+    assert_eq!(written, 0, "no signature may be written");
+    // The card signed (the check refused, not the card) twice: pkcs11-tool tries
+    // C_SignUpdate/C_SignFinal after C_Sign failed, and the module refused that one too. Each
+    // signature had its own VERIFY besides C_Login's, none refused.
+    let st = sim.stats();
+    assert_eq!(st.signatures, 2);
+    assert_eq!(st.verifies_of(PinId::Auth), 3);
+    assert_eq!(st.failed_verifies.values().sum::<u64>(), 0);
+    assert_eq!(sim.tries(PinId::Auth), 3);
+}
+
 #[test]
 fn final_try_is_refused_and_a_blocked_pin_never_sent() {
     let sim = SecondSim::start(&["--auth-tries", "1", "--sign-tries", "0"]);

@@ -93,6 +93,10 @@ struct Args {
     /// Refuse RSA-PSS signing (COMPUTE DIGITAL SIGNATURE P1=04/05) like a card without it.
     #[arg(long)]
     no_pss: bool,
+    /// Sign with the other key than the certificate's (auth key ↔ sign key), as a card
+    /// swapped between reading the certificate and signing: every signature fails its check.
+    #[arg(long)]
+    cross_keys: bool,
     /// Delay every APDU response by this many milliseconds (a slow card).
     #[arg(long)]
     delay_ms: Option<u64>,
@@ -192,6 +196,7 @@ fn run(a: Args) -> Result<(), String> {
         },
         verified_query_ok: !a.verified_query_counter,
         pss: !a.no_pss,
+        cross_keys: a.cross_keys,
     };
     let mut card = SimCard::new(Arc::new(pki), state, opts);
     if let Some(p) = a.state.clone() {

@@ -1,7 +1,7 @@
 //! jpki-pdf's free-text reasons (`Error::Invalid`, the reason of
 //! `Error::CannotSign`, `verify::Problem::Invalid`, the stamp image's
-//! errors) and jpki-cms's (`VerifyError::Invalid`, the timestamp line of a
-//! report) in Japanese.
+//! errors) and jpki-cms's (`VerifyError::Invalid`) in Japanese. (The
+//! timestamp line is typed, `jpki_cms::Timestamp`, and worded in `i18n.rs`.)
 //!
 //! The library writes these in English with values inside (file names,
 //! page numbers, byte offsets), so they cannot be matched as variants:
@@ -247,15 +247,6 @@ const REASONS: &[(&str, &str)] = &[
     ("messageDigest: {}", "messageDigest 属性が読み取れません: {0}"),
     ("signingCertificateV2: {}", "signingCertificateV2 属性が読み取れません: {0}"),
     ("signingTime: {}", "signingTime 属性が読み取れません: {0}"),
-    // The timestamp line of a report (jpki-cms).
-    (
-        "{} (RFC 3161, TSA {}; chains to trusted TSA CA {})",
-        "{0}（RFC 3161、TSA {1}。信頼するTSAのCA {2} まで検証済み）",
-    ),
-    (
-        "{} (RFC 3161, TSA {}; TSA chain NOT checked: pass --tsa-ca FILE)",
-        "{0}（RFC 3161、TSA {1}。TSAの証明書は未検証: --tsa-ca FILE で指定してください）",
-    ),
 ];
 
 /// The values `{}` stands for in `pattern` if `text` is that pattern.

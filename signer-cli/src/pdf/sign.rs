@@ -15,7 +15,7 @@ use crate::Global;
 use clap::Args;
 use jpki_card::{Card, CertKind, KeyKind, PinKind, ReaderChoice};
 use jpki_cms::{Content, Profile};
-use jpki_pdf::{SigOptions, Source, Stamp, StampFont, Update};
+use jpki_pdf::{SigOptions, Source, Stamp, StampFont, SubFilter, Update};
 use sha2::{Digest, Sha256};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -152,9 +152,9 @@ pub fn run(g: &Global, a: &SignArgs) -> Result<(), CliError> {
     let (date, now) = pdf_date()?;
     let opts = SigOptions {
         subfilter: if a.pades {
-            "ETSI.CAdES.detached"
+            SubFilter::EtsiCadesDetached
         } else {
-            "adbe.pkcs7.detached"
+            SubFilter::AdbePkcs7Detached
         },
         date,
         reason: a.reason.clone(),

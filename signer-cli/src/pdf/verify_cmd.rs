@@ -115,11 +115,13 @@ fn note_unreferenced(name: &str, report: &FileReport) {
     }
 }
 
-/// A report as JSON, with its problem in the run's language.
+/// A report as JSON, with its problem and timestamp in the run's language.
 fn report_json(r: &SigReport, problem: &Option<String>) -> serde_json::Value {
     let mut v = serde_json::to_value(r).unwrap_or_default();
     if let Some(o) = v.as_object_mut() {
         o.insert("problem".into(), serde_json::json!(problem));
+        let timestamp = r.timestamp.as_ref().map(|t| Msg::Timestamp(t).to_string());
+        o.insert("timestamp".into(), serde_json::json!(timestamp));
     }
     v
 }
@@ -162,10 +164,7 @@ fn print_reports(
             line(Field::SigningTime, &Msg::ClaimedTime(t).to_string());
         }
         if let Some(t) = &r.timestamp {
-            line(
-                Field::Timestamp,
-                &crate::i18n::reason(t, crate::i18n::lang()),
-            );
+            line(Field::Timestamp, &Msg::Timestamp(t).to_string());
         }
         line(Field::Type, &r.subfilter);
         if let Some([a, b, c, d]) = r.byte_range {
