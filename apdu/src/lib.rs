@@ -8,6 +8,18 @@
 //!
 //! Parsing is total: any byte string gives either a [`Command`] or an
 //! [`ApduError`], never a panic — the simulator parses whatever vpcd hands it.
+//!
+//! ```
+//! use jpki_apdu::{ApduError, Command, Le, Response, StatusWord};
+//!
+//! // READ BINARY of 1000 bytes at offset 255: Le > 256 needs the extended form.
+//! let le = Le::new(1000).expect("1000 fits an extended Le");
+//! let cmd = Command::new(0x00, 0xB0, 0x00, 0xFF).with_le(le).extended();
+//! assert_eq!(cmd.to_bytes()?.as_slice(), &[0x00, 0xB0, 0x00, 0xFF, 0x00, 0x03, 0xE8]);
+//! let r = Response::parse(&[0x30, 0x82, 0x90, 0x00])?;
+//! assert_eq!((r.data.as_slice(), r.sw), (&[0x30, 0x82][..], StatusWord::OK));
+//! # Ok::<(), ApduError>(())
+//! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

@@ -8,6 +8,18 @@
 //!   private-key file (nginx 1.22, curl 7.88). The OpenSSL provider's decoder turns it into the
 //!   card key; `jpki-sign uri-key` writes it.
 //!
+//! ```
+//! use jpki_uri::{JpkiUri, Object, UriError};
+//!
+//! let uri = JpkiUri::parse("jpki:sign?reader=ACR39&last-try=allow")?;
+//! assert_eq!(uri.object, Object::Sign);
+//! assert_eq!(uri.reader.as_deref(), Some("ACR39"));
+//! assert!(uri.allow_last_try);
+//! // A PIN value has no place in a URI.
+//! assert!(JpkiUri::parse("jpki:auth?pin-value=1234").is_err());
+//! # Ok::<(), UriError>(())
+//! ```
+//!
 //! Shared by the provider and the CLI so both accept exactly the same spelling. This crate does
 //! not touch the card and refuses URIs that carry a PIN value: a secret in a URI ends up in shell
 //! history, process lists and logs.
