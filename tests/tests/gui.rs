@@ -901,11 +901,7 @@ fn gui_verifies_a_pdf_signed_by_pyhanko() {
     b.click("#tab-verify");
     b.type_into("#verify-files", &signed.display().to_string());
     b.click("#verify-go");
-    let v = b.wait_for(
-        "the report",
-        "const r = document.querySelector('#verify-results .result');
-         return r ? [r.dataset.valid, r.innerText] : null;",
-    );
+    let v = first_verify_result(&b);
     assert_eq!(v[0], json!("true"), "{v}");
     let text = v[1].as_str().unwrap_or_default();
     assert!(text.contains("CN=pyHanko signer"), "{text}");
@@ -1045,11 +1041,7 @@ fn gui_signs_and_verifies_pdfs_dropped_onto_the_page() {
         &[("見積書-signed.pdf", &signed_bytes)],
     );
     b.click("#verify-go");
-    let v = b.wait_for(
-        "the report",
-        "const r = document.querySelector('#verify-results .result');
-         return r ? [r.dataset.valid, r.innerText] : null;",
-    );
+    let v = first_verify_result(&b);
     assert_eq!(v[0], json!("true"), "{v}");
     let text = v[1].as_str().unwrap_or_default();
     assert!(text.contains("見積書-signed.pdf"), "{text}");
@@ -1211,4 +1203,13 @@ fn assert_jpki_sign_verifies(signed: &std::path::Path) {
         .arg(pki_file("sign-ca.pem")));
     ok(&o);
     assert!(stdout(&o).contains("VALID"), "{}", stdout(&o));
+}
+
+/// `[valid, text]` of the first result on the verify tab, once it is there.
+fn first_verify_result(b: &Browser) -> serde_json::Value {
+    b.wait_for(
+        "the report",
+        "const r = document.querySelector('#verify-results .result');
+         return r ? [r.dataset.valid, r.innerText] : null;",
+    )
 }
