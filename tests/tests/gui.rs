@@ -1116,8 +1116,9 @@ fn gui_explains_refused_uploads_in_japanese() {
         .into_bytes();
     let err = refused("暗号.pdf", &encrypted);
     assert!(err.starts_with("暗号.pdfは暗号化されています。"), "{err}");
-    // Two uploads where one's signed copy would overwrite the other (the CLI
-    // sees the second as an existing output).
+    // Two uploads where one's signed copy would overwrite the other: the page
+    // says to rename (the CLI would suggest --force, which the page lacks), and
+    // no VERIFY is spent.
     let pdf = minimal_pdf("1.7");
     drop_onto(
         &b,
@@ -1128,7 +1129,7 @@ fn gui_explains_refused_uploads_in_japanese() {
     let out = sign_chosen(&b);
     assert_eq!(
         out["error"],
-        json!("a-signed.pdfはすでにあります。別のファイル名にするか、上書きするときは --force を付けてください"),
+        json!("a-signed.pdfはすでにあります。a.pdfの署名済みファイルで上書きされてしまうため、どちらかのファイル名を変えてからもう一度署名してください"),
         "{out}"
     );
     // A seal that is not a picture.

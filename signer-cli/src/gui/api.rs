@@ -227,6 +227,9 @@ fn sign(state: &mut State, lang: Lang, u: Upload<Options>, dir: &std::path::Path
     if pdfs.is_empty() {
         return (400, json!({"ok": false, "error": Text::NoFiles.text(lang)}));
     }
+    if let Some(error) = output_clash(&pdfs, lang) {
+        return (200, json!({"ok": false, "error": error}));
+    }
     let opts = sign_options(o, seal.first().map(|(_, p)| *p));
     let out = backend::sign(&state.settings, lang, dir, &pdfs, &opts, &u.secret);
     if !out.ok() {
@@ -244,6 +247,27 @@ fn sign(state: &mut State, lang: Lang, u: Upload<Options>, dir: &std::path::Path
         }
     }
     (200, json!({"ok": true, "results": results}))
+}
+
+/// A signed copy that would replace a file already there (another upload, or a local file),
+/// said the page's way: the CLI refuses too, but tells the user to pass `--force`, which the
+/// page does not offer.
+fn output_clash(pdfs: &[PathBuf], lang: Lang) -> Option<String> {
+    let name = |p: &std::path::Path| {
+        p.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
+    pdfs.iter().find_map(|input| {
+        let signed = backend::signed_name(input);
+        signed.exists().then(|| {
+            Text::OutputExists {
+                signed: &name(&signed),
+                input: &name(input),
+            }
+            .text(lang)
+        })
+    })
 }
 
 /// The verification report of `input`'s signed copy; an uploaded one is

@@ -28,6 +28,11 @@ pub enum Text<'a> {
     /// The child `jpki-sign` ended without saying why (crashed, killed).
     ChildDied,
     NoFiles,
+    /// A signed copy would replace a file that is there (another upload of that name).
+    OutputExists {
+        signed: &'a str,
+        input: &'a str,
+    },
     DownloadGone,
     Started(&'a str),
     Stopped,
@@ -56,6 +61,8 @@ impl Text<'_> {
             (Ja, ChildDied) => "jpki-sign が予期せず終了しました（このファイルで異常終了した可能性があります）。もう一度お試しください。暗証番号の残り回数はカードの欄に表示されます".into(),
             (En, NoFiles) => "choose at least one PDF file".into(),
             (Ja, NoFiles) => "PDFファイルを1つ以上選んでください".into(),
+            (En, OutputExists { signed, input }) => format!("{signed} already exists and the signed copy of {input} would replace it: rename one of the files and sign again"),
+            (Ja, OutputExists { signed, input }) => format!("{signed}はすでにあります。{input}の署名済みファイルで上書きされてしまうため、どちらかのファイル名を変えてからもう一度署名してください"),
             (En, DownloadGone) => "this file was already downloaded or has expired; sign again".into(),
             (Ja, DownloadGone) => "このファイルはダウンロード済みか期限切れです。もう一度署名してください".into(),
             (En, Started(u)) => format!("jpki-sign gui: the page is open in your browser ({u}); close it to stop"),
