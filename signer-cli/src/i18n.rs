@@ -457,6 +457,14 @@ pub enum Msg<'a> {
     AgentPinFileDash,
     /// `ssh agent`: no way to ask for the auth PIN.
     AgentNoPinSource,
+    /// `--ca FILE` holds no PEM certificate (the file).
+    CaNoPem(&'a str),
+    /// `uri-key`: a URI that names no key (the URI).
+    NotAKey(&'a str),
+    /// `cms verify`: a PEM block that cannot be decoded (the decoder's reason).
+    MalformedPem(&'a str),
+    /// `cms verify`: a PEM label other than CMS or PKCS7 (the label).
+    PemLabel(&'a str),
 }
 
 impl Msg<'_> {
@@ -664,6 +672,14 @@ impl Msg<'_> {
             (Ja, AgentPinFileDash) => "エージェントは暗証番号が必要になるたびにPINファイルを読みます。`-` ではなくファイルのパスを指定してください".into(),
             (En, AgentNoPinSource) => "the agent needs a way to ask for the auth PIN: pass --pin-file FILE, set SSH_ASKPASS, or start it on a terminal".into(),
             (Ja, AgentNoPinSource) => "エージェントには利用者証明用暗証番号を尋ねる手段が必要です。--pin-file FILE を指定するか、SSH_ASKPASS を設定するか、端末から起動してください".into(),
+            (En, CaNoPem(f)) => format!("{f} holds no PEM certificate (--ca wants the trusted CA certificates as PEM)"),
+            (Ja, CaNoPem(f)) => format!("{f}にPEM形式の証明書がありません（--ca には信頼するCAの証明書をPEM形式で指定してください）"),
+            (En, NotAKey(u)) => format!("{u} is not a key; use jpki:auth or jpki:sign"),
+            (Ja, NotAKey(u)) => format!("{u}は鍵ではありません。jpki:auth か jpki:sign を指定してください"),
+            (En, MalformedPem(e)) => format!("malformed PEM: {e}"),
+            (Ja, MalformedPem(e)) => format!("PEM形式が壊れています: {e}"),
+            (En, PemLabel(l)) => format!("PEM label {l} is not CMS or PKCS7"),
+            (Ja, PemLabel(l)) => format!("PEMのラベル {l} がCMSでもPKCS7でもありません"),
             (En, BadStampRect(r)) => format!("--stamp-rect {r:?}: expected four numbers X,Y,W,H in points, X and Y not negative, W and H > 0"),
             (Ja, BadStampRect(r)) => format!("--stamp-rect {r:?}: 署名欄の位置はポイント単位の4つの数値 X,Y,W,H で指定してください（X、Yは0以上、W、Hは0より大きい値）"),
         }

@@ -486,6 +486,20 @@ fn output_with_several_inputs_and_font_errors_in_japanese() {
         1,
         "jpki-sign: エラー: --pin-file と --new-pin-file には別々のファイルを指定してください",
     );
+    let not_pem = w.write("ca.pem", b"no certificate here\n");
+    let o = run(ja(jpki_sign_main())
+        .arg("verify")
+        .arg(&a)
+        .arg("--ca")
+        .arg(&not_pem));
+    error_line(
+        &o,
+        1,
+        &format!(
+            "jpki-sign: エラー: {}にPEM形式の証明書がありません（--ca には信頼するCAの証明書をPEM形式で指定してください）",
+            not_pem.display()
+        ),
+    );
     // No PIN try was spent on any of them.
     assert_eq!(main_stats().verifies_of(PinId::Sign), before);
 }
