@@ -129,9 +129,7 @@ fn pin_change(g: &Global, a: &ChangeArgs) -> Result<(), CliError> {
         PinName::Sign => PinKind::Sign,
     };
     if a.new_pin_file.is_some() && a.new_pin_file == g.pin_file {
-        return Err(CliError::Usage(
-            "--pin-file and --new-pin-file must be different files".into(),
-        ));
+        return Err(CliError::Usage(Msg::SamePinFiles.to_string()));
     }
     let mut card = open(g)?;
     let tries = card.session()?.pin_status(kind)?.tries();
@@ -161,9 +159,7 @@ fn cert(g: &Global, a: &CertArgs) -> Result<(), CliError> {
     };
     check_output(a.output.as_deref(), a.force)?;
     if a.output.is_none() && format == CertFormat::Der && std::io::stdout().is_terminal() {
-        return Err(CliError::Usage(
-            "refusing to write binary DER to a terminal; use -o FILE or --pem".into(),
-        ));
+        return Err(CliError::Usage(Msg::DerToTerminal.to_string()));
     }
     let mut card = open(g)?;
     let need_pin = match kind {

@@ -194,11 +194,9 @@ pub fn der_or_pem(bytes: Vec<u8>) -> Result<Vec<u8>, CliError> {
     }
     let text = String::from_utf8_lossy(&bytes);
     let (label, der) = der::pem::decode_vec(text.trim().as_bytes())
-        .map_err(|e| CliError::Document(format!("malformed PEM: {e}")))?;
+        .map_err(|e| CliError::Document(Msg::MalformedPem(&e.to_string()).to_string()))?;
     if label != "CMS" && label != "PKCS7" {
-        return Err(CliError::Document(format!(
-            "PEM label {label} is not CMS or PKCS7"
-        )));
+        return Err(CliError::Document(Msg::PemLabel(label).to_string()));
     }
     Ok(der)
 }
@@ -262,9 +260,8 @@ pub fn check_ca_file(ca: &Path) -> Result<(), CliError> {
     })?;
     match openssl::x509::X509::stack_from_pem(&pem) {
         Ok(v) if !v.is_empty() => Ok(()),
-        _ => Err(CliError::Usage(format!(
-            "{} holds no PEM certificate (--ca wants the trusted CA certificates as PEM)",
-            ca.display()
-        ))),
+        _ => Err(CliError::Usage(
+            Msg::CaNoPem(&ca.display().to_string()).to_string(),
+        )),
     }
 }

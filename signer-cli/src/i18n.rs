@@ -31,7 +31,7 @@
 
 mod reasons;
 
-pub use reasons::reason;
+pub use reasons::{change, reason};
 
 use jpki_card::{CardError, PinKind, TokenKind};
 use jpki_cms::Chain;
@@ -442,6 +442,29 @@ pub enum Msg<'a> {
     BadStampRect(&'a str),
     /// `sign`: the card's signature does not verify with its certificate's key.
     WrongKey,
+    /// `sign`: `-o` with several input files.
+    OutputWithSeveral,
+    /// `verify`: the stderr note on signature dictionaries no field refers
+    /// to (file, `/ByteRange` count, signatures with a field).
+    UnreferencedByteRanges(&'a str, usize, usize),
+    /// `pin change`: the same file for the current and the new PIN.
+    SamePinFiles,
+    /// `cert`: DER to a terminal.
+    DerToTerminal,
+    /// `ssh pubkey`: a comment of several lines.
+    CommentOneLine,
+    /// `ssh agent`: `--pin-file -`.
+    AgentPinFileDash,
+    /// `ssh agent`: no way to ask for the auth PIN.
+    AgentNoPinSource,
+    /// `--ca FILE` holds no PEM certificate (the file).
+    CaNoPem(&'a str),
+    /// `uri-key`: a URI that names no key (the URI).
+    NotAKey(&'a str),
+    /// `cms verify`: a PEM block that cannot be decoded (the decoder's reason).
+    MalformedPem(&'a str),
+    /// `cms verify`: a PEM label other than CMS or PKCS7 (the label).
+    PemLabel(&'a str),
 }
 
 impl Msg<'_> {
@@ -635,6 +658,28 @@ impl Msg<'_> {
             (Ja, WrittenTwice(f)) => format!("{f}が2回書き込まれるか、入力ファイルを上書きしてしまいます。ファイル名を変えてください"),
             (En, WrongKey) => "the card's signature does not verify with the signer certificate's key; nothing was written".into(),
             (Ja, WrongKey) => "カードの署名が署名者の証明書の鍵で検証できません。何も書き込んでいません".into(),
+            (En, OutputWithSeveral) => "-o/--output works with one input file; with several, each gets NAME-signed.pdf".into(),
+            (Ja, OutputWithSeveral) => "-o/--output は入力ファイルが1つのときだけ使えます。複数のときは、それぞれ NAME-signed.pdf に書き出します".into(),
+            (En, UnreferencedByteRanges(f, raw, n)) => format!("jpki-sign: note: {f} contains {raw} /ByteRange entries but {n} signature field(s) refer to signatures: the others belong to no field of the current revision and were not checked"),
+            (Ja, UnreferencedByteRanges(f, raw, n)) => format!("jpki-sign: 注意: {f}には /ByteRange（署名範囲）が{raw}個ありますが、署名を参照する署名フィールドは{n}個です。残りは現在の版のどのフィールドにも属さないため、検証していません"),
+            (En, SamePinFiles) => "--pin-file and --new-pin-file must be different files".into(),
+            (Ja, SamePinFiles) => "--pin-file と --new-pin-file には別々のファイルを指定してください".into(),
+            (En, DerToTerminal) => "refusing to write binary DER to a terminal; use -o FILE or --pem".into(),
+            (Ja, DerToTerminal) => "バイナリのDERは端末に書き出しません。-o FILE か --pem を指定してください".into(),
+            (En, CommentOneLine) => "the comment must be a single line".into(),
+            (Ja, CommentOneLine) => "コメントは1行にしてください".into(),
+            (En, AgentPinFileDash) => "the agent reads its PIN file each time it needs the PIN; pass a file path, not `-`".into(),
+            (Ja, AgentPinFileDash) => "エージェントは暗証番号が必要になるたびにPINファイルを読みます。`-` ではなくファイルのパスを指定してください".into(),
+            (En, AgentNoPinSource) => "the agent needs a way to ask for the auth PIN: pass --pin-file FILE, set SSH_ASKPASS, or start it on a terminal".into(),
+            (Ja, AgentNoPinSource) => "エージェントには利用者証明用暗証番号を尋ねる手段が必要です。--pin-file FILE を指定するか、SSH_ASKPASS を設定するか、端末から起動してください".into(),
+            (En, CaNoPem(f)) => format!("{f} holds no PEM certificate (--ca wants the trusted CA certificates as PEM)"),
+            (Ja, CaNoPem(f)) => format!("{f}にPEM形式の証明書がありません（--ca には信頼するCAの証明書をPEM形式で指定してください）"),
+            (En, NotAKey(u)) => format!("{u} is not a key; use jpki:auth or jpki:sign"),
+            (Ja, NotAKey(u)) => format!("{u}は鍵ではありません。jpki:auth か jpki:sign を指定してください"),
+            (En, MalformedPem(e)) => format!("malformed PEM: {e}"),
+            (Ja, MalformedPem(e)) => format!("PEM形式が壊れています: {e}"),
+            (En, PemLabel(l)) => format!("PEM label {l} is not CMS or PKCS7"),
+            (Ja, PemLabel(l)) => format!("PEMのラベル {l} がCMSでもPKCS7でもありません"),
             (En, BadStampRect(r)) => format!("--stamp-rect {r:?}: expected four numbers X,Y,W,H in points, X and Y not negative, W and H > 0"),
             (Ja, BadStampRect(r)) => format!("--stamp-rect {r:?}: 署名欄の位置はポイント単位の4つの数値 X,Y,W,H で指定してください（X、Yは0以上、W、Hは0より大きい値）"),
         }
@@ -704,7 +749,8 @@ pub fn pdf_problem(p: &jpki_pdf::verify::Problem) -> String {
     match p {
         P::Cms(e) => verify_error(e),
         P::LaterRevisionChanged { changes, allowed } => {
-            Msg::LaterRevisionChanged(&changes.join("; "), *allowed).to_string()
+            let list: Vec<String> = changes.iter().map(|c| change(c, lang())).collect();
+            Msg::LaterRevisionChanged(&list.join("; "), *allowed).to_string()
         }
         P::Invalid(why) => reason(why, lang()),
         other => other.to_string(),

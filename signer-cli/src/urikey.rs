@@ -35,10 +35,9 @@ pub struct UriKeyArgs {
 pub fn run(a: &UriKeyArgs) -> Result<(), CliError> {
     let uri = JpkiUri::parse(&a.uri).map_err(|e| CliError::Usage(e.to_string()))?;
     if !uri.object.is_key() {
-        return Err(CliError::Usage(format!(
-            "{} is not a key; use jpki:auth or jpki:sign",
-            uri.base()
-        )));
+        return Err(CliError::Usage(
+            crate::i18n::Msg::NotAKey(&uri.base()).to_string(),
+        ));
     }
     check_output(a.output.as_deref(), a.force)?;
     let pem = pem_uri::encode(&uri).map_err(|e| CliError::Usage(e.to_string()))?;

@@ -352,3 +352,154 @@ fn sign_and_verify_in_japanese() {
         stderr(&o)
     );
 }
+
+/// Signs `input` into `output` with the main card (the right password: no
+/// try lost); panics unless it worked.
+fn card_signs(input: &std::path::Path, output: &str) -> Vec<u8> {
+    let o = run_with_input(
+        jpki_sign_main()
+            .arg(input)
+            .args(["-o", output, "--pin-file", "-"]),
+        b"ABC123\n",
+    );
+    ok(&o);
+    std::fs::read(output).expect("signed file")
+}
+
+#[test]
+fn what_a_later_revision_changed_in_japanese() {
+    // A shadow attack signed over by a second signature: the page now shows
+    // object 6, signed but unused by the first signer.
+    let w = Scratch::new();
+    let shadow = stream_object(b"BT /F1 24 Tf 72 720 Td (Pay 1,000,000 yen) Tj ET");
+    let input = w.write("doc.pdf", &minimal_pdf_with("1.7", &[&shadow]));
+    let signed = card_signs(&input, &w.s("first.pdf"));
+    let page = last_object_body(&signed, 3);
+    let at = page
+        .windows(9)
+        .position(|x| x == b"/Contents")
+        .expect("the page's /Contents")
+        + 9;
+    let r = at
+        + page[at..]
+            .iter()
+            .position(|&c| c == b'R')
+            .expect("a reference")
+        + 1;
+    let page = [&page[..at], b" 6 0 R", &page[r..]].concat();
+    let shadowed = w.write("shadowed.pdf", &append_update(&signed, &[(3, page)]));
+    let out = w.s("second.pdf");
+    card_signs(&shadowed, &out);
+    let ca = pki_file("sign-ca.pem");
+    let o = run(ja(jpki_sign_main()).args(["verify", &out, "--ca"]).arg(&ca));
+    assert_eq!(o.status.code(), Some(6), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(
+        e.contains(&format!("{out}: 無効です: 後の署名だけが対象とする後の版が、この署名の対象を変更しています: ページオブジェクト3: /Contents が変更されました（この署名が許すのは")),
+        "{e}"
+    );
+    let text = stdout(&o);
+    assert!(
+        text.contains("その他の変更（ページオブジェクト3: /Contents が変更されました）")
+            && text.contains("この署名が許さない変更"),
+        "{text}"
+    );
+    assert!(!text.contains("changed"), "{text}");
+    // English stays as it was.
+    let o = run(jpki_sign_main().args(["verify", &out, "--ca"]).arg(&ca));
+    assert!(
+        stdout(&o).contains("other changes (page object 3: /Contents changed)"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn the_byte_range_note_in_japanese() {
+    // A signature dictionary that no field refers to, beside a real signature.
+    let w = Scratch::new();
+    let stray: &[u8] = b"<< /Type /Sig /ByteRange [0 0 0 0] >>";
+    let input = w.write("doc.pdf", &minimal_pdf_with("1.7", &[stray]));
+    let out = w.s("signed.pdf");
+    card_signs(&input, &out);
+    let ca = pki_file("sign-ca.pem");
+    let o = run(ja(jpki_sign_main()).args(["verify", &out, "--ca"]).arg(&ca));
+    ok(&o);
+    assert_eq!(
+        stderr(&o),
+        format!("jpki-sign: 注意: {out}には /ByteRange（署名範囲）が2個ありますが、署名を参照する署名フィールドは1個です。残りは現在の版のどのフィールドにも属さないため、検証していません\n")
+    );
+    let o = run(jpki_sign_main().args(["verify", &out, "--ca"]).arg(&ca));
+    assert_eq!(
+        stderr(&o),
+        format!("jpki-sign: note: {out} contains 2 /ByteRange entries but 1 signature field(s) refer to signatures: the others belong to no field of the current revision and were not checked\n")
+    );
+}
+
+#[test]
+fn output_with_several_inputs_and_font_errors_in_japanese() {
+    let before = main_stats().verifies_of(PinId::Sign);
+    let w = Scratch::new();
+    let a = w.write("a.pdf", &minimal_pdf("1.7"));
+    let b = w.write("b.pdf", &minimal_pdf("1.7"));
+    let o = run_with_input(
+        ja(jpki_sign_main()).arg("sign").arg(&a).arg(&b).args([
+            "-o",
+            &w.s("out.pdf"),
+            "--pin-file",
+            "-",
+        ]),
+        b"ABC123\n",
+    );
+    error_line(
+        &o,
+        1,
+        "jpki-sign: エラー: -o/--output は入力ファイルが1つのときだけ使えます。複数のときは、それぞれ NAME-signed.pdf に書き出します",
+    );
+    let font = w.write("font.ttf", b"not a font at all");
+    let o = run_with_input(
+        ja(jpki_sign_main())
+            .arg("sign")
+            .arg(&a)
+            .args(["--stamp", "--stamp-font"])
+            .arg(&font)
+            .args(["--pin-file", "-"]),
+        b"ABC123\n",
+    );
+    let line = stderr(&o);
+    assert!(
+        line.starts_with(&format!(
+            "jpki-sign: エラー: {}はフォントとして読み込めません（",
+            font.display()
+        )) && line.lines().count() == 1,
+        "{line}"
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let pw = w.write("pw", b"ABC123\n");
+    let o = run(ja(jpki_sign_main())
+        .args(["pin", "change", "sign", "--pin-file"])
+        .arg(&pw)
+        .arg("--new-pin-file")
+        .arg(&pw));
+    error_line(
+        &o,
+        1,
+        "jpki-sign: エラー: --pin-file と --new-pin-file には別々のファイルを指定してください",
+    );
+    let not_pem = w.write("ca.pem", b"no certificate here\n");
+    let o = run(ja(jpki_sign_main())
+        .arg("verify")
+        .arg(&a)
+        .arg("--ca")
+        .arg(&not_pem));
+    error_line(
+        &o,
+        1,
+        &format!(
+            "jpki-sign: エラー: {}にPEM形式の証明書がありません（--ca には信頼するCAの証明書をPEM形式で指定してください）",
+            not_pem.display()
+        ),
+    );
+    // No PIN try was spent on any of them.
+    assert_eq!(main_stats().verifies_of(PinId::Sign), before);
+}

@@ -61,6 +61,20 @@ const REASONS: &[(&str, &str)] = &[
         "{}: only greyscale and RGB JPEGs are accepted (convert CMYK to RGB)",
         "{0}: JPEGはグレースケールとRGBのみ使えます（CMYKはRGBに変換してください）",
     ),
+    // The stamp font (font.rs).
+    (
+        "{} is not a font ttf-parser can read ({})",
+        "{0}はフォントとして読み込めません（{1}）",
+    ),
+    (
+        "{} has no TrueType outlines (glyf); use a .ttf font such as IPAexGothic",
+        "{0}にはTrueTypeのアウトライン（glyf）がありません。IPAexゴシックなどの .ttf フォントを使ってください",
+    ),
+    (
+        "cannot subset the font {}: {}",
+        "フォント {0} のサブセットを作れません: {1}",
+    ),
+    ("font: {}", "フォント: {0}"),
     ("cannot read {}: {}", "{0}を読み込めません: {1}"),
     // Why a signature cannot be added (update.rs, structure.rs).
     (
@@ -249,6 +263,131 @@ const REASONS: &[(&str, &str)] = &[
     ("signingTime: {}", "signingTime 属性が読み取れません: {0}"),
 ];
 
+/// What a later revision changed (jpki-pdf's `Change::what`, and the
+/// problem's list, which adds the field lock), as (English, Japanese).
+/// Besides `{0}`, `{1}` … (the value as given), the Japanese may say `{t0}`
+/// (the value translated by [`PARTS`]: a list or a kind of object) or `{c0}`
+/// (the value translated by this table: a change inside a longer text).
+const CHANGES: &[(&str, &str)] = &[
+    (
+        "{} (field {} is locked by this signature)",
+        "{c0}（フィールド {1} はこの署名でロックされています）",
+    ),
+    ("(more changes not listed)", "（以降の変更は省略）"),
+    (
+        "object {} cannot be read ({})",
+        "オブジェクト{0}を読み込めません（{1}）",
+    ),
+    ("metadata stream {}", "メタデータストリーム{0}"),
+    (
+        "object {} was replaced by a different kind of object",
+        "オブジェクト{0}が別の種類のオブジェクトに置き換えられました",
+    ),
+    (
+        "the appearance of signature field {}",
+        "署名フィールド {0} の外観",
+    ),
+    (
+        "the appearance of field {} (object {})",
+        "フィールド {0} の外観（オブジェクト{1}）",
+    ),
+    (
+        "object {} ({}) was replaced",
+        "オブジェクト{0}（{t1}）が置き換えられました",
+    ),
+    (
+        "annotation /{} (object {}) was deleted",
+        "注釈 /{0}（オブジェクト{1}）が削除されました",
+    ),
+    ("object {} was deleted", "オブジェクト{0}が削除されました"),
+    ("the document information dictionary", "文書情報辞書"),
+    (
+        "page object {}: {} changed",
+        "ページオブジェクト{0}: {1} が変更されました",
+    ),
+    ("validation data (object {})", "検証情報（オブジェクト{0}）"),
+    (
+        "signature dictionary {} was changed",
+        "署名辞書{0}が変更されました",
+    ),
+    ("the form's {} changed", "フォームの {0} が変更されました"),
+    ("the form's settings", "フォームの設定"),
+    (
+        "the catalog's {} changed",
+        "カタログの {0} が変更されました",
+    ),
+    ("the catalog's {}", "カタログの {0}"),
+    (
+        "the signature in field object {} was replaced",
+        "フィールドオブジェクト{0}の署名が置き換えられました",
+    ),
+    (
+        "signature field object {}: {} changed",
+        "署名フィールドオブジェクト{0}: {1} が変更されました",
+    ),
+    ("signature field {} signed", "署名フィールド {0} への署名"),
+    (
+        "field {} filled in (object {})",
+        "フィールド {0} への入力（オブジェクト{1}）",
+    ),
+    (
+        "object {} (form field {}) changed: {}",
+        "オブジェクト{0}（フォームフィールド {1}）が変更されました: {2}",
+    ),
+    (
+        "annotation /{} (object {}) changed: {}",
+        "注釈 /{0}（オブジェクト{1}）が変更されました: {2}",
+    ),
+    (
+        "object {} ({}) changed: {}",
+        "オブジェクト{0}（{t1}）が変更されました: {2}",
+    ),
+    (
+        "{} lost annotation /{} ({})",
+        "{t0}から注釈 /{1}（{t2}）が削除されました",
+    ),
+    (
+        "{} lost an entry ({})",
+        "{t0}から項目（{t1}）が削除されました",
+    ),
+    (
+        "{} gained {} (not a dictionary)",
+        "{t0}に{t1}が追加されました（辞書ではありません）",
+    ),
+    (
+        "{} gained a signature field ({})",
+        "{t0}に署名フィールド（{t1}）が追加されました",
+    ),
+    (
+        "{} gained {} ({}), an annotation",
+        "{t0}に注釈 {t1}（{t2}）が追加されました",
+    ),
+    (
+        "{} gained {} ({}), which is not a signature field",
+        "{t0}に{t1}（{t2}）が追加されました。署名フィールドではありません",
+    ),
+];
+
+/// The lists and kinds of object inside [`CHANGES`]' texts (jpki-pdf's
+/// revision comparison), as (English, Japanese); what is not here (a name
+/// like `/XObject /Form`, a reference `5 0 R`) stays as given.
+const PARTS: &[(&str, &str)] = &[
+    (
+        "the annotations of page object {}",
+        "ページオブジェクト{0}の注釈",
+    ),
+    ("the form's fields", "フォームのフィールド"),
+    ("the array in object {}", "オブジェクト{0}の配列"),
+    ("a content stream", "コンテンツストリーム"),
+    ("/{} stream", "/{0} ストリーム"),
+    ("annotation /{}", "注釈 /{0}"),
+    ("form field /{}", "フォームフィールド /{0}"),
+    ("dictionary", "辞書"),
+    ("a dictionary", "辞書"),
+    ("a value", "値"),
+    ("an object", "オブジェクト"),
+];
+
 /// The values `{}` stands for in `pattern` if `text` is that pattern.
 fn capture<'t>(pattern: &str, text: &'t str) -> Option<Vec<&'t str>> {
     let pieces: Vec<&str> = pattern.split("{}").collect();
@@ -269,19 +408,55 @@ fn capture<'t>(pattern: &str, text: &'t str) -> Option<Vec<&'t str>> {
 
 /// `reason` in `lang`: Japanese if the table knows it, else as given.
 pub fn reason(reason: &str, lang: Lang) -> String {
-    if lang == Lang::En {
-        return reason.to_string();
+    translate(REASONS, reason, lang, 0)
+}
+
+/// What a later revision changed (one of jpki-pdf's change descriptions)
+/// in `lang`: Japanese if [`CHANGES`] knows it, else as given.
+pub fn change(what: &str, lang: Lang) -> String {
+    translate(CHANGES, what, lang, 0)
+}
+
+/// `text` by the first pattern of `table` it matches (values put back,
+/// `{tN}`/`{cN}` values translated in turn, at most a few levels deep).
+fn translate(table: &[(&str, &str)], text: &str, lang: Lang, depth: usize) -> String {
+    if lang == Lang::En || depth > 3 {
+        return text.to_string();
     }
-    for (en, ja) in REASONS {
-        if let Some(values) = capture(en, reason) {
-            let mut out = ja.to_string();
-            for (i, v) in values.iter().enumerate() {
-                out = out.replace(&format!("{{{i}}}"), v);
-            }
-            return out;
+    for (en, ja) in table {
+        if let Some(values) = capture(en, text) {
+            return fill(ja, &values, lang, depth);
         }
     }
-    reason.to_string()
+    text.to_string()
+}
+
+/// The Japanese pattern `ja` with `values` put in, in one pass (so a value
+/// that looks like a placeholder stays as it is).
+fn fill(ja: &str, values: &[&str], lang: Lang, depth: usize) -> String {
+    let mut out = String::new();
+    let mut rest = ja;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let close = after.find('}').unwrap_or(after.len());
+        let token = &after[..close];
+        let (table, index) = match token.as_bytes().first() {
+            Some(b't') => (Some(PARTS), &token[1..]),
+            Some(b'c') => (Some(CHANGES), &token[1..]),
+            _ => (None, token),
+        };
+        match index.parse::<usize>().ok().and_then(|i| values.get(i)) {
+            Some(v) => match table {
+                Some(t) => out.push_str(&translate(t, v, lang, depth + 1)),
+                None => out.push_str(v),
+            },
+            None => out.push_str(&rest[open..(open + 2 + close).min(rest.len())]),
+        }
+        rest = &after[(close + 1).min(after.len())..];
+    }
+    out.push_str(rest);
+    out
 }
 
 #[cfg(test)]
@@ -329,5 +504,155 @@ mod tests {
         assert_eq!(reason("something new", Lang::Ja), "something new");
         assert_eq!(capture("{} is too large", "x is too large!"), None);
         assert_eq!(capture("a {} b {}", "a 1 b 2"), Some(vec!["1", "2"]));
+    }
+
+    #[test]
+    fn every_change_pattern_puts_every_value_back_once() {
+        for (en, ja) in CHANGES.iter().chain(PARTS) {
+            let n = en.matches("{}").count();
+            for i in 0..n {
+                let uses: usize = ["", "t", "c"]
+                    .iter()
+                    .map(|k| ja.matches(&format!("{{{k}{i}}}")).count())
+                    .sum();
+                assert_eq!(uses, 1, "{ja}");
+            }
+            assert!(!ja.is_ascii(), "{ja}");
+            let mut text = en.to_string();
+            for i in 0..n {
+                text = text.replacen("{}", &format!("V{i}"), 1);
+            }
+            let out = translate(&[(en, ja)], &text, Lang::Ja, 0);
+            for i in 0..n {
+                assert!(out.contains(&format!("V{i}")), "{text} → {out}");
+            }
+            assert_eq!(change(&text, Lang::En), text);
+        }
+    }
+
+    #[test]
+    fn what_a_later_revision_changed_in_japanese() {
+        let ja = |s: &str| change(s, Lang::Ja);
+        assert_eq!(
+            ja("page object 3: /Contents changed"),
+            "ページオブジェクト3: /Contents が変更されました"
+        );
+        assert_eq!(
+            ja("object 4 (a content stream) was replaced"),
+            "オブジェクト4（コンテンツストリーム）が置き換えられました"
+        );
+        assert_eq!(
+            ja("object 11 (/XObject /Form) was replaced"),
+            "オブジェクト11（/XObject /Form）が置き換えられました"
+        );
+        assert_eq!(ja("object 5 was deleted"), "オブジェクト5が削除されました");
+        assert_eq!(
+            ja("object 10 (dictionary) changed: /D"),
+            "オブジェクト10（辞書）が変更されました: /D"
+        );
+        assert_eq!(
+            ja("the annotations of page object 3 gained /FreeText (9 0 R), which is not a signature field"),
+            "ページオブジェクト3の注釈に/FreeText（9 0 R）が追加されました。署名フィールドではありません"
+        );
+        assert_eq!(
+            ja("the form's fields gained an object (9 0 R), which is not a signature field"),
+            "フォームのフィールドにオブジェクト（9 0 R）が追加されました。署名フィールドではありません"
+        );
+        assert_eq!(
+            ja("the annotations of page object 3 lost annotation /Square (7 0 R)"),
+            "ページオブジェクト3の注釈から注釈 /Square（7 0 R）が削除されました"
+        );
+        assert_eq!(
+            ja("field Name filled in (object 7) (field Name is locked by this signature)"),
+            "フィールド Name への入力（オブジェクト7）（フィールド Name はこの署名でロックされています）"
+        );
+        // A field named like a placeholder or a kind stays as it is.
+        assert_eq!(
+            ja("field {t0} filled in (object 7)"),
+            "フィールド {t0} への入力（オブジェクト7）"
+        );
+        assert_eq!(
+            ja("signature field dictionary signed"),
+            "署名フィールド dictionary への署名"
+        );
+        assert_eq!(ja("something new"), "something new");
+    }
+
+    /// Every English text jpki-pdf's revision comparison writes (each string
+    /// literal of `revisions.rs` with a space in it, `{…}` read as a value)
+    /// has its Japanese here, so a new or reworded change cannot slip into
+    /// Japanese output in English unnoticed.
+    #[test]
+    fn every_text_of_the_revision_comparison_has_a_pattern() {
+        // Names and references that stay as they are in both languages.
+        const AS_GIVEN: &[&str] = &["/Metadata /XML", "/{} /{}", "{} {} R", "(object {})"];
+        let src = include_str!("../../../pdf/src/revisions.rs");
+        let known: Vec<&str> = REASONS
+            .iter()
+            .chain(CHANGES)
+            .chain(PARTS)
+            .map(|p| p.0)
+            .chain(AS_GIVEN.iter().copied())
+            .collect();
+        let mut seen = 0;
+        for line in src.lines().filter(|l| !l.trim_start().starts_with("//")) {
+            for lit in literals(line) {
+                if !lit.contains(' ') || !lit.chars().any(|c| c.is_ascii_lowercase()) {
+                    continue;
+                }
+                let pattern = placeholders(&lit);
+                assert!(known.contains(&pattern.as_str()), "{pattern}");
+                seen += 1;
+            }
+        }
+        assert!(seen > 30, "{seen}");
+    }
+
+    /// The string literals (byte strings skipped) of one line of Rust.
+    fn literals(line: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut chars = line.chars().peekable();
+        let mut prev = ' ';
+        while let Some(c) = chars.next() {
+            if c == '"' && prev != '\\' {
+                let mut lit = String::new();
+                let mut escaped = false;
+                for c in chars.by_ref() {
+                    match (escaped, c) {
+                        (false, '\\') => escaped = true,
+                        (false, '"') => break,
+                        _ => {
+                            lit.push(c);
+                            escaped = false;
+                        }
+                    }
+                }
+                if prev != 'b' {
+                    out.push(lit);
+                }
+                prev = '"';
+            } else {
+                prev = c;
+            }
+        }
+        out
+    }
+
+    /// `text` with every `{…}` of a format string as `{}`.
+    fn placeholders(text: &str) -> String {
+        let mut out = String::new();
+        let mut inside = false;
+        for c in text.chars() {
+            match (inside, c) {
+                (false, '{') => {
+                    inside = true;
+                    out.push_str("{}");
+                }
+                (true, '}') => inside = false,
+                (true, _) => {}
+                (false, _) => out.push(c),
+            }
+        }
+        out
     }
 }

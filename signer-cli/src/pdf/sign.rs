@@ -195,9 +195,7 @@ pub fn run(g: &Global, a: &SignArgs) -> Result<(), CliError> {
 /// not to be written twice or over an input).
 fn outputs(a: &SignArgs) -> Result<Vec<PathBuf>, CliError> {
     if a.output.is_some() && a.files.len() > 1 {
-        return Err(CliError::Usage(
-            "-o/--output works with one input file; with several, each gets NAME-signed.pdf".into(),
-        ));
+        return Err(CliError::Usage(Msg::OutputWithSeveral.to_string()));
     }
     let outs: Vec<PathBuf> = a
         .files

@@ -109,9 +109,7 @@ pub fn run(g: &Global, a: &VerifyArgs) -> Result<(), CliError> {
 fn note_unreferenced(name: &str, report: &FileReport) {
     let (raw_sigs, n) = (report.byte_ranges, report.signatures.len());
     if raw_sigs > n {
-        eprintln!(
-            "jpki-sign: note: {name} contains {raw_sigs} /ByteRange entries but {n} signature field(s) refer to signatures: the others belong to no field of the current revision and were not checked"
-        );
+        eprintln!("{}", Msg::UnreferencedByteRanges(name, raw_sigs, n));
     }
 }
 
@@ -248,7 +246,7 @@ fn revision_line(r: &SigReport, rev: &Revision) -> String {
             .iter()
             .map(|c| match (level, &c.field) {
                 (Level::FormFill, Some(f)) => f.clone(),
-                _ => c.what.clone(),
+                _ => i18n::change(&c.what, i18n::lang()),
             })
             .collect();
         names.dedup();

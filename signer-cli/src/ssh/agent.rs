@@ -8,6 +8,7 @@
 
 use super::AgentArgs;
 use crate::error::CliError;
+use crate::i18n::Msg;
 use crate::Global;
 use jpki_card::{LastTry, ReaderChoice};
 use jpki_pin_source::{foreground_terminal, PinSource};
@@ -84,9 +85,7 @@ pub fn run(g: &Global, a: &AgentArgs) -> Result<(), CliError> {
 fn choose(pin_file: Option<&PathBuf>) -> Result<PinSource, CliError> {
     if let Some(p) = pin_file {
         if p.as_os_str() == "-" {
-            return Err(CliError::Usage(
-                "the agent reads its PIN file each time it needs the PIN; pass a file path, not `-`".into(),
-            ));
+            return Err(CliError::Usage(Msg::AgentPinFileDash.to_string()));
         }
         return Ok(PinSource::File(p.clone()));
     }
@@ -96,9 +95,7 @@ fn choose(pin_file: Option<&PathBuf>) -> Result<PinSource, CliError> {
     if foreground_terminal() {
         return Ok(PinSource::Terminal);
     }
-    Err(CliError::Usage(
-        "the agent needs a way to ask for the auth PIN: pass --pin-file FILE, set SSH_ASKPASS, or start it on a terminal".into(),
-    ))
+    Err(CliError::Usage(Msg::AgentNoPinSource.to_string()))
 }
 
 /// Says where the PIN comes from, for log lines (never the PIN, never the file's path: a PIN

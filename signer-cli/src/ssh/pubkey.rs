@@ -21,7 +21,9 @@ pub fn openssh_line(key: &KeyData, comment: &str) -> Result<String, CliError> {
 
 pub fn run(g: &Global, a: &PubkeyArgs) -> Result<(), CliError> {
     if a.comment.contains(['\n', '\r']) {
-        return Err(CliError::Usage("the comment must be a single line".into()));
+        return Err(CliError::Usage(
+            crate::i18n::Msg::CommentOneLine.to_string(),
+        ));
     }
     let mut card = Card::open(&ReaderChoice::from_env_or(g.reader.as_deref()))?;
     let key = read_auth_key(&mut card)?;
