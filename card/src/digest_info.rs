@@ -7,6 +7,7 @@
 //! them out is simpler and safer than pulling an ASN.1 encoder in for five
 //! constant byte strings.
 
+use sha2::Digest as _;
 use std::fmt;
 
 /// Hash algorithms the card's PKCS#1 v1.5 signatures are used with.
@@ -131,9 +132,96 @@ impl fmt::Debug for DigestInfo {
     }
 }
 
+/// A running hash of one of the [`HashAlg`]s: what a front door that hashes the data itself
+/// (the provider's digest-and-sign, the PKCS#11 `CKM_SHA*_RSA_PKCS` mechanisms) feeds, part by
+/// part, before it builds the [`DigestInfo`] or the PSS input.
+#[derive(Clone)]
+pub enum Hasher {
+    /// SHA-1.
+    Sha1(sha1::Sha1),
+    /// SHA-224.
+    Sha224(sha2::Sha224),
+    /// SHA-256.
+    Sha256(sha2::Sha256),
+    /// SHA-384.
+    Sha384(sha2::Sha384),
+    /// SHA-512.
+    Sha512(sha2::Sha512),
+}
+
+impl Hasher {
+    /// An empty hash of `alg`.
+    pub fn new(alg: HashAlg) -> Hasher {
+        match alg {
+            HashAlg::Sha1 => Hasher::Sha1(sha1::Sha1::new()),
+            HashAlg::Sha224 => Hasher::Sha224(sha2::Sha224::new()),
+            HashAlg::Sha256 => Hasher::Sha256(sha2::Sha256::new()),
+            HashAlg::Sha384 => Hasher::Sha384(sha2::Sha384::new()),
+            HashAlg::Sha512 => Hasher::Sha512(sha2::Sha512::new()),
+        }
+    }
+
+    /// The algorithm.
+    pub fn alg(&self) -> HashAlg {
+        match self {
+            Hasher::Sha1(_) => HashAlg::Sha1,
+            Hasher::Sha224(_) => HashAlg::Sha224,
+            Hasher::Sha256(_) => HashAlg::Sha256,
+            Hasher::Sha384(_) => HashAlg::Sha384,
+            Hasher::Sha512(_) => HashAlg::Sha512,
+        }
+    }
+
+    /// Adds data.
+    pub fn update(&mut self, data: &[u8]) {
+        match self {
+            Hasher::Sha1(h) => h.update(data),
+            Hasher::Sha224(h) => h.update(data),
+            Hasher::Sha256(h) => h.update(data),
+            Hasher::Sha384(h) => h.update(data),
+            Hasher::Sha512(h) => h.update(data),
+        }
+    }
+
+    /// The digest ([`HashAlg::digest_len`] bytes).
+    pub fn finish(self) -> Vec<u8> {
+        match self {
+            Hasher::Sha1(h) => h.finalize().to_vec(),
+            Hasher::Sha224(h) => h.finalize().to_vec(),
+            Hasher::Sha256(h) => h.finalize().to_vec(),
+            Hasher::Sha384(h) => h.finalize().to_vec(),
+            Hasher::Sha512(h) => h.finalize().to_vec(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_hasher_in_parts_gives_each_algorithm_its_digest() {
+        for alg in [
+            HashAlg::Sha1,
+            HashAlg::Sha224,
+            HashAlg::Sha256,
+            HashAlg::Sha384,
+            HashAlg::Sha512,
+        ] {
+            let mut h = Hasher::new(alg);
+            assert_eq!(h.alg(), alg);
+            h.update(b"a");
+            h.update(b"bc");
+            assert_eq!(h.finish().len(), alg.digest_len());
+        }
+        let mut h = Hasher::new(HashAlg::Sha256);
+        h.update(b"abc");
+        assert_eq!(
+            h.finish()[..4],
+            [0xba, 0x78, 0x16, 0xbf],
+            "SHA-256(\"abc\") (FIPS 180-2)"
+        );
+    }
 
     #[test]
     fn recognises_only_complete_digest_infos() {

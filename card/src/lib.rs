@@ -46,7 +46,7 @@ mod virtual_reader;
 pub use card::{
     eligible_readers, is_virtual_reader, Card, ReaderChoice, READER_ENV, VIRTUAL_NOTICE_ENV,
 };
-pub use digest_info::{DigestInfo, HashAlg};
+pub use digest_info::{DigestInfo, HashAlg, Hasher};
 pub use error::{CardError, Result};
 pub use pin::{AnyPin, AuthPin, LastTry, PinKind, Secret, SignPassword, TextPin, Tries};
 pub use session::{CertKind, CertificateDer, KeyKind, RsaSignature, Session, SHORT_APDUS_ENV};

@@ -7,8 +7,7 @@
 
 use crate::error::{rv, Result};
 use cryptoki_sys::*;
-use jpki_card::{DigestInfo, HashAlg, SignInput};
-use sha2::Digest;
+use jpki_card::{DigestInfo, HashAlg, Hasher, SignInput};
 
 /// Largest input kept for a one-shot mechanism (a DigestInfo is at most 83 bytes).
 const MAX_RAW: usize = 1024;
@@ -29,36 +28,6 @@ pub fn list(pss: bool) -> Vec<CK_MECHANISM_TYPE> {
     v
 }
 
-enum Hasher {
-    Sha1(sha1::Sha1),
-    Sha224(sha2::Sha224),
-    Sha256(sha2::Sha256),
-    Sha384(sha2::Sha384),
-    Sha512(sha2::Sha512),
-}
-
-impl Hasher {
-    fn update(&mut self, d: &[u8]) {
-        match self {
-            Hasher::Sha1(h) => h.update(d),
-            Hasher::Sha224(h) => h.update(d),
-            Hasher::Sha256(h) => h.update(d),
-            Hasher::Sha384(h) => h.update(d),
-            Hasher::Sha512(h) => h.update(d),
-        }
-    }
-
-    fn finish(self) -> (HashAlg, Vec<u8>) {
-        match self {
-            Hasher::Sha1(h) => (HashAlg::Sha1, h.finalize().to_vec()),
-            Hasher::Sha224(h) => (HashAlg::Sha224, h.finalize().to_vec()),
-            Hasher::Sha256(h) => (HashAlg::Sha256, h.finalize().to_vec()),
-            Hasher::Sha384(h) => (HashAlg::Sha384, h.finalize().to_vec()),
-            Hasher::Sha512(h) => (HashAlg::Sha512, h.finalize().to_vec()),
-        }
-    }
-}
-
 /// What a signing operation collects until `C_Sign`/`C_SignFinal`.
 pub struct Input {
     pss: bool,
@@ -70,8 +39,8 @@ enum State {
     Hash(Box<Hasher>),
 }
 
-fn hash(h: Hasher) -> State {
-    State::Hash(Box::new(h))
+fn hash(alg: HashAlg) -> State {
+    State::Hash(Box::new(Hasher::new(alg)))
 }
 
 /// The PSS parameters the card's mode matches.
@@ -89,11 +58,11 @@ impl Input {
     ) -> Result<Input> {
         let (pss, state) = match mech {
             CKM_RSA_PKCS => (false, State::Raw(Vec::new())),
-            CKM_SHA1_RSA_PKCS => (false, hash(Hasher::Sha1(Default::default()))),
-            CKM_SHA224_RSA_PKCS => (false, hash(Hasher::Sha224(Default::default()))),
-            CKM_SHA256_RSA_PKCS => (false, hash(Hasher::Sha256(Default::default()))),
-            CKM_SHA384_RSA_PKCS => (false, hash(Hasher::Sha384(Default::default()))),
-            CKM_SHA512_RSA_PKCS => (false, hash(Hasher::Sha512(Default::default()))),
+            CKM_SHA1_RSA_PKCS => (false, hash(HashAlg::Sha1)),
+            CKM_SHA224_RSA_PKCS => (false, hash(HashAlg::Sha224)),
+            CKM_SHA256_RSA_PKCS => (false, hash(HashAlg::Sha256)),
+            CKM_SHA384_RSA_PKCS => (false, hash(HashAlg::Sha384)),
+            CKM_SHA512_RSA_PKCS => (false, hash(HashAlg::Sha512)),
             CKM_RSA_PKCS_PSS | CKM_SHA256_RSA_PKCS_PSS if pss_enabled => {
                 if !pss_params_ok(pss_param) {
                     return rv(CKR_MECHANISM_PARAM_INVALID);
@@ -101,7 +70,7 @@ impl Input {
                 if mech == CKM_RSA_PKCS_PSS {
                     (true, State::Raw(Vec::new()))
                 } else {
-                    (true, hash(Hasher::Sha256(Default::default())))
+                    (true, hash(HashAlg::Sha256))
                 }
             }
             _ => return rv(CKR_MECHANISM_INVALID),
@@ -130,20 +99,17 @@ impl Input {
                 .map(SignInput::Pkcs1)
                 .ok_or(crate::error::P11Error::Rv(CKR_DATA_INVALID)),
             (false, State::Hash(h)) => {
-                let (alg, d) = (*h).finish();
-                DigestInfo::new(alg, &d)
+                let alg = h.alg();
+                DigestInfo::new(alg, &h.finish())
                     .map(SignInput::Pkcs1)
                     .map_err(|_| crate::error::P11Error::Rv(CKR_GENERAL_ERROR))
             }
             (true, State::Raw(v)) => <[u8; 32]>::try_from(v.as_slice())
                 .map(SignInput::PssSha256)
                 .map_err(|_| crate::error::P11Error::Rv(CKR_DATA_LEN_RANGE)),
-            (true, State::Hash(h)) => {
-                let (_, d) = (*h).finish();
-                <[u8; 32]>::try_from(d.as_slice())
-                    .map(SignInput::PssSha256)
-                    .map_err(|_| crate::error::P11Error::Rv(CKR_GENERAL_ERROR))
-            }
+            (true, State::Hash(h)) => <[u8; 32]>::try_from(h.finish().as_slice())
+                .map(SignInput::PssSha256)
+                .map_err(|_| crate::error::P11Error::Rv(CKR_GENERAL_ERROR)),
         }
     }
 }

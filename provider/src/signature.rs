@@ -19,8 +19,7 @@ use crate::key::Key;
 use crate::keymgmt::keydata;
 use crate::params::{locate, locate_const};
 use crate::provider::{guard, Provider};
-use jpki_card::{DigestInfo, HashAlg, SignInput};
-use sha2::Digest;
+use jpki_card::{DigestInfo, HashAlg, Hasher, SignInput};
 use std::ffi::{c_char, c_int, c_void, CStr};
 use std::sync::Arc;
 
@@ -66,48 +65,6 @@ pub fn algorithm_id(alg: HashAlg) -> [u8; 15] {
     [
         0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, last, 0x05, 0x00,
     ]
-}
-
-/// A running hash.
-#[derive(Clone)]
-enum Hasher {
-    Sha1(sha1::Sha1),
-    Sha224(sha2::Sha224),
-    Sha256(sha2::Sha256),
-    Sha384(sha2::Sha384),
-    Sha512(sha2::Sha512),
-}
-
-impl Hasher {
-    fn new(alg: HashAlg) -> Hasher {
-        match alg {
-            HashAlg::Sha1 => Hasher::Sha1(sha1::Sha1::new()),
-            HashAlg::Sha224 => Hasher::Sha224(sha2::Sha224::new()),
-            HashAlg::Sha256 => Hasher::Sha256(sha2::Sha256::new()),
-            HashAlg::Sha384 => Hasher::Sha384(sha2::Sha384::new()),
-            HashAlg::Sha512 => Hasher::Sha512(sha2::Sha512::new()),
-        }
-    }
-
-    fn update(&mut self, data: &[u8]) {
-        match self {
-            Hasher::Sha1(h) => h.update(data),
-            Hasher::Sha224(h) => h.update(data),
-            Hasher::Sha256(h) => h.update(data),
-            Hasher::Sha384(h) => h.update(data),
-            Hasher::Sha512(h) => h.update(data),
-        }
-    }
-
-    fn finish(self) -> Vec<u8> {
-        match self {
-            Hasher::Sha1(h) => h.finalize().to_vec(),
-            Hasher::Sha224(h) => h.finalize().to_vec(),
-            Hasher::Sha256(h) => h.finalize().to_vec(),
-            Hasher::Sha384(h) => h.finalize().to_vec(),
-            Hasher::Sha512(h) => h.finalize().to_vec(),
-        }
-    }
 }
 
 /// A signature operation context.
