@@ -12,6 +12,7 @@ use crate::signature_check::SignInput;
 use crate::token::TokenKind;
 use crate::transport::{Trace, Transport};
 use jpki_apdu::{Command, Le, Response, StatusWord as Sw};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// An application on the card.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -143,12 +144,12 @@ pub(crate) const READ_CHUNK: usize = 255;
 const MAX_EF: usize = 0x7FFF;
 
 /// How a card handle reads files: the rest of a certificate in one READ BINARY with an
-/// extended Le (two APDUs per certificate instead of five to eight), or in short chunks only.
+/// extended Le (two APDUs per certificate instead of four to seven), or in short chunks only.
 /// Extended reads start on unless `JPKI_SHORT_APDUS=1` says the reader cannot be trusted with
 /// them, and go off for good on this handle the first time the reader or card refuses one.
 #[derive(Debug)]
 pub(crate) struct ReadMode {
-    short_only: std::sync::atomic::AtomicBool,
+    short_only: AtomicBool,
 }
 
 /// Environment variable that keeps every READ BINARY short (for a reader that garbles
@@ -161,17 +162,16 @@ impl ReadMode {
         let short = std::env::var(SHORT_APDUS_ENV)
             .is_ok_and(|v| matches!(v.as_str(), "1" | "yes" | "on" | "true"));
         ReadMode {
-            short_only: std::sync::atomic::AtomicBool::new(short),
+            short_only: AtomicBool::new(short),
         }
     }
 
     fn extended(&self) -> bool {
-        !self.short_only.load(std::sync::atomic::Ordering::Relaxed)
+        !self.short_only.load(Ordering::Relaxed)
     }
 
     pub(crate) fn refuse_extended(&self) {
-        self.short_only
-            .store(true, std::sync::atomic::Ordering::Relaxed);
+        self.short_only.store(true, Ordering::Relaxed);
     }
 }
 
@@ -325,32 +325,24 @@ impl<'a> Session<'a> {
         what: &'static str,
         pin: Option<PinKind>,
     ) -> Result<Option<Vec<u8>>> {
-        let le = Le::new(len as u32).ok_or(CardError::Malformed { what })?;
         let [hi, lo] = (offset as u16).to_be_bytes();
-        let cmd = Command::new(0x00, 0xB0, hi & 0x7F, lo)
-            .with_le(le)
-            .extended();
-        let r = match self.exchange(&cmd) {
-            Ok(r) => r,
-            Err(CardError::Pcsc(e)) => {
-                tracing::debug!(error = %e, "extended READ BINARY failed in the reader; short reads from now on");
-                self.reads.refuse_extended();
-                return Ok(None);
-            }
+        let refusal = match self.read_binary(hi & 0x7F, lo, len, true, what, pin) {
+            Ok(data) if !data.is_empty() => return Ok(Some(data)),
+            Ok(_) => "an empty answer".to_string(),
+            // The reader's transmit failing, or a status word other than "PIN needed".
+            Err(
+                e @ (CardError::Pcsc(_)
+                | CardError::Unexpected { .. }
+                | CardError::Malformed { .. }),
+            ) => e.to_string(),
             Err(e) => return Err(e),
         };
-        match (r.sw, pin) {
-            (Sw::OK | Sw::END_OF_FILE, _) if !r.data.is_empty() => Ok(Some(r.data)),
-            (Sw::SECURITY_NOT_SATISFIED, Some(pin)) => Err(CardError::NotVerified { pin }),
-            (sw, _) => {
-                tracing::debug!(%sw, "extended READ BINARY refused; short reads from now on");
-                self.reads.refuse_extended();
-                Ok(None)
-            }
-        }
+        tracing::debug!(%refusal, "extended READ BINARY refused; short reads from now on");
+        self.reads.refuse_extended();
+        Ok(None)
     }
 
-    /// READ BINARY with the given P1 P2 (15-bit offset, or `80|SFI` + 8-bit offset).
+    /// Short READ BINARY with the given P1 P2 (15-bit offset, or `80|SFI` + 8-bit offset).
     fn read_chunk_at(
         &mut self,
         p1: u8,
@@ -359,8 +351,26 @@ impl<'a> Session<'a> {
         what: &'static str,
         pin: Option<PinKind>,
     ) -> Result<Vec<u8>> {
+        self.read_binary(p1, p2, len, false, what, pin)
+    }
+
+    /// READ BINARY with the given P1 P2 and Le, in short or extended form, and what its
+    /// status word means.
+    fn read_binary(
+        &mut self,
+        p1: u8,
+        p2: u8,
+        len: usize,
+        extended: bool,
+        what: &'static str,
+        pin: Option<PinKind>,
+    ) -> Result<Vec<u8>> {
         let le = Le::new(len as u32).ok_or(CardError::Malformed { what })?;
-        let r = self.exchange(&Command::new(0x00, 0xB0, p1, p2).with_le(le))?;
+        let mut cmd = Command::new(0x00, 0xB0, p1, p2).with_le(le);
+        if extended {
+            cmd = cmd.extended();
+        }
+        let r = self.exchange(&cmd)?;
         match (r.sw, pin) {
             // 62 82: end of file before Le bytes — some cards say so (spec §5).
             (Sw::OK | Sw::END_OF_FILE, _) => Ok(r.data),

@@ -1,5 +1,5 @@
-//! The card behind the module's two tokens: one connection per process, the certificates read
-//! once per card insertion, the PIN counters, and the PINs the card refused.
+//! The card in one reader, behind that reader's two tokens: one connection per reader, the
+//! certificates read once per card insertion, the PIN counters, and the PINs the card refused.
 //!
 //! APDU economy: the session that identifies the card (SELECT, token label) also reads the
 //! free auth certificate, which every consumer reads next, and whatever the call that opened
